@@ -1,0 +1,167 @@
+"""The conformance profile as a typed, closed model.
+
+A TM Forum conformance profile is a prose document; tmfgen encodes it as YAML validated by these
+models. Every model forbids unknown keys, so a typo in a profile is an error with a location
+instead of a silently ignored rule. The JSON Schema of `Profile` is generated from here and
+committed (`specs/profile.schema.json`) so editors can validate profiles too.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+class Closed(BaseModel):
+    """Base of every profile model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Rule(enum.StrEnum):
+    """M/O as the profile tables write them; a blank cell in the document means optional."""
+
+    MANDATORY = "M"
+    OPTIONAL = "O"
+
+
+class Scope(enum.StrEnum):
+    """When a mandatory attribute rule applies.
+
+    always:   the consumer sends it on creation and the provider returns it.
+    response: "M (in response)": the provider must return it.
+    creation: "M (for resource creation)": the consumer must send it when creating.
+    """
+
+    ALWAYS = "always"
+    RESPONSE = "response"
+    CREATION = "creation"
+
+
+class OperationKind(enum.StrEnum):
+    """The uniform TMF operations; the async profile names them in capitals."""
+
+    CREATE = "create"
+    RETRIEVE = "retrieve"
+    LIST = "list"
+    PATCH = "patch"
+    DELETE = "delete"
+
+
+class AttributeRule(Closed):
+    """One row of a mandatory-attribute table."""
+
+    name: NonEmpty
+    scope: Scope = Scope.ALWAYS
+    note: str | None = Field(default=None, description="The rule text as the document wrote it.")
+
+
+class ConditionalAttributes(Closed):
+    """An "(if present)" block: when `parent` is present, each listed attribute is mandatory.
+
+    For an array parent the rule applies to every element.
+    """
+
+    parent: NonEmpty
+    attributes: tuple[AttributeRule, ...]
+
+
+class HeaderRule(Closed):
+    """A header row; structured headers (Parameters) list their fields."""
+
+    name: NonEmpty
+    rule: Rule = Rule.OPTIONAL
+    fields: tuple[HeaderRule, ...] = ()
+
+
+class StatusCode(Closed):
+    code: Annotated[int, Field(ge=100, le=599)]
+    rule: Rule = Rule.MANDATORY
+    when: str = Field(default="", description="The condition text, e.g. 'if successful'.")
+
+
+class Operation(Closed):
+    """One operation section of the profile (channels, headers, status codes, attributes)."""
+
+    name: NonEmpty = Field(description="Operation id used in channel names, e.g. retrieveCustomer.")
+    mandatory: bool = Field(description="Listed in the resource's mandatory operations table.")
+    comment: str = ""
+    request_channel: NonEmpty = Field(alias="requestChannel")
+    reply_channel: NonEmpty = Field(alias="replyChannel")
+    request_payload: str | None = Field(
+        default=None, alias="requestPayload", description="Schema name of the request payload."
+    )
+    reply_payload: str | None = Field(
+        default=None, alias="replyPayload", description="Schema name of one reply item."
+    )
+    request_headers: tuple[HeaderRule, ...] = Field(default=(), alias="requestHeaders")
+    reply_headers: tuple[HeaderRule, ...] = Field(default=(), alias="replyHeaders")
+    status_codes: tuple[StatusCode, ...] = Field(default=(), alias="statusCodes")
+    mandatory_on_create: tuple[AttributeRule, ...] = Field(default=(), alias="mandatoryOnCreate")
+    patchable: tuple[AttributeRule, ...] = ()
+    non_patchable: tuple[AttributeRule, ...] = Field(default=(), alias="nonPatchable")
+
+
+class Operations(Closed):
+    """The operation sections of one resource, keyed by kind (at most one of each)."""
+
+    create: Operation | None = None
+    retrieve: Operation | None = None
+    list: Operation | None = None
+    patch: Operation | None = None
+    delete: Operation | None = None
+
+    def items(self) -> tuple[tuple[OperationKind, Operation], ...]:
+        """Present operations in the fixed kind order, so iteration is deterministic."""
+        found = ((kind, getattr(self, kind.value)) for kind in OperationKind)
+        return tuple((kind, op) for kind, op in found if op is not None)
+
+
+class Resource(Closed):
+    name: NonEmpty
+    mandatory: bool = True
+    comment: str = ""
+    mandatory_attributes: tuple[AttributeRule, ...] = Field(
+        default=(), alias="mandatoryAttributes"
+    )
+    if_present: tuple[ConditionalAttributes, ...] = Field(default=(), alias="ifPresent")
+    operations: Operations
+
+
+class ChannelPrefix(Closed):
+    """The Prefix section: an optional `{prefix}` before the constant channel name."""
+
+    parameter: NonEmpty = "prefix"
+    optional: bool = True
+    example: str | None = Field(
+        default=None, description="The example channel the Prefix section gives, verbatim."
+    )
+
+
+class ApiInfo(Closed):
+    tmf_id: NonEmpty = Field(alias="tmfId", description="e.g. TMF629")
+    name: NonEmpty = Field(description="API name used in channels, e.g. customerManagement")
+    version: NonEmpty = Field(description="Major version used in channels, e.g. v5")
+    title: str = ""
+
+
+class Notification(Closed):
+    name: NonEmpty
+    mandatory: bool = False
+
+
+class Profile(Closed):
+    """A whole conformance profile."""
+
+    profile_version: Literal[1] = Field(default=1, alias="profileVersion")
+    title: NonEmpty
+    source: str = Field(default="", description="The document this profile encodes.")
+    description: str = ""
+    api: ApiInfo
+    channel_prefix: ChannelPrefix = Field(default_factory=ChannelPrefix, alias="channelPrefix")
+    resources: tuple[Resource, ...]
+    notifications: tuple[Notification, ...] = ()

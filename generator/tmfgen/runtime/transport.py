@@ -1,0 +1,90 @@
+"""The one broker interface every backend implements.
+
+A TMF async service needs exactly three things from a broker: subscribe to a channel (as a member
+of a group, so that replicas share the work), publish a message with string headers, and close.
+Keeping the interface this small is what makes adding a broker one module plus its test run.
+
+Delivery contract (what `Subscription` handlers can rely on):
+- the handler is awaited once per delivered message; when it returns normally the message is
+  acknowledged (on brokers that acknowledge); when it raises, the backend logs it and, on durable
+  backends, leaves the message for redelivery;
+- headers are `str -> str`; backends map them onto their native header carrier and back;
+- channel names are used as given, dots included.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Message:
+    """A broker message as the service sees it, whatever the backend."""
+
+    channel: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+Handler = Callable[[Message], Awaitable[None]]
+
+
+class Subscription(abc.ABC):
+    """A live subscription; `stop` ends delivery to its handler."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+
+class Transport(abc.ABC):
+    """A connection to one broker."""
+
+    #: backend name as given to --backend
+    name: str = ""
+
+    @abc.abstractmethod
+    async def connect(self) -> None:
+        """Open the connection; idempotent."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Stop every subscription, flush pending publishes and close; idempotent."""
+
+    @abc.abstractmethod
+    async def subscribe(
+        self, channel: str, handler: Handler, group: str | None = None
+    ) -> Subscription:
+        """Deliver messages published on `channel` to `handler`.
+
+        With a `group`, each message goes to one member of the group (queue group, competing
+        consumers, shared subscription, consumer group); without one, every subscriber gets it.
+        The subscription is active when this returns: a message published afterwards is delivered.
+        """
+
+    @abc.abstractmethod
+    async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
+        """Publish one message; returns once the broker has accepted it (where it confirms)."""
+
+
+#: backend name -> "module:factory" relative to this package; modules are imported lazily so that
+#: a service on the embedded broker needs no broker client installed.
+BACKENDS: dict[str, str] = {
+    "memory": "memory:MemoryTransport",
+}
+
+
+def create_transport(backend: str, url: str | None = None) -> Transport:
+    """Build the transport for `backend`, importing its client library only now."""
+    try:
+        target = BACKENDS[backend]
+    except KeyError:
+        known = ", ".join(sorted(BACKENDS))
+        raise ValueError(f"unknown backend {backend!r}; known backends: {known}") from None
+    module_name, factory_name = target.split(":")
+    module = importlib.import_module(f"{__package__}.{module_name}")
+    factory = getattr(module, factory_name)
+    transport: Transport = factory(url) if url is not None else factory()
+    return transport
