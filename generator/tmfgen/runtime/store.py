@@ -69,6 +69,10 @@ class Conflict(Exception):
     """An insert hit an existing id, or a replace/delete found no row."""
 
 
+class AlreadyProcessed(Exception):
+    """Another delivery of the same request committed first; its stored reply is the answer."""
+
+
 class Store(abc.ABC):
     """What handlers need from a database."""
 
@@ -95,7 +99,8 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def apply(self, mutation: Mutation) -> None:
         """Apply the change and record the reply in one transaction; raise Conflict if the row
-        is not in the state the change expects (nothing is written then)."""
+        is not in the state the change expects, AlreadyProcessed if the request was answered
+        already (nothing is written then)."""
 
     @abc.abstractmethod
     async def replay(self, channel: str, correlation_id: str) -> StoredReply | None:
@@ -187,10 +192,14 @@ class SQLiteStore(Store):
             db.execute("BEGIN IMMEDIATE")
             try:
                 _apply_sqlite(db, mutation)
-                db.execute(
-                    "INSERT INTO tmf_processed (channel, correlation_id, reply) VALUES (?, ?, ?)",
-                    (mutation.channel, mutation.correlation_id, mutation.reply.to_json()),
-                )
+                try:
+                    db.execute(
+                        "INSERT INTO tmf_processed (channel, correlation_id, reply)"
+                        " VALUES (?, ?, ?)",
+                        (mutation.channel, mutation.correlation_id, mutation.reply.to_json()),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    raise AlreadyProcessed(mutation.correlation_id) from exc
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -244,6 +253,7 @@ def _load(text: str) -> Document:
 #: store scheme -> "module:factory"; PostgreSQL and others register here lazily like transports
 STORES: dict[str, str] = {
     "sqlite": "store:SQLiteStore",
+    "postgresql": "postgres:PostgresStore",
 }
 
 
@@ -260,4 +270,3 @@ def create_store(url: str) -> Store:
     module = importlib.import_module(f"{__package__}.{module_name}")
     store: Store = getattr(module, factory_name)(url)
     return store
-

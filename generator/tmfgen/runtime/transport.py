@@ -73,6 +73,11 @@ class Transport(abc.ABC):
 #: a service on the embedded broker needs no broker client installed.
 BACKENDS: dict[str, str] = {
     "memory": "memory:MemoryTransport",
+    "nats": "nats:NatsTransport",
+    "rabbitmq": "rabbitmq:RabbitMQTransport",
+    "mqtt": "mqtt:MqttTransport",
+    "redis": "redis_streams:RedisStreamsTransport",
+    "kafka": "kafka:KafkaTransport",
 }
 
 

@@ -1,0 +1,256 @@
+"""The five uniform TMF operations, written once and bound per resource by generated code.
+
+The generated package supplies a `ResourceBinding` per resource (its pydantic models, the rules
+compiled from the profile, the user's hooks); these functions do the work. Each takes the parsed
+`Request` and returns a `Reply` or raises `TmfError`; the service handles transport concerns.
+
+Mutating operations hand the store a `Mutation` that carries the reply, so the change and the
+record of having answered it commit together (see store.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from . import rules as profile_rules
+from .errors import TmfError, bad_request, not_found
+from .merge_patch import merge_patch
+from .query import QuerySupport
+from .store import Conflict, Mutation, Store, StoredReply
+from .wire import RESULT_COUNT, TOTAL_COUNT, Reply, parse_json_body
+
+Document = dict[str, Any]
+
+
+class ResourceHooks:
+    """Business hooks with neutral defaults; the generated user hooks module overrides them."""
+
+    def new_id(self) -> str:
+        return str(uuid.uuid4())
+
+    async def before_create(self, document: Document) -> Document:
+        return document
+
+    async def before_patch(self, current: Document, patch: Document) -> Document:
+        return patch
+
+    async def before_delete(self, current: Document) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request whose headers passed validation."""
+
+    channel: str
+    correlation_id: str
+    parameters: dict[str, Any]
+    query_filters: str | None
+    body: bytes
+
+
+@dataclass(frozen=True)
+class ResourceBinding:
+    name: str
+    href_base: str
+    model: type[BaseModel]
+    type_names: tuple[str, ...]
+    rules: profile_rules.ResourceRules
+    query: QuerySupport
+    create_model: type[BaseModel] | None = None
+    patch_model: type[BaseModel] | None = None
+    hooks: ResourceHooks = field(default_factory=ResourceHooks)
+
+
+Finalize = Callable[[Request, Reply], StoredReply]
+
+
+def _validate(model: type[BaseModel], document: Any, what: str) -> Document:
+    """Validate with pydantic; the 400 names every offending location."""
+    try:
+        instance = model.model_validate(document)
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+            for err in exc.errors(include_url=False)[:10]
+        )
+        raise bad_request(
+            "INVALID_" + what.upper(), f"{what} does not match the schema", details
+        ) from None
+    dumped: Document = instance.model_dump(by_alias=True, exclude_unset=True, mode="json")
+    return dumped
+
+
+def _object_body(request: Request) -> Document:
+    value = parse_json_body(request.body)
+    if not isinstance(value, dict):
+        raise bad_request("INVALID_PAYLOAD", "payload must be a JSON object")
+    return value
+
+
+def _require_id(request: Request) -> str:
+    value = request.parameters.get("id")
+    if not isinstance(value, str | int) or str(value) == "":
+        raise bad_request("MISSING_ID", "Parameters.id is mandatory for this operation")
+    return str(value)
+
+
+def _check_type(binding: ResourceBinding, document: Document) -> None:
+    given = document.get("@type")
+    if given is not None and given not in binding.type_names:
+        allowed = ", ".join(binding.type_names)
+        raise bad_request("UNKNOWN_TYPE", f"unknown @type {given!r}; expected one of {allowed}")
+
+
+def _conformant(binding: ResourceBinding, document: Document) -> Document:
+    """Validate a resource against the full model and the profile's response rules."""
+    stored = _validate(binding.model, document, "resource")
+    missing = profile_rules.missing_in_response(stored, binding.rules)
+    if missing:
+        raise bad_request(
+            "MISSING_ATTRIBUTE", "mandatory attributes missing: " + ", ".join(missing)
+        )
+    return stored
+
+
+async def create(
+    binding: ResourceBinding, store: Store, request: Request, finalize: Finalize
+) -> Reply:
+    document = _object_body(request)
+    missing = profile_rules.missing_on_create(document, binding.rules)
+    if missing:
+        raise bad_request(
+            "MISSING_ATTRIBUTE", "mandatory attributes missing: " + ", ".join(missing)
+        )
+    _check_type(binding, document)
+    if binding.create_model is not None:
+        document = _validate(binding.create_model, document, "payload")
+    document = await binding.hooks.before_create(document)
+    new_id = binding.hooks.new_id()
+    document = {**document, "id": new_id, "href": f"{binding.href_base}/{new_id}"}
+    profile_rules.fill_server_assigned(document, binding.rules, binding.hooks.new_id)
+    stored = _conformant(binding, document)
+    reply = Reply(201, binding.query.select(stored, request.parameters))
+    await store.apply(
+        Mutation(
+            "insert",
+            binding.name,
+            new_id,
+            stored,
+            request.channel,
+            request.correlation_id,
+            finalize(request, reply),
+        )
+    )
+    return reply
+
+
+async def retrieve(binding: ResourceBinding, store: Store, request: Request) -> Reply:
+    id = _require_id(request)
+    binding.query.check_fields(request.parameters)
+    document = await store.get(binding.name, id)
+    if document is None:
+        raise not_found(binding.name, id)
+    return Reply(200, binding.query.select(document, request.parameters))
+
+
+async def list_(binding: ResourceBinding, store: Store, request: Request) -> Reply:
+    offset, limit = binding.query.page(request.parameters)
+    binding.query.check_fields(request.parameters)
+    where = binding.query.where(request.query_filters, store.dialect)
+    page = await store.list(binding.name, where, offset, limit)
+    items = [binding.query.select(doc, request.parameters) for doc in page.items]
+    headers = {TOTAL_COUNT: str(page.total), RESULT_COUNT: str(len(items))}
+    return Reply(200, items, headers)
+
+
+async def patch(
+    binding: ResourceBinding, store: Store, request: Request, finalize: Finalize
+) -> Reply:
+    id = _require_id(request)
+    changes = _object_body(request)
+    refused = profile_rules.refused_patch_attributes(changes, binding.rules)
+    if refused:
+        raise bad_request("NON_PATCHABLE", "attributes cannot be patched: " + ", ".join(refused))
+    if binding.patch_model is not None:
+        _validate(binding.patch_model, changes, "payload")
+    current = await store.get(binding.name, id)
+    if current is None:
+        raise not_found(binding.name, id)
+    changes = await binding.hooks.before_patch(current, changes)
+    merged = merge_patch(current, changes)
+    profile_rules.fill_server_assigned(merged, binding.rules, binding.hooks.new_id)
+    stored = _conformant(binding, merged)
+    reply = Reply(200, binding.query.select(stored, request.parameters))
+    await _apply(
+        store,
+        Mutation(
+            "replace",
+            binding.name,
+            id,
+            stored,
+            request.channel,
+            request.correlation_id,
+            finalize(request, reply),
+        ),
+    )
+    return reply
+
+
+async def delete(
+    binding: ResourceBinding, store: Store, request: Request, finalize: Finalize
+) -> Reply:
+    id = _require_id(request)
+    current = await store.get(binding.name, id)
+    if current is None:
+        raise not_found(binding.name, id)
+    await binding.hooks.before_delete(current)
+    reply = Reply(204)
+    await _apply(
+        store,
+        Mutation(
+            "delete",
+            binding.name,
+            id,
+            None,
+            request.channel,
+            request.correlation_id,
+            finalize(request, reply),
+        ),
+    )
+    return reply
+
+
+async def _apply(store: Store, mutation: Mutation) -> None:
+    """Apply a change to an existing row; losing a race with a delete is a 404."""
+    try:
+        await store.apply(mutation)
+    except Conflict:
+        raise not_found(mutation.resource, mutation.id) from None
+
+
+#: operation kind -> (handler, whether it changes state and so is recorded for replay)
+MUTATING = frozenset({"create", "patch", "delete"})
+
+
+def is_mutating(kind: str) -> bool:
+    return kind in MUTATING
+
+
+__all__ = [
+    "Request",
+    "ResourceBinding",
+    "ResourceHooks",
+    "TmfError",
+    "create",
+    "delete",
+    "is_mutating",
+    "list_",
+    "patch",
+    "retrieve",
+]

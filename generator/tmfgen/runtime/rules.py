@@ -1,0 +1,98 @@
+"""Conformance-profile rules on resource attributes, checked on documents.
+
+The generator compiles the profile's tables into a `ResourceRules` value; these functions apply
+it. Paths in findings look like `relatedParty[1].role`, so a 400 reason points at the exact item.
+The profile says a mandatory value "must not be blank or null": `None`, `""` and `[]` count as
+missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+RESPONSE = "response"
+CREATION = "creation"
+ALWAYS = "always"
+
+
+@dataclass(frozen=True)
+class ConditionalRule:
+    """`attribute` is mandatory in each `parent` value (each element, for arrays) when present."""
+
+    parent: str
+    attribute: str
+    scope: str
+    #: the provider fills it when the consumer leaves it out (ids of contained sub-resources)
+    server_assigned: bool = False
+
+
+@dataclass(frozen=True)
+class ResourceRules:
+    mandatory_in_response: tuple[str, ...] = ()
+    mandatory_on_create: tuple[str, ...] = ()
+    conditional: tuple[ConditionalRule, ...] = ()
+    patchable: tuple[str, ...] = ()
+    non_patchable: tuple[str, ...] = ()
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _applies(scope: str, direction: str) -> bool:
+    return scope in (ALWAYS, direction)
+
+
+def _elements(document: dict[str, Any], parent: str) -> Iterator[tuple[str, Any]]:
+    value = document.get(parent)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield f"{parent}[{index}]", item
+    elif value is not None:
+        yield parent, value
+
+
+def missing_on_create(document: dict[str, Any], rules: ResourceRules) -> list[str]:
+    """Attributes the consumer must send when creating and did not.
+
+    Every conditional rule counts, "in response" ones included, unless the provider assigns the
+    value itself: the provider cannot invent, say, the id of an account a reference points to,
+    so a reference without it could never be returned conformant.
+    """
+    missing = [name for name in rules.mandatory_on_create if is_blank(document.get(name))]
+    for rule in rules.conditional:
+        if rule.server_assigned:
+            continue
+        for path, item in _elements(document, rule.parent):
+            if isinstance(item, dict) and is_blank(item.get(rule.attribute)):
+                missing.append(f"{path}.{rule.attribute}")
+    return missing
+
+
+def missing_in_response(document: dict[str, Any], rules: ResourceRules) -> list[str]:
+    """Attributes the provider must return and that the document lacks."""
+    missing = [name for name in rules.mandatory_in_response if is_blank(document.get(name))]
+    for rule in rules.conditional:
+        if not _applies(rule.scope, RESPONSE):
+            continue
+        for path, item in _elements(document, rule.parent):
+            if isinstance(item, dict) and is_blank(item.get(rule.attribute)):
+                missing.append(f"{path}.{rule.attribute}")
+    return missing
+
+
+def fill_server_assigned(document: dict[str, Any], rules: ResourceRules, new_id: Any) -> None:
+    """Give contained sub-resources the attributes the provider owns (e.g. an `id`), in place."""
+    for rule in rules.conditional:
+        if not rule.server_assigned:
+            continue
+        for _path, item in _elements(document, rule.parent):
+            if isinstance(item, dict) and is_blank(item.get(rule.attribute)):
+                item[rule.attribute] = new_id()
+
+
+def refused_patch_attributes(patch: dict[str, Any], rules: ResourceRules) -> list[str]:
+    """Attributes a patch may not touch: the profile's non-patchable list."""
+    return [name for name in rules.non_patchable if name in patch]

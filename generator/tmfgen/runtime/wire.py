@@ -1,0 +1,106 @@
+"""How TMF async requests and replies look on the wire, independent of the broker.
+
+Every header value is a string. Structured headers carry JSON text:
+- `Parameters`: a JSON object, e.g. `{"id": "42", "fields": "name,status", "offset": 0,
+  "limit": 10}`; numbers may also be given as numeric strings;
+- `Query-Filters`: TMF630 filter syntax in URL query form, e.g. `status=Approved&name=Bob`;
+- `Status-Code`, `X-Total-Count`, `X-Result-Count`: decimal integers.
+Payloads are UTF-8 JSON; a reply with no payload (204) has an empty body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import bad_request
+
+CORRELATION_ID = "X-Correlation-Id"
+REPLY_CHANNEL = "Reply-Channel"
+PARAMETERS = "Parameters"
+QUERY_FILTERS = "Query-Filters"
+STATUS_CODE = "Status-Code"
+REQUEST_CHANNEL = "X-Request-Channel"
+TOTAL_COUNT = "X-Total-Count"
+RESULT_COUNT = "X-Result-Count"
+CONTENT_TYPE = "Content-Type"
+JSON_TYPE = "application/json"
+
+#: characters that are wildcards on some broker; a reply channel containing one cannot be
+#: published to safely on every backend
+_WILDCARDS = frozenset("*>#+")
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Header lookup that forgives case, since some carriers (AMQP bridges, proxies) fold it."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    for key, candidate in headers.items():
+        if key.lower() == lowered:
+            return candidate
+    return None
+
+
+def usable_reply_channel(value: str | None) -> str | None:
+    """The reply channel if a reply can be published to it on any broker, else None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or any(ch in _WILDCARDS or ch.isspace() for ch in value):
+        return None
+    return value
+
+
+def parse_parameters(raw: str | None) -> dict[str, Any] | None:
+    """Decode the Parameters header; a value that is not a JSON object is a 400."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise bad_request(
+            "INVALID_PARAMETERS", "Parameters header is not valid JSON", str(exc)
+        ) from None
+    if not isinstance(value, dict):
+        raise bad_request("INVALID_PARAMETERS", "Parameters header must be a JSON object")
+    return value
+
+
+def parse_json_body(body: bytes) -> Any:
+    """Decode a JSON payload; bytes that are not UTF-8 JSON are a 400."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise bad_request("INVALID_PAYLOAD", "payload is not valid JSON", str(exc)) from None
+
+
+def dump_json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a handler answers: a status, an optional JSON payload and extra headers."""
+
+    status: int
+    payload: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def body(self) -> bytes:
+        return b"" if self.payload is None else dump_json(self.payload)
+
+
+def reply_headers(
+    status: int, correlation_id: str | None, request_channel: str, extra: Mapping[str, str]
+) -> dict[str, str]:
+    """Headers of every reply: the correlation id echoed, the status and the request channel."""
+    headers = {STATUS_CODE: str(status), REQUEST_CHANNEL: request_channel}
+    if correlation_id is not None:
+        headers[CORRELATION_ID] = correlation_id
+    headers[CONTENT_TYPE] = JSON_TYPE
+    headers.update(extra)
+    return headers
