@@ -1,0 +1,216 @@
+"""A read-only view of a TM Forum REST OpenAPI document, as `oasdiff` compares it.
+
+TMF schemas are built by `allOf` inheritance (Customer = PartyRole = Entity = Extensible +
+Addressable), so what a generated service validates is the *effective* schema: every property
+and `required` entry collected along the `allOf` chain. Comparing the raw YAML would report a
+moved `required` list as a change and miss an inherited one; comparing effective schemas reports
+what a consumer actually sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCHEMA_REF = "#/components/schemas/"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+Json = Any
+Shape = tuple[Any, ...]
+
+
+@dataclass
+class Effective:
+    """One schema with its `allOf` chain folded in."""
+
+    properties: dict[str, Json] = field(default_factory=dict)
+    required: set[str] = field(default_factory=set)
+    types: frozenset[str] = frozenset()
+    enum: tuple[Json, ...] | None = None
+    discriminator_property: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+
+
+def ref_name(ref: str) -> str | None:
+    """`#/components/schemas/Customer` -> `Customer`; None for any other reference."""
+    return ref[len(SCHEMA_REF) :] if ref.startswith(SCHEMA_REF) else None
+
+
+def iter_refs(node: Json) -> Iterator[str]:
+    """Every schema name a node mentions: `$ref`s and discriminator mapping targets."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                name = ref_name(value)
+                if name is not None:
+                    yield name
+            elif key == "mapping" and isinstance(value, dict):
+                for target in value.values():
+                    name = ref_name(str(target))
+                    if name is not None:
+                        yield name
+            else:
+                yield from iter_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from iter_refs(item)
+
+
+def shape(node: Json) -> Shape:
+    """What values a property schema admits, reduced to a comparable tuple.
+
+    ("ref", Name), ("array", item shape), ("string", format), ("oneOf", shapes...), ("any",).
+    Descriptions and examples are left out: they do not change what is valid.
+    """
+    if not isinstance(node, dict):
+        return ("any",)
+    if "$ref" in node:
+        return ("ref", ref_name(str(node["$ref"])) or str(node["$ref"]))
+    for combiner in ("oneOf", "anyOf"):
+        if combiner in node:
+            return (combiner, *sorted((shape(part) for part in node[combiner]), key=repr))
+    kind = node.get("type")
+    if isinstance(kind, list):
+        return ("types", *sorted(str(k) for k in kind))
+    if kind == "array":
+        return ("array", shape(node.get("items")))
+    if "allOf" in node and kind in (None, "object"):
+        return ("allOf", *(shape(part) for part in node["allOf"]))
+    if kind is None:
+        return ("any",)
+    return (str(kind), node.get("format"))
+
+
+def render_shape(value: Shape) -> str:
+    head = value[0]
+    if head == "ref":
+        return str(value[1])
+    if head == "array":
+        return f"array<{render_shape(value[1])}>"
+    if head in ("oneOf", "anyOf", "allOf"):
+        return f"{head}[{', '.join(render_shape(v) for v in value[1:])}]"
+    if head == "types":
+        return "|".join(value[1:])
+    if head == "any":
+        return "any"
+    return f"{head}({value[1]})" if value[1] else str(head)
+
+
+class OasDocument:
+    """Schemas, operations and request/response schema sets of one OAS file."""
+
+    def __init__(self, data: Json, location: str = "") -> None:
+        self.data = data if isinstance(data, dict) else {}
+        self.location = location
+        components = self.data.get("components") or {}
+        self.schemas: dict[str, Json] = dict(components.get("schemas") or {})
+        self._effective: dict[str, Effective] = {}
+        self._resolving: set[str] = set()
+
+    @classmethod
+    def load(cls, path: Path) -> OasDocument:
+        with path.open(encoding="utf-8") as handle:
+            return cls(yaml.load(handle, Loader=yaml.CSafeLoader), str(path))
+
+    # -- effective schemas ------------------------------------------------------------------
+
+    def effective(self, name: str) -> Effective:
+        """The effective schema of a component; a cycle contributes nothing the second time."""
+        if name in self._effective:
+            return self._effective[name]
+        if name in self._resolving or name not in self.schemas:
+            return Effective()
+        self._resolving.add(name)
+        try:
+            result = self.effective_of(self.schemas[name])
+        finally:
+            self._resolving.discard(name)
+        self._effective[name] = result
+        return result
+
+    def effective_of(self, node: Json) -> Effective:
+        """Fold an inline schema: `allOf` parts first, then the node's own keywords."""
+        result = Effective()
+        if not isinstance(node, dict):
+            return result
+        if "$ref" in node:
+            name = ref_name(str(node["$ref"]))
+            return self.effective(name) if name else result
+        for part in node.get("allOf") or []:
+            inherited = self.effective_of(part)
+            result.properties.update(inherited.properties)
+            result.required |= inherited.required
+            result.types |= inherited.types
+            result.enum = inherited.enum if inherited.enum is not None else result.enum
+            if isinstance(part, dict) and "$ref" not in part and inherited.mapping:
+                result.discriminator_property = inherited.discriminator_property
+                result.mapping = dict(inherited.mapping)
+        result.properties.update(node.get("properties") or {})
+        result.required |= {str(r) for r in node.get("required") or []}
+        kind = node.get("type")
+        if isinstance(kind, str):
+            result.types |= {kind}
+        elif isinstance(kind, list):
+            result.types |= {str(k) for k in kind}
+        if "enum" in node:
+            result.enum = tuple(node["enum"])
+        discriminator = node.get("discriminator")
+        if isinstance(discriminator, dict):
+            result.discriminator_property = discriminator.get("propertyName")
+            mapping = discriminator.get("mapping") or {}
+            result.mapping = {str(k): ref_name(str(v)) or str(v) for k, v in mapping.items()}
+        return result
+
+    # -- reachability -----------------------------------------------------------------------
+
+    def closure(self, roots: set[str]) -> set[str]:
+        """Every schema reachable from `roots` through `$ref`s and discriminator mappings."""
+        seen: set[str] = set()
+        todo = [r for r in roots if r in self.schemas]
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            todo.extend(r for r in iter_refs(self.schemas[name]) if r in self.schemas)
+        return seen
+
+    def operations(self) -> dict[str, tuple[str, str, Json]]:
+        """operationId -> (path, method, operation object)."""
+        found: dict[str, tuple[str, str, Json]] = {}
+        for path, item in (self.data.get("paths") or {}).items():
+            if not isinstance(item, dict):
+                continue
+            for method in HTTP_METHODS:
+                operation = item.get(method)
+                if isinstance(operation, dict) and operation.get("operationId"):
+                    found[str(operation["operationId"])] = (str(path), method, operation)
+        return found
+
+    def _resolve(self, node: Json, section: str) -> Json:
+        """Follow one `#/components/<section>/X` reference (request bodies, responses)."""
+        prefix = f"#/components/{section}/"
+        if isinstance(node, dict) and str(node.get("$ref", "")).startswith(prefix):
+            components = self.data.get("components") or {}
+            return (components.get(section) or {}).get(str(node["$ref"])[len(prefix) :])
+        return node
+
+    def input_schemas(self) -> set[str]:
+        """Schemas a consumer sends: request bodies, their closure, and every _FVO/_MVO."""
+        roots: set[str] = {n for n in self.schemas if n.endswith(("_FVO", "_MVO"))}
+        for _, _, operation in self.operations().values():
+            body = self._resolve(operation.get("requestBody"), "requestBodies")
+            roots.update(iter_refs(body))
+        return self.closure(roots)
+
+    def output_schemas(self) -> set[str]:
+        """Schemas a provider returns: the closure of every response body."""
+        roots: set[str] = set()
+        for _, _, operation in self.operations().values():
+            for response in (operation.get("responses") or {}).values():
+                roots.update(iter_refs(self._resolve(response, "responses")))
+        return self.closure(roots)
