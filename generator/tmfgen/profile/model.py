@@ -125,9 +125,7 @@ class Resource(Closed):
     name: NonEmpty
     mandatory: bool = True
     comment: str = ""
-    mandatory_attributes: tuple[AttributeRule, ...] = Field(
-        default=(), alias="mandatoryAttributes"
-    )
+    mandatory_attributes: tuple[AttributeRule, ...] = Field(default=(), alias="mandatoryAttributes")
     if_present: tuple[ConditionalAttributes, ...] = Field(default=(), alias="ifPresent")
     operations: Operations
 

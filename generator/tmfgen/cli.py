@@ -1,0 +1,201 @@
+"""The `tmfgen` command line. Each command is a thin shell over the pipeline modules.
+
+Every failure the user can cause (a broken spec, a profile that does not validate, drift under
+--check) ends with a message naming file, pointer and reason, and a non-zero exit code; never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .problems import Level, PipelineError, Problem
+
+ExistingFile = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _report(problems: Iterable[Problem]) -> None:
+    for problem in problems:
+        colour = "red" if problem.level is Level.ERROR else "yellow"
+        click.secho(problem.render(), fg=colour, err=True)
+
+
+def _fail(error: PipelineError) -> None:
+    _report(error.problems)
+    errors = sum(1 for p in error.problems if p.level is Level.ERROR)
+    warnings = len(error.problems) - errors
+    click.secho(f"stopped: {errors} error(s), {warnings} warning(s)", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="tmfgen")
+def main() -> None:
+    """Generate tested TM Forum async API services from AsyncAPI + a conformance profile."""
+
+
+@main.command("lint")
+@click.option("--asyncapi", "asyncapi", type=ExistingFile, required=True)
+@click.option("--profile", "profile", type=ExistingFile, required=True)
+@click.option("--fail-on-warning", is_flag=True, help="exit 1 on warnings too")
+def lint_command(asyncapi: Path, profile: Path, fail_on_warning: bool) -> None:
+    """Check a profile against the spec; every finding has file, JSON pointer and level."""
+    from .pipeline import Inputs, analyse
+
+    try:
+        _spec, _profile, findings = analyse(Inputs(asyncapi, profile))
+    except PipelineError as error:
+        _fail(error)
+        return
+    _report(findings)
+    errors = sum(1 for p in findings if p.level is Level.ERROR)
+    warnings = len(findings) - errors
+    click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
+    if errors or (fail_on_warning and warnings):
+        sys.exit(1)
+
+
+@main.command("generate")
+@click.option("--asyncapi", "asyncapi", type=ExistingFile, required=True)
+@click.option("--profile", "profile", type=ExistingFile, required=True)
+@click.option("--backend", default="memory", show_default=True, help="default broker backend")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--check", "check_only", is_flag=True, help="write nothing; exit 1 on drift")
+@click.option("--fail-on-warning", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="do not list lint warnings")
+def generate_command(
+    asyncapi: Path,
+    profile: Path,
+    backend: str,
+    out: Path,
+    check_only: bool,
+    fail_on_warning: bool,
+    quiet: bool,
+) -> None:
+    """Generate (or --check) the service package for a spec and profile."""
+    from .pipeline import Inputs, generate
+
+    try:
+        built, outcome = generate(
+            Inputs(asyncapi, profile, backend, fail_on_warning), out, check_only
+        )
+    except PipelineError as error:
+        _fail(error)
+        return
+    if not quiet:
+        _report(built.warnings)
+    if check_only:
+        if outcome.drift:
+            sys.stdout.writelines(outcome.diff)
+            click.secho(f"drift: {out} differs from what the inputs generate", fg="red", err=True)
+            sys.exit(1)
+        click.echo(f"{out}: up to date ({len(built.files)} files)", err=True)
+        return
+    for path in outcome.hand_edited:
+        click.secho(f"overwrote hand edits in generated file {path}", fg="yellow", err=True)
+    click.echo(
+        f"{out}: {len(outcome.written)} written, {len(outcome.created)} created, "
+        f"{len(outcome.deleted)} deleted, {len(built.files)} files",
+        err=True,
+    )
+
+
+@main.command("test", context_settings={"ignore_unknown_options": True})
+@click.argument("package_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--backend", default=None, help="broker backend the service runs on")
+@click.option("--broker", default=None, help="broker URL")
+@click.option("--store", default=None, help="store URL (sqlite://… or postgresql://…)")
+@click.option("--external", is_flag=True, help="test a service that is already running")
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def test_command(
+    package_dir: Path,
+    backend: str | None,
+    broker: str | None,
+    store: str | None,
+    external: bool,
+    pytest_args: tuple[str, ...],
+) -> None:
+    """Run a generated package's conformance tests; exits with their result."""
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests"]
+    for option, value in (("--backend", backend), ("--broker", broker), ("--store", store)):
+        if value is not None:
+            args += [option, value]
+    if external:
+        args.append("--external")
+    args += list(pytest_args)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(package_dir.resolve()), env.get("PYTHONPATH")])
+    )
+    sys.exit(subprocess.call(args, cwd=package_dir, env=env))
+
+
+@main.group("profile")
+def profile_group() -> None:
+    """Conformance profiles: import a profile document, print the profile JSON Schema."""
+
+
+@profile_group.command("import")
+@click.argument("document", type=ExistingFile)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--tmf-id", default=None, help="e.g. TMF629, when the API is not a known one")
+@click.option("--fail-on-warning", is_flag=True)
+def profile_import(
+    document: Path, output: Path | None, tmf_id: str | None, fail_on_warning: bool
+) -> None:
+    """Read a conformance-profile document (text form) into profile YAML."""
+    from .problems import Problems
+    from .profile.dump import dump_profile_yaml
+    from .profile.importer import import_profile_document
+
+    problems = Problems()
+    try:
+        profile = import_profile_document(
+            document.read_text(encoding="utf-8"), str(document), tmf_id=tmf_id, problems=problems
+        )
+    except PipelineError as error:
+        _fail(error)
+        return
+    _report(problems)
+    text = dump_profile_yaml(
+        profile, header=f"Imported from {document.name} by tmfgen profile import"
+    )
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+    if problems.blocking(fail_on_warning):
+        sys.exit(1)
+
+
+@profile_group.command("schema")
+def profile_schema() -> None:
+    """Print the JSON Schema of profile YAML files."""
+    from .profile.loader import profile_json_schema
+
+    click.echo(profile_json_schema(), nl=False)
+
+
+@main.command("diff")
+@click.argument("old", type=ExistingFile)
+@click.argument("new", type=ExistingFile)
+@click.option("-r", "--resource", "resources", multiple=True, help="only what these reach")
+@click.option("--no-fail", is_flag=True, help="exit 0 even when breaking changes exist")
+def diff_command(old: Path, new: Path, resources: tuple[str, ...], no_fail: bool) -> None:
+    """List changes between two TMF OAS versions that affect generated packages and profiles."""
+    from .oasdiff import diff_oas
+
+    changes = diff_oas(old, new, list(resources) or None)
+    for change in changes:
+        click.echo(change.render())
+    breaking = sum(1 for c in changes if c.breaking)
+    click.echo(f"{len(changes)} change(s), {breaking} breaking", err=True)
+    if breaking and not no_fail:
+        sys.exit(1)

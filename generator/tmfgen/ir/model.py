@@ -1,0 +1,112 @@
+"""The frozen intermediate model: everything the templates need, decided in Python.
+
+Templates only loop over these values and interpolate their fields. Every name, class, channel,
+literal and test case is computed once by the lowering (`ir.lower`) through the naming
+authority (`naming`), so two templates can never disagree about a name. Values are frozen
+dataclasses holding tuples, which also makes iteration order part of the model and the output
+deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HeaderIR:
+    """A header of one direction of an operation, from the profile (M/O) and the spec."""
+
+    name: str
+    required: bool
+    fields: tuple[HeaderIR, ...] = ()
+
+
+@dataclass(frozen=True)
+class OperationIR:
+    kind: str
+    name: str
+    mandatory: bool
+    channel: str
+    reply_channel: str
+    request_headers: tuple[HeaderIR, ...]
+    reply_headers: tuple[HeaderIR, ...]
+    status_codes: tuple[int, ...]
+    headers_class: str | None
+    request_class: str | None
+    reply_class: str | None
+    route_name: str
+    #: Parameters fields this operation takes (id, fields, offset, limit)
+    parameters: tuple[str, ...]
+    takes_query_filters: bool
+
+
+@dataclass(frozen=True)
+class ConditionalIR:
+    parent: str
+    attribute: str
+    scope: str
+    server_assigned: bool
+
+
+@dataclass(frozen=True)
+class SkippedRule:
+    """A profile rule the generated service cannot enforce, and why (reported by lint too)."""
+
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ResourceIR:
+    name: str
+    module: str
+    constant: str
+    hooks_class: str
+    href_base: str
+    model_class: str
+    create_class: str | None
+    patch_class: str | None
+    type_names: tuple[str, ...]
+    attributes: tuple[str, ...]
+    mandatory_in_response: tuple[str, ...]
+    mandatory_on_create: tuple[str, ...]
+    conditional: tuple[ConditionalIR, ...]
+    patchable: tuple[str, ...]
+    non_patchable: tuple[str, ...]
+    skipped_rules: tuple[SkippedRule, ...]
+    operations: tuple[OperationIR, ...]
+    #: Python literals (source text) of sample payloads used by the conformance tests
+    sample_create: str
+    sample_create_rich: str
+    sample_patches: str
+    #: a top-level string attribute of the create sample that tests set to a unique value, to find
+    #: their own resources on a shared service
+    marker: str | None
+    #: an array attribute whose elements are a discriminated union (for unknown-@type tests)
+    union_attribute: str | None
+
+    def operation(self, kind: str) -> OperationIR | None:
+        return next((op for op in self.operations if op.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ApiIR:
+    package: str
+    distribution: str
+    title: str
+    tmf_id: str
+    api_name: str
+    api_version: str
+    spec_version: str
+    prefix_parameter: str
+    example_prefix: str
+    resources: tuple[ResourceIR, ...]
+    models_source: str
+    generator_version: str
+    inputs: tuple[InputFile, ...]

@@ -1,0 +1,81 @@
+"""The generation pipeline, one stage per line, as docs/architecture.md draws it.
+
+    load spec -> load profile -> lint -> lower (frozen IR, models) -> render -> finish (black,
+    banners, manifest) -> write, or check
+
+Each stage is a function of the previous stage's output; only `fileset.write` touches the output
+folder, so `--check` runs the very same stages and compares instead of writing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .ir.lower import lower
+from .ir.model import ApiIR
+from .lint import lint
+from .problems import PipelineError, Problem, Problems
+from .profile.loader import load_profile
+from .render import engine
+from .render.fileset import GeneratedFile, Outcome, check, finish, write
+from .runtime.transport import BACKENDS
+from .spec.loader import load_spec
+
+
+@dataclass(frozen=True)
+class Inputs:
+    asyncapi: Path
+    profile: Path
+    backend: str = "memory"
+    fail_on_warning: bool = False
+
+
+@dataclass(frozen=True)
+class Built:
+    api: ApiIR
+    files: list[GeneratedFile]
+    warnings: list[Problem]
+
+
+def analyse(inputs: Inputs) -> tuple[object, object, list[Problem]]:
+    """Load both inputs and lint them; raises PipelineError on load errors."""
+    spec = load_spec(inputs.asyncapi)
+    profile = load_profile(inputs.profile)
+    findings = [*spec.problems, *lint(spec, profile, str(inputs.profile))]
+    return spec, profile, findings
+
+
+def build(inputs: Inputs) -> Built:
+    """Everything up to the finished in-memory file set."""
+    if inputs.backend not in BACKENDS:
+        problems = Problems()
+        problems.error(
+            "--backend",
+            "",
+            "backend",
+            f"unknown backend {inputs.backend!r}; " f"known: {', '.join(sorted(BACKENDS))}",
+        )
+        raise PipelineError(problems)
+    spec = load_spec(inputs.asyncapi)
+    profile = load_profile(inputs.profile)
+    findings = Problems()
+    findings.extend(spec.problems)
+    findings.extend(lint(spec, profile, str(inputs.profile)))
+    if findings.blocking(inputs.fail_on_warning):
+        raise PipelineError(findings)
+    api = lower(spec, profile, str(inputs.profile))
+    files = [
+        *engine.render_templates(api),
+        *engine.runtime_files(api),
+        engine.models_file(api),
+    ]
+    inputs_text = [f"{f.path} sha256:{f.sha256[:16]}" for f in api.inputs]
+    finished = finish(files, api.generator_version, inputs_text)
+    return Built(api, finished, findings.warnings)
+
+
+def generate(inputs: Inputs, out: Path, check_only: bool = False) -> tuple[Built, Outcome]:
+    built = build(inputs)
+    outcome = check(built.files, out) if check_only else write(built.files, out)
+    return built, outcome

@@ -1,0 +1,86 @@
+"""Templates -> in-memory files. The template tree mirrors the output tree.
+
+Path rules under `templates/service/`:
+- `__package__` in a path becomes the package name;
+- a file whose name contains `__resource__` is rendered once per resource, with `resource` bound;
+- `NAME.jinja` renders to `NAME`, owned by the generator; `NAME.user.jinja` renders to `NAME`,
+  owned by the user (created once, never overwritten).
+The support runtime (`tmfgen/runtime/*.py`) is copied verbatim into `<package>/runtime/`: it is
+ordinary, tested Python, not a template.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from ..ir.model import ApiIR
+from .fileset import GeneratedFile, Owner
+
+SERVICE_TEMPLATES = "service"
+
+
+def templates_root() -> Path:
+    """The templates folder: beside the package in a checkout, or installed with it."""
+    here = Path(__file__).resolve()
+    checkout = here.parents[3] / "templates"
+    if checkout.is_dir():
+        return checkout
+    installed = Path(str(resources.files("tmfgen"))) / "templates"
+    if installed.is_dir():
+        return installed
+    raise FileNotFoundError("tmfgen templates folder not found")
+
+
+def environment(root: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+def _output_path(relative: str, api: ApiIR, resource_module: str | None) -> tuple[str, Owner]:
+    path = relative.replace("__package__", api.package)
+    if resource_module is not None:
+        path = path.replace("__resource__", resource_module)
+    if path.endswith(".user.jinja"):
+        return path[: -len(".user.jinja")], Owner.USER
+    return path.removesuffix(".jinja"), Owner.GENERATED
+
+
+def render_templates(api: ApiIR, root: Path | None = None) -> list[GeneratedFile]:
+    root = root or templates_root()
+    env = environment(root)
+    base = root / SERVICE_TEMPLATES
+    files: list[GeneratedFile] = []
+    for template_path in sorted(base.rglob("*.jinja")):
+        relative = template_path.relative_to(base).as_posix()
+        template = env.get_template(f"{SERVICE_TEMPLATES}/{relative}")
+        if "__resource__" in relative:
+            for resource in api.resources:
+                path, owner = _output_path(relative, api, resource.module)
+                content = template.render(api=api, resource=resource)
+                files.append(GeneratedFile(path, content, owner))
+        else:
+            path, owner = _output_path(relative, api, None)
+            files.append(GeneratedFile(path, template.render(api=api), owner))
+    return files
+
+
+def runtime_files(api: ApiIR) -> list[GeneratedFile]:
+    """The support runtime, copied verbatim into the package."""
+    runtime = Path(__file__).resolve().parents[1] / "runtime"
+    return [
+        GeneratedFile(f"{api.package}/runtime/{path.name}", path.read_text(encoding="utf-8"))
+        for path in sorted(runtime.glob("*.py"))
+    ]
+
+
+def models_file(api: ApiIR) -> GeneratedFile:
+    return GeneratedFile(f"{api.package}/models.py", api.models_source)

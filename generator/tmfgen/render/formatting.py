@@ -1,0 +1,50 @@
+"""Formatting generated Python with the pinned black, in-process, with a content-hash cache.
+
+black is the slowest step after model generation (about a second for the TMF629 models). Its
+output depends only on the input text, its version and the mode, so results are cached under a
+hash of the three; the cache is shared with the model cache (see schemas.models.cache_dir).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from importlib.metadata import version
+
+import black
+from black.mode import Mode, TargetVersion
+from black.parsing import InvalidInput
+
+from ..problems import Level, PipelineError, Problem
+from ..schemas.models import cache_dir
+
+BLACK_VERSION = version("black")
+MODE = Mode(line_length=100, target_versions={TargetVersion.PY311})
+
+
+def _key(source: str) -> str:
+    material = f"{BLACK_VERSION}\0{MODE!r}\0{source}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def format_python(source: str, path: str) -> str:
+    """Format `source`; a template that renders invalid Python is reported with its path."""
+    directory = cache_dir()
+    cached = directory / "black" / f"{_key(source)}.py" if directory is not None else None
+    if cached is not None and cached.is_file():
+        return cached.read_text(encoding="utf-8")
+    try:
+        formatted = black.format_str(source, mode=MODE)
+    except InvalidInput as exc:
+        raise PipelineError(
+            [Problem(path, "", Level.ERROR, "format", f"rendered Python does not parse: {exc}")]
+        ) from None
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            temporary = cached.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(formatted, encoding="utf-8")
+            temporary.replace(cached)
+        except OSError:
+            pass
+    return formatted

@@ -1,0 +1,96 @@
+"""Read-only questions about a schema bundle: effective properties, required lists, item types.
+
+TMF schemas build objects by `allOf` chains (Customer -> PartyRole -> Entity -> Extensible), so
+"does Customer have attribute X" means walking that chain. These helpers answer such questions
+for the lowering and the sample builder; they never modify the bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .normalize import ref_name
+
+Schema = Mapping[str, Any]
+
+
+def resolve(bundle: Mapping[str, Schema], schema: Schema) -> Schema:
+    """Follow `$ref`s until a schema with content."""
+    seen: set[str] = set()
+    while isinstance(schema.get("$ref"), str):
+        target = ref_name(schema["$ref"])
+        if target is None or target not in bundle or target in seen:
+            return schema
+        seen.add(target)
+        schema = bundle[target]
+    return schema
+
+
+def ref_target(schema: Schema) -> str | None:
+    value = schema.get("$ref")
+    return ref_name(value) if isinstance(value, str) else None
+
+
+def _chain(bundle: Mapping[str, Schema], schema: Schema, seen: set[int]) -> list[Schema]:
+    """The schema and all its allOf parts, depth first, ancestors before descendants."""
+    schema = resolve(bundle, schema)
+    if id(schema) in seen:
+        return []
+    seen.add(id(schema))
+    parts: list[Schema] = []
+    for part in schema.get("allOf", []) or []:
+        if isinstance(part, Mapping):
+            parts.extend(_chain(bundle, part, seen))
+    parts.append(schema)
+    return parts
+
+
+def effective_properties(bundle: Mapping[str, Schema], schema: Schema) -> dict[str, Schema]:
+    """Properties of an object including those inherited through allOf; later parts win."""
+    properties: dict[str, Schema] = {}
+    for part in _chain(bundle, schema, set()):
+        for name, value in (part.get("properties") or {}).items():
+            properties[name] = value
+    return properties
+
+
+def effective_required(bundle: Mapping[str, Schema], schema: Schema) -> list[str]:
+    required: list[str] = []
+    for part in _chain(bundle, schema, set()):
+        for name in part.get("required", []) or []:
+            if name not in required:
+                required.append(name)
+    return required
+
+
+def item_schema(bundle: Mapping[str, Schema], schema: Schema) -> Schema:
+    """For an array property, its item schema (resolved one level); otherwise the schema."""
+    resolved = resolve(bundle, schema)
+    if resolved.get("type") == "array" and isinstance(resolved.get("items"), Mapping):
+        items: Schema = resolved["items"]
+        return items
+    return schema
+
+
+def union_members(bundle: Mapping[str, Schema], schema: Schema) -> list[tuple[str, str]]:
+    """(discriminator value, schema name) pairs of a normalized discriminated union."""
+    resolved = resolve(bundle, schema)
+    discriminator = resolved.get("discriminator")
+    if not isinstance(discriminator, Mapping) or "oneOf" not in resolved:
+        return []
+    members = []
+    for key, ref in sorted((discriminator.get("mapping") or {}).items()):
+        target = ref_name(str(ref))
+        if target is not None:
+            members.append((key, target))
+    return members
+
+
+def is_reference(bundle: Mapping[str, Schema], schema: Schema) -> bool:
+    """Whether a (possibly union) item schema only points at entities held elsewhere (a *Ref)."""
+    names = [target for _, target in union_members(bundle, schema)]
+    direct = ref_target(schema)
+    if direct is not None:
+        names.append(direct)
+    return bool(names) and all(name.split("_")[0].endswith("Ref") for name in names)
