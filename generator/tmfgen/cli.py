@@ -199,3 +199,7 @@ def diff_command(old: Path, new: Path, resources: tuple[str, ...], no_fail: bool
     click.echo(f"{len(changes)} change(s), {breaking} breaking", err=True)
     if breaking and not no_fail:
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

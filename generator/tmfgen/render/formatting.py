@@ -11,19 +11,17 @@ import hashlib
 import os
 from importlib.metadata import version
 
-import black
-from black.mode import Mode, TargetVersion
-from black.parsing import InvalidInput
 
 from ..problems import Level, PipelineError, Problem
 from ..schemas.models import cache_dir
 
 BLACK_VERSION = version("black")
-MODE = Mode(line_length=100, target_versions={TargetVersion.PY311})
+LINE_LENGTH = 100
+TARGET = "py311"
 
 
 def _key(source: str) -> str:
-    material = f"{BLACK_VERSION}\0{MODE!r}\0{source}"
+    material = f"{BLACK_VERSION}\0{LINE_LENGTH}\0{TARGET}\0{source}"
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
@@ -33,8 +31,13 @@ def format_python(source: str, path: str) -> str:
     cached = directory / "black" / f"{_key(source)}.py" if directory is not None else None
     if cached is not None and cached.is_file():
         return cached.read_text(encoding="utf-8")
+    import black  # imported on a cache miss only: a warm run never pays for it
+    from black.mode import Mode, TargetVersion
+    from black.parsing import InvalidInput
+
+    mode = Mode(line_length=LINE_LENGTH, target_versions={TargetVersion[TARGET.upper()]})
     try:
-        formatted = black.format_str(source, mode=MODE)
+        formatted = black.format_str(source, mode=mode)
     except InvalidInput as exc:
         raise PipelineError(
             [Problem(path, "", Level.ERROR, "format", f"rendered Python does not parse: {exc}")]

@@ -28,7 +28,9 @@ def _parser(package: str) -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve every operation until SIGINT/SIGTERM")
     serve.add_argument("--backend", default="memory", help="memory, nats, rabbitmq, mqtt, ...")
     serve.add_argument("--broker", default=None, help="broker URL, e.g. nats://127.0.0.1:4222")
-    serve.add_argument("--store", default="sqlite://:memory:", help="sqlite://PATH or postgresql://…")
+    serve.add_argument(
+        "--store", default="sqlite://:memory:", help="sqlite://PATH or postgresql://…"
+    )
     serve.add_argument("--prefix", default=None, help="channel prefix, e.g. acme")
     serve.add_argument(
         "--prefixed-only", action="store_true", help="with --prefix, do not serve bare channels"

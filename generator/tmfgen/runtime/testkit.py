@@ -62,7 +62,6 @@ class Driver:
             correlation_id=correlation_id,
         )
 
-
     async def send_raw(
         self,
         operation: str,

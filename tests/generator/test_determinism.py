@@ -1,0 +1,32 @@
+"""Generated output is byte-identical whatever the hash seed, and with or without the cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gen_support import TMF629, run_tmfgen, tree
+
+
+def test_output_does_not_depend_on_hash_seed_or_cache(tmp_path: Path) -> None:
+    outs = []
+    for seed, cache in (
+        ("1", "off"),
+        ("4242", str(tmp_path / "cache")),
+        ("7", str(tmp_path / "cache")),
+    ):
+        out = tmp_path / f"out-{seed}"
+        done = run_tmfgen(
+            "generate",
+            "--asyncapi",
+            str(TMF629 / "asyncapi.yaml"),
+            "--profile",
+            str(TMF629 / "profile.yaml"),
+            "--out",
+            str(out),
+            "-q",
+            env={"PYTHONHASHSEED": seed, "TMFGEN_CACHE_DIR": cache},
+        )
+        assert done.returncode == 0, done.stderr
+        outs.append(tree(out))
+    assert outs[0] == outs[1] == outs[2]
+    assert len(outs[0]) > 30
