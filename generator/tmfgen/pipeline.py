@@ -68,6 +68,7 @@ def build(inputs: Inputs) -> Built:
     files = [
         *engine.render_templates(api),
         *engine.runtime_files(api),
+        *engine.contract_files(api),
         engine.models_file(api),
     ]
     inputs_text = [f"{f.path} sha256:{f.sha256[:16]}" for f in api.inputs]

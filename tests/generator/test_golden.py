@@ -13,10 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from tmfgen.pipeline import Inputs, generate
-
 from gen_support import CASES, tree
+from tmfgen.pipeline import Inputs, generate
 
 CASE_NAMES = sorted(p.name for p in CASES.iterdir() if (p / "asyncapi.yaml").is_file())
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import yaml
 from gen_support import TMF629
-
 from tmfgen.lint import lint
 from tmfgen.problems import Level
 from tmfgen.profile.loader import load_profile

@@ -96,6 +96,7 @@ class _Lowering:
             models_source=self.models_source,
             generator_version=__version__,
             inputs=_inputs([*self.spec.files, Path(self.profile_file)]),
+            contract=_contract(self.spec),
         )
 
     def resource(self, resource: Resource, ptr: str) -> ResourceIR:
@@ -309,6 +310,20 @@ def _inputs(paths: Sequence[Path]) -> tuple[InputFile, ...]:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         files.append(InputFile(path.name, digest))
     return tuple(files)
+
+
+def _contract(spec: Spec) -> tuple[tuple[str, str], ...]:
+    """The spec's files below the main document's folder, by relative path (others are left out:
+    a copy could not keep their relative `$ref`s valid)."""
+    base = spec.file.resolve().parent
+    files = []
+    for path in spec.files:
+        try:
+            relative = path.resolve().relative_to(base).as_posix()
+        except ValueError:
+            continue
+        files.append((relative, path.read_text(encoding="utf-8")))
+    return tuple(sorted(files))
 
 
 def lower(spec: Spec, profile: Profile, profile_file: str) -> ApiIR:

@@ -110,3 +110,6 @@ class ApiIR:
     models_source: str
     generator_version: str
     inputs: tuple[InputFile, ...]
+    #: the AsyncAPI document and every file it references, as (path relative to it, text): the
+    #: package carries the contract it implements
+    contract: tuple[tuple[str, str], ...] = ()

@@ -84,3 +84,10 @@ def runtime_files(api: ApiIR) -> list[GeneratedFile]:
 
 def models_file(api: ApiIR) -> GeneratedFile:
     return GeneratedFile(f"{api.package}/models.py", api.models_source)
+
+
+def contract_files(api: ApiIR) -> list[GeneratedFile]:
+    """The AsyncAPI contract the package implements, byte for byte, under `<package>/contract/`."""
+    return [
+        GeneratedFile(f"{api.package}/contract/{relative}", text) for relative, text in api.contract
+    ]

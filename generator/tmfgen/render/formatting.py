@@ -11,7 +11,6 @@ import hashlib
 import os
 from importlib.metadata import version
 
-
 from ..problems import Level, PipelineError, Problem
 from ..schemas.models import cache_dir
 

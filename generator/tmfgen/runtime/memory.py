@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import count
 
 from .transport import Handler, Message, Subscription, Transport
@@ -69,7 +69,8 @@ class MemoryBroker:
         for group in list(self._channels.get(message.channel, {}).values()):
             member = group.pick()
             if member is not None:
-                member.queue.put_nowait(message)
+                # each consumer gets its own headers, as from a real broker
+                member.queue.put_nowait(replace(message, headers=dict(message.headers)))
                 delivered += 1
         return delivered
 
@@ -91,7 +92,8 @@ class _MemorySubscription(Subscription):
         task = self._member.task
         if task is not None and not task.done():
             self._member.queue.put_nowait(None)
-            await task
+            if task is not asyncio.current_task():  # a handler may stop its own subscription
+                await task
 
 
 class MemoryTransport(Transport):

@@ -1,7 +1,10 @@
 """Query parameters of RETRIEVE and LIST: attribute selection, pagination and filters.
 
-`QuerySupport` is the one object operations talk to, so the filter language and the field
-selection can grow without touching the handlers.
+`QuerySupport` is the one object operations talk to. It turns the request's `Parameters`
+(`fields`, `offset`, `limit`) and `Query-Filters` into what the store and the reply need, and
+every malformed value into a 400 that names it. The attribute catalog that filters and fields are
+checked against is derived from the resource's pydantic model on first use, so a service pays
+for it only when a query asks for it.
 """
 
 from __future__ import annotations
@@ -9,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import bad_request
+from pydantic import BaseModel
 
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
-#: attributes every selection keeps, as TMF conformance kits expect
-ALWAYS_SELECTED = ("id", "href", "@type")
+from .errors import TmfError, bad_request
+from .fields import DEFAULT_LIMIT, MAX_LIMIT, FieldPaths, Pagination, parse_fields, select_fields
+from .filters import AttributeCatalog, FilterError, catalog_from_schema, parse_filters, to_sql
+
+
+def _invalid(code: str, error: FilterError) -> TmfError:
+    return bad_request(code, str(error))
 
 
 class QuerySupport:
@@ -22,15 +28,22 @@ class QuerySupport:
 
     def __init__(
         self,
-        attributes: tuple[str, ...],
+        model: type[BaseModel],
         default_limit: int = DEFAULT_LIMIT,
         max_limit: int = MAX_LIMIT,
     ) -> None:
-        self.attributes = frozenset(attributes)
+        self.model = model
         self.default_limit = default_limit
         self.max_limit = max_limit
+        self._catalog: AttributeCatalog | None = None
 
-    def fields(self, parameters: Mapping[str, Any]) -> tuple[str, ...] | None:
+    @property
+    def catalog(self) -> AttributeCatalog:
+        if self._catalog is None:
+            self._catalog = catalog_from_schema(self.model.model_json_schema(by_alias=True))
+        return self._catalog
+
+    def fields(self, parameters: Mapping[str, Any]) -> FieldPaths | None:
         raw = parameters.get("fields")
         if raw is None or raw == "":
             return None
@@ -38,60 +51,38 @@ class QuerySupport:
             raise bad_request(
                 "INVALID_FIELDS", "Parameters.fields must be a comma-separated string"
             )
-        names = tuple(name.strip() for name in raw.split(",") if name.strip())
-        unknown = [n for n in names if n.split(".")[0] not in self.attributes]
-        if unknown:
-            raise bad_request(
-                "INVALID_FIELDS", "unknown attributes in fields: " + ", ".join(unknown)
-            )
-        return names
+        try:
+            return parse_fields(raw, self.catalog)
+        except FilterError as error:
+            raise _invalid("INVALID_FIELDS", error) from None
 
     def check_fields(self, parameters: Mapping[str, Any]) -> None:
         self.fields(parameters)
 
     def select(self, document: dict[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
-        names = self.fields(parameters)
-        if names is None:
-            return document
-        keep = set(ALWAYS_SELECTED) | {n.split(".")[0] for n in names}
-        return {k: v for k, v in document.items() if k in keep}
+        return select_fields(document, self.fields(parameters))
 
     def page(self, parameters: Mapping[str, Any]) -> tuple[int, int]:
-        offset = _non_negative(parameters, "offset", 0)
-        limit = _non_negative(parameters, "limit", self.default_limit)
-        if limit < 1 or limit > self.max_limit:
-            raise bad_request(
-                "INVALID_LIMIT", f"Parameters.limit must be between 1 and {self.max_limit}"
-            )
-        return offset, limit
+        offset, limit = parameters.get("offset"), parameters.get("limit")
+        for name, value in (("offset", offset), ("limit", limit)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
+                raise bad_request(
+                    "INVALID_PAGINATION", f"Parameters.{name} must be a non-negative integer"
+                )
+        try:
+            page = Pagination.parse(offset, limit, self.default_limit, self.max_limit)
+        except FilterError as error:
+            raise _invalid("INVALID_PAGINATION", error) from None
+        return page.offset, page.limit
 
     def where(self, filters: str | None, dialect: str) -> tuple[str, list[Any]] | None:
+        """The store condition for a Query-Filters value (None: no filter)."""
         if filters is None or filters.strip() == "":
             return None
-        from urllib.parse import parse_qsl
-
-        clauses: list[str] = []
-        params: list[Any] = []
-        for key, value in parse_qsl(filters, keep_blank_values=True, strict_parsing=False):
-            if key not in self.attributes:
-                raise bad_request("INVALID_FILTER", f"unknown attribute in filter: {key!r}")
-            clauses.append("json_extract(body, ?) = ?")
-            params.extend([f'$."{key}"', value])
-        return " AND ".join(clauses) or "1 = 1", params
-
-
-def _non_negative(parameters: Mapping[str, Any], name: str, default: int) -> int:
-    raw = parameters.get(name)
-    if raw is None or raw == "":
-        return default
-    if isinstance(raw, bool):
-        raise bad_request("INVALID_" + name.upper(), f"Parameters.{name} must be an integer")
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise bad_request(
-            "INVALID_" + name.upper(), f"Parameters.{name} must be an integer"
-        ) from None
-    if value < 0:
-        raise bad_request("INVALID_" + name.upper(), f"Parameters.{name} must not be negative")
-    return value
+        if dialect not in ("sqlite", "postgresql"):
+            raise TmfError(501, "NOT_IMPLEMENTED", f"filters are not supported on {dialect!r}")
+        try:
+            parsed = parse_filters(filters, self.catalog)
+        except FilterError as error:
+            raise _invalid("INVALID_FILTER", error) from None
+        return to_sql(parsed, "sqlite" if dialect == "sqlite" else "postgresql")

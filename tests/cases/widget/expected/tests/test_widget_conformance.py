@@ -22,6 +22,7 @@ RESOURCE = "Widget"
 CREATE = "createWidget"
 RETRIEVE = "retrieveWidget"
 MARKER = "name"
+UNION_ATTRIBUTE = "part"
 MANDATORY_IN_RESPONSE = ("@type", "id")
 MANDATORY_ON_CREATE = ("@type", "name")
 CONDITIONAL = (
