@@ -93,7 +93,8 @@ async def _demo(build: BuildService, routes: Sequence[Route], samples: Mapping[s
                 if kind in ("create", "list"):
                     parameters = {}
                 reply_channel = route.channel.replace("commandRequest", "commandReply")
-                _show(f"{route.operation} request on {route.channel}", parameters, body)
+                shown = {"Parameters": json.dumps(parameters), "Reply-Channel": reply_channel}
+                _show(f"{route.operation} request on {route.channel}", shown, body)
                 reply: ReplyMessage = await client.request(
                     route.channel, reply_channel, parameters=parameters, body=body
                 )
