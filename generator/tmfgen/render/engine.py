@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 
 from ..ir.model import ApiIR
+from ..schemas.models import cache_dir
 from .fileset import GeneratedFile, Owner
 
 SERVICE_TEMPLATES = "service"
@@ -35,8 +36,16 @@ def templates_root() -> Path:
 
 
 def environment(root: Path) -> jinja2.Environment:
+    """StrictUndefined: a template naming a missing IR field fails instead of rendering ''.
+    Compiled templates are cached beside the model cache (jinja2 checks template mtimes)."""
+    directory = cache_dir()
+    bytecode = None
+    if directory is not None:
+        (directory / "jinja").mkdir(parents=True, exist_ok=True)
+        bytecode = jinja2.FileSystemBytecodeCache(str(directory / "jinja"))
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root)),
+        bytecode_cache=bytecode,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

@@ -21,9 +21,9 @@ from urllib.parse import unquote
 import yaml
 
 from tmfgen.problems import Problems, pointer
+from tmfgen.yamlcache import load_yaml
 
 # The C loader is several times faster; fall back only if PyYAML was built without libyaml.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, order=True)
@@ -87,7 +87,7 @@ class Documents:
             )
             return False
         try:
-            doc = yaml.load(text, Loader=_Loader)
+            doc = load_yaml(text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -5,7 +5,9 @@
 """Fixtures for the conformance tests of Widget Management.
 
 Options select where the service runs: by default it is started in-process on the embedded
-broker with an in-memory SQLite store. `--backend/--broker` start it on a real broker,
+broker with an in-memory SQLite store. One service and one client serve the whole session (a
+consumer-group join costs seconds on some brokers); tests stay independent by creating their own
+resources with unique values. `--backend/--broker` start it on a real broker,
 `--store` on another database, and `--external` tests an implementation that is already running
 (only the broker is used then). Tests talk to the service only through the broker.
 """
@@ -39,7 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def broker_url(request: pytest.FixtureRequest) -> str | None:
     backend = request.config.getoption("--backend")
     url = request.config.getoption("--broker")
@@ -48,7 +50,7 @@ def broker_url(request: pytest.FixtureRequest) -> str | None:
     return url
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def service(
     request: pytest.FixtureRequest, broker_url: str | None
 ) -> AsyncIterator[Service | None]:
@@ -70,7 +72,7 @@ async def service(
         await running.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def driver(
     request: pytest.FixtureRequest, service: Service | None, broker_url: str | None
 ) -> AsyncIterator[Driver]:
