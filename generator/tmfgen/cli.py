@@ -183,6 +183,36 @@ def profile_schema() -> None:
     click.echo(profile_json_schema(), nl=False)
 
 
+@main.command("scaffold")
+@click.option("--openapi", "openapi", type=ExistingFile, required=True, help="official TMF OAS")
+@click.option(
+    "--profile", "profile", type=ExistingFile, required=True, help="profile YAML or document"
+)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--tmf-id", default=None, help="e.g. TMF632, when a document's API is not known")
+def scaffold_command(openapi: Path, profile: Path, out: Path, tmf_id: str | None) -> None:
+    """Write OUT/asyncapi.yaml, the OAS copy and OUT/profile.yaml for a new API."""
+    from .scaffold.run import scaffold
+
+    try:
+        report = scaffold(openapi, profile, out, tmf_id)
+    except PipelineError as error:
+        _fail(error)
+        return
+    _report(report.warnings)
+    for line in report.mapped:
+        click.echo(f"mapped {line}", err=True)
+    for note in report.notes:
+        click.secho(f"note: {note}", fg="yellow", err=True)
+    for line in report.unmapped:
+        click.secho(f"not mapped: {line}", fg="yellow", err=True)
+    click.echo(
+        f"{out}: {len(report.written)} file(s) written, {len(report.mapped)} operation(s) "
+        f"mapped, {len(report.unmapped)} not mapped",
+        err=True,
+    )
+
+
 @main.command("diff")
 @click.argument("old", type=ExistingFile)
 @click.argument("new", type=ExistingFile)

@@ -1,0 +1,164 @@
+"""`tmfgen scaffold` on TMF629: the conventions of specs/tmf629 reproduced from OAS + profile.
+
+The hand-written specs/tmf629/asyncapi.yaml is the reference: a scaffold of the same API must
+describe the same operations, channels, headers and payloads, and generate a package that passes
+the same conformance tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from scaffold_support import (
+    ROOT,
+    TMF629_PROFILE,
+    run_package_tests,
+    run_tmfgen,
+    tmf629_oas,
+)
+from tmfgen.lint import lint
+from tmfgen.problems import Level
+from tmfgen.profile.loader import load_profile
+from tmfgen.spec.loader import load_spec
+
+HAND_WRITTEN = ROOT / "specs" / "tmf629" / "asyncapi.yaml"
+DOCUMENT = ROOT / "tests" / "data" / "tmf629-profile.txt"
+
+
+def scaffold(out: Path, profile: Path = TMF629_PROFILE) -> str:
+    done = run_tmfgen("scaffold", "--openapi", tmf629_oas(), "--profile", profile, "--out", out)
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+def without_prose(node: Any) -> Any:
+    """The document minus free text (summaries and descriptions), which may be worded apart."""
+    if isinstance(node, dict):
+        return {k: without_prose(v) for k, v in node.items() if k not in ("summary", "description")}
+    if isinstance(node, list):
+        return [without_prose(v) for v in node]
+    return node
+
+
+@pytest.fixture(scope="module")
+def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tmf629") / "spec"
+    scaffold(out)
+    return out
+
+
+def test_writes_the_spec_an_exact_oas_copy_and_the_profile(scaffolded: Path) -> None:
+    oas = tmf629_oas()
+    assert sorted(p.name for p in scaffolded.iterdir()) == sorted(
+        ["asyncapi.yaml", "profile.yaml", oas.name]
+    )
+    assert (scaffolded / oas.name).read_bytes() == oas.read_bytes()
+    assert load_profile(scaffolded / "profile.yaml") == load_profile(TMF629_PROFILE)
+
+
+def test_matches_the_hand_written_spec_apart_from_prose(scaffolded: Path) -> None:
+    ours = yaml.safe_load((scaffolded / "asyncapi.yaml").read_text())
+    reference = yaml.safe_load(HAND_WRITTEN.read_text())
+    assert without_prose(ours) == without_prose(reference)
+
+
+def test_operations_follow_the_request_reply_conventions(scaffolded: Path) -> None:
+    spec = load_spec(scaffolded / "asyncapi.yaml")
+    names = [op.name for op in spec.operations]
+    assert sorted(names) == sorted(
+        ["retrieveCustomer", "listCustomer", "createCustomer", "patchCustomer", "deleteCustomer"]
+    )
+    create = spec.operation("createCustomer")
+    assert create.channel_address == "{prefix}.customerManagement.v5.createCustomer.commandRequest"
+    assert create.reply_location == "$message.header#/Reply-Channel"
+    assert create.extensions == {"x-tmf-operation": "create", "x-tmf-resource": "Customer"}
+    assert create.messages[0].payload_schema == "Customer_FVO"
+    assert {m.payload_schema for m in create.reply_messages} == {"Customer", "Error"}
+    listed = spec.operation("listCustomer")
+    assert listed.reply_messages[0].payload_is_array
+    assert spec.operation("patchCustomer").messages[0].payload_schema == "Customer_MVO"
+    assert spec.operation("deleteCustomer").messages[0].payload_schema is None
+    parameters = spec.schemas["RetrieveCustomerParameters"]
+    assert parameters["required"] == ["id"]
+    assert set(parameters["properties"]) == {"id", "fields"}
+
+
+def test_lint_finds_spec_and_profile_in_agreement(scaffolded: Path) -> None:
+    spec = load_spec(scaffolded / "asyncapi.yaml")
+    profile = load_profile(scaffolded / "profile.yaml")
+    findings = lint(spec, profile, "profile.yaml")
+    assert [f for f in findings if f.level is Level.ERROR] == []
+    # the same documented profile contradictions as the hand-written spec, nothing else
+    assert sorted({f.code for f in findings}) == [
+        "list-404",
+        "mvo-required",
+        "not-in-mandatory-table",
+        "prefix-example",
+        "unknown-attribute",
+    ]
+
+
+def test_output_is_deterministic(scaffolded: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    scaffold(again)
+    for name in ("asyncapi.yaml", "profile.yaml"):
+        assert (again / name).read_bytes() == (scaffolded / name).read_bytes(), name
+
+
+def test_a_profile_document_gives_the_same_spec(scaffolded: Path, tmp_path: Path) -> None:
+    out = tmp_path / "from-document"
+    scaffold(out, DOCUMENT)
+    ours = yaml.safe_load((out / "asyncapi.yaml").read_text())
+    assert ours == yaml.safe_load((scaffolded / "asyncapi.yaml").read_text())
+    assert load_profile(out / "profile.yaml") == load_profile(TMF629_PROFILE)
+
+
+def test_unmapped_operations_are_reported_and_left_out(tmp_path: Path) -> None:
+    text = TMF629_PROFILE.read_text().replace("name: patchCustomer", "name: amendCustomer")
+    profile = tmp_path / "profile-in.yaml"
+    profile.write_text(text.replace("patchCustomer.command", "amendCustomer.command"))
+    out = tmp_path / "spec"
+    stderr = scaffold(out, profile)
+    assert "not mapped: Customer PATCH amendCustomer: no operationId 'amendCustomer'" in stderr
+    assert "(its patch operation is patchCustomer)" in stderr
+    spec = load_spec(out / "asyncapi.yaml")
+    assert "amendCustomer" not in [op.name for op in spec.operations]
+    written = load_profile(out / "profile.yaml")
+    assert written.resources[0].operations.patch is None
+    assert written.resources[0].operations.create is not None
+
+
+def test_nothing_mapped_fails_and_writes_nothing(tmp_path: Path) -> None:
+    text = TMF629_PROFILE.read_text().replace("name: Customer", "name: Client")
+    profile = tmp_path / "profile-in.yaml"
+    profile.write_text(text)
+    out = tmp_path / "spec"
+    done = run_tmfgen("scaffold", "--openapi", tmf629_oas(), "--profile", profile, "--out", out)
+    assert done.returncode == 1
+    assert "Client: no schema 'Client'" in done.stderr
+    assert "scaffold-nothing-mapped" in done.stderr
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_scaffolded_tmf629_generates_a_package_passing_its_conformance_tests(
+    scaffolded: Path, tmp_path: Path
+) -> None:
+    package = tmp_path / "tmf629_customer"
+    done = run_tmfgen(
+        "generate",
+        "--asyncapi",
+        scaffolded / "asyncapi.yaml",
+        "--profile",
+        scaffolded / "profile.yaml",
+        "--out",
+        package,
+        "-q",
+    )
+    assert done.returncode == 0, done.stderr
+    tests = run_package_tests(package)
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    assert " passed" in tests.stdout and "failed" not in tests.stdout
