@@ -7,9 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := tools/asyncapi-validate/node_modules/.installed-stamp
 
-SPEC := specs/tmf629/asyncapi.yaml
-PROFILE := specs/tmf629/profile.yaml
-OUT := generated/tmf629_customer
+# each generated package: <spec folder>:<output folder>
+PACKAGES := specs/tmf629:generated/tmf629_customer specs/tmf632:generated/tmf632_party
+GENERATE = $(BIN)/tmfgen generate --asyncapi $(1)/asyncapi.yaml --profile $(1)/profile.yaml \
+	--backend memory --out $(2)
 
 .PHONY: all venv node-deps generate check test test-toolkit test-generated lint golden bench clean
 
@@ -29,26 +30,27 @@ $(NODE_STAMP): tools/asyncapi-validate/package.json tools/asyncapi-validate/pack
 
 node-deps: $(NODE_STAMP)
 
-## generate: regenerate generated/ from specs/, then run the generated service's tests (embedded broker)
+## generate: regenerate generated/ from specs/, then run the generated services' tests (embedded broker)
 generate: $(STAMP)
-	$(BIN)/tmfgen generate --asyncapi $(SPEC) --profile $(PROFILE) --backend memory --out $(OUT)
-	$(BIN)/tmfgen test $(OUT) -q
+	$(foreach p,$(PACKAGES),$(call GENERATE,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p)))) &&) true
+	$(foreach p,$(PACKAGES),$(BIN)/tmfgen test $(word 2,$(subst :, ,$(p))) -q &&) true
 
 ## check: fail when generated/ differs from what specs/ generate (CI drift gate)
 check: $(STAMP)
-	$(BIN)/tmfgen generate --asyncapi $(SPEC) --profile $(PROFILE) --backend memory --out $(OUT) --check -q
+	$(foreach p,$(PACKAGES),$(call GENERATE,$(word 1,$(subst :, ,$(p))),$(word 2,$(subst :, ,$(p)))) --check -q &&) true
 
-## lint: ruff + mypy --strict on the toolkit and the generated package
+## lint: black, ruff and mypy --strict on the toolkit; ruff and mypy --strict on each generated package
 lint: $(STAMP)
+	$(BIN)/black --check --quiet generator tests/generator bench
 	$(BIN)/ruff check generator tests bench
 	$(BIN)/mypy
-	cd $(OUT) && ../../$(BIN)/ruff check . && ../../$(BIN)/mypy --strict $(notdir $(OUT))
+	$(foreach p,$(PACKAGES),(cd $(word 2,$(subst :, ,$(p))) && $(abspath $(BIN))/ruff check . && $(abspath $(BIN))/mypy --strict $(notdir $(word 2,$(subst :, ,$(p))))) &&) true
 
 test-toolkit: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -q
 
 test-generated: $(STAMP)
-	$(BIN)/tmfgen test $(OUT) -q
+	$(foreach p,$(PACKAGES),$(BIN)/tmfgen test $(word 2,$(subst :, ,$(p))) -q &&) true
 
 ## test: everything CI runs: drift gate, lint, toolkit tests, generated conformance tests
 test: check lint test-toolkit test-generated

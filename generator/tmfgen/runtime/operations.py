@@ -129,7 +129,9 @@ async def create(
         )
     _check_type(binding, document)
     if binding.create_model is not None:
-        document = _validate(binding.create_model, document, "payload")
+        # a check only: the stored form is the resource model's dump below; an _FVO reference
+        # schema without `id` would otherwise drop the id the consumer sent
+        _validate(binding.create_model, document, "payload")
     document = await binding.hooks.before_create(document)
     new_id = binding.hooks.new_id()
     document = {**document, "id": new_id, "href": f"{binding.href_base}/{new_id}"}

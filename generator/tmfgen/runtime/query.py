@@ -9,10 +9,12 @@ for it only when a query asks for it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import PydanticJsonSchemaWarning
 
 from .errors import TmfError, bad_request
 from .fields import DEFAULT_LIMIT, MAX_LIMIT, FieldPaths, Pagination, parse_fields, select_fields
@@ -40,7 +42,12 @@ class QuerySupport:
     @property
     def catalog(self) -> AttributeCatalog:
         if self._catalog is None:
-            self._catalog = catalog_from_schema(self.model.model_json_schema(by_alias=True))
+            with warnings.catch_warnings():
+                # pydantic warns that it cannot attach a discriminator to some recursive union
+                # members in the JSON schema; the catalog needs only their properties
+                warnings.simplefilter("ignore", PydanticJsonSchemaWarning)
+                schema = self.model.model_json_schema(by_alias=True)
+            self._catalog = catalog_from_schema(schema)
         return self._catalog
 
     def fields(self, parameters: Mapping[str, Any]) -> FieldPaths | None:

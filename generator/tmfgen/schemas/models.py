@@ -18,7 +18,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-#: options passed to datamodel-code-generator; part of the cache key
+#: options passed to datamodel-code-generator; part of the cache key. Three matter for TMF
+#: schemas: `allof_class_hierarchy=always` keeps every allOf parent as a base class (with the
+#: default, a subtype that pins `@type` lost the attributes of its other parents, e.g. TMF641's
+#: ServiceSpecificationRef lost EntityRef's `id`); `capitalise_enum_members` keeps members such
+#: as `replace` from shadowing `str` methods; `set_default_enum_member` types enum defaults.
 OPTIONS: dict[str, Any] = {
     "output_model_type": "pydantic_v2.BaseModel",
     "target_python_version": "3.11",
@@ -32,6 +36,9 @@ OPTIONS: dict[str, Any] = {
     "special_field_name_prefix": "at",
     "use_double_quotes": True,
     "formatters": ["isort"],
+    "allof_class_hierarchy": "always",
+    "capitalise_enum_members": True,
+    "set_default_enum_member": True,
 }
 
 

@@ -64,22 +64,25 @@ def find_polymorphic(schemas: Mapping[str, Schema]) -> dict[str, Polymorphic]:
     return found
 
 
-def _member_schema(target: str, bases: Mapping[str, Polymorphic]) -> str | None:
+def _member_schema(
+    target: str, bases: Mapping[str, Polymorphic], extended: frozenset[str] = frozenset()
+) -> str | None:
     """The schema that stands for `target` in a union: itself, its concrete twin when it is a
-    polymorphic base listing itself, or None for an abstract base (its subtypes stand for it)."""
+    polymorphic base listing itself or a schema others extend through allOf (pinning its
+    `@type` would pin theirs), or None for an abstract base (its subtypes stand for it)."""
     poly = bases.get(target)
     if poly is None:
-        return target
+        return target + CONCRETE_SUFFIX if target in extended else target
     if any(member == target for _, member in poly.members):
         return target + CONCRETE_SUFFIX
     return None
 
 
-def _union(poly: Polymorphic, bases: Mapping[str, Polymorphic]) -> Schema:
+def _union(poly: Polymorphic, bases: Mapping[str, Polymorphic], extended: frozenset[str]) -> Schema:
     members = [
         (key, schema)
         for key, target in poly.members
-        if (schema := _member_schema(target, bases)) is not None
+        if (schema := _member_schema(target, bases, extended)) is not None
     ]
     return {
         "oneOf": [{"$ref": REF_PREFIX + schema} for _, schema in members],
@@ -123,14 +126,26 @@ def _rewrite_refs(node: Any, unions: Mapping[str, Schema], in_all_of: bool = Fal
     return node
 
 
+def _allof_parents(schemas: Mapping[str, Schema]) -> frozenset[str]:
+    """Schemas some other schema extends through `allOf: [{$ref: ...}]`."""
+    parents = set()
+    for schema in schemas.values():
+        for part in schema.get("allOf", []) or []:
+            target = ref_name(part.get("$ref", "")) if isinstance(part, dict) else None
+            if target is not None:
+                parents.add(target)
+    return frozenset(parents)
+
+
 def normalize_polymorphism(schemas: Mapping[str, Schema]) -> dict[str, Schema]:
     """Return a new bundle with TMF base-declared polymorphism made explicit (see module doc)."""
     result = {name: copy.deepcopy(schema) for name, schema in schemas.items()}
     bases = find_polymorphic(result)
+    extended = _allof_parents(result)
     pins: dict[str, tuple[str, str]] = {}
     for poly in bases.values():
         for key, target in poly.members:
-            member = _member_schema(target, bases)
+            member = _member_schema(target, bases, extended)
             if member is None:
                 continue
             pins.setdefault(member, (poly.property_name, key))
@@ -138,7 +153,7 @@ def normalize_polymorphism(schemas: Mapping[str, Schema]) -> dict[str, Schema]:
                 result[member] = {"allOf": [{"$ref": REF_PREFIX + target}]}
     for poly in bases.values():
         result[poly.base].pop("discriminator", None)
-    unions = {name: _union(poly, bases) for name, poly in bases.items()}
+    unions = {name: _union(poly, bases, extended) for name, poly in bases.items()}
     result = {name: _rewrite_refs(schema, unions) for name, schema in result.items()}
     for member, (property_name, key) in sorted(pins.items()):
         _fix_type(result[member], property_name, key)

@@ -2,7 +2,9 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   asyncapi.yaml sha256:1e608d25a8939e79
 #   profile.yaml sha256:9e46c1e0075d5ef8
-"""Fixtures for the conformance tests of Widget Management.
+"""Fixtures for the conformance tests.
+
+API: Widget Management.
 
 Options select where the service runs: by default it is started in-process on the embedded
 broker with an in-memory SQLite store. One service and one client serve the whole session (a

@@ -2,8 +2,11 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   asyncapi.yaml sha256:1e608d25a8939e79
 #   profile.yaml sha256:9e46c1e0075d5ef8
-"""Bad requests to Widget get a TMF Error with the right 4xx Status-Code, never a
-crash, a hang or a silent drop; and the service keeps serving afterwards."""
+"""Bad requests get a TMF Error with the right 4xx Status-Code, never a crash, a hang or a
+silent drop; and the service keeps serving afterwards.
+
+Resource: Widget.
+"""
 
 import copy
 import json

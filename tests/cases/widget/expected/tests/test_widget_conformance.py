@@ -2,7 +2,9 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   asyncapi.yaml sha256:1e608d25a8939e79
 #   profile.yaml sha256:9e46c1e0075d5ef8
-"""Conformance tests of Widget against the TMF999 profile.
+"""Conformance tests of one resource against the profile.
+
+Resource: Widget (TMF999).
 
 Every test names, in its `rule` marker, the profile rule it checks. Tests reach the service only
 through the broker (see conftest.py), and create their own resources with unique values, so they

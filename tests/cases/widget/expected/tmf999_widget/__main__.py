@@ -2,7 +2,7 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   asyncapi.yaml sha256:1e608d25a8939e79
 #   profile.yaml sha256:9e46c1e0075d5ef8
-"""`python -m tmf999_widget`: run the service, or a demo round trip on the embedded broker."""
+"""`python -m` entry point: serve the API, or run a demo round trip on the embedded broker."""
 
 from .app import build_service
 from .handlers import ROUTES

@@ -2,7 +2,9 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   asyncapi.yaml sha256:1e608d25a8939e79
 #   profile.yaml sha256:9e46c1e0075d5ef8
-"""Channel handlers of Widget Management: one route per operation, bound to its resource.
+"""Channel handlers: one route per operation, bound to its resource.
+
+API: Widget Management.
 
 A route ties a commandRequest channel (constant part, without prefix) to one uniform operation
 of runtime.operations, with the resource's models, profile rules and user hooks.

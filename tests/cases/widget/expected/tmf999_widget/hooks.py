@@ -1,4 +1,6 @@
-"""Business hooks of Widget Management.
+"""Business hooks.
+
+API: Widget Management.
 
 This file is yours: tmfgen created it once and never overwrites it. Override the methods of
 runtime.operations.ResourceHooks to add rules, defaults or side effects, e.g.

@@ -77,9 +77,9 @@ class RetrieveWidgetRequestHeaders(BaseModel):
 
 
 class Color(StrEnum):
-    red = "red"
-    green = "green"
-    blue = "blue"
+    RED = "red"
+    GREEN = "green"
+    BLUE = "blue"
 
 
 class Bolt(Part):

@@ -2,7 +2,9 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   asyncapi.yaml sha256:1e608d25a8939e79
 #   profile.yaml sha256:9e46c1e0075d5ef8
-"""Conformance-profile rules of Widget Management, compiled from the profile.
+"""Conformance-profile rules, compiled from the profile.
+
+API: Widget Management.
 
 Each constant is one table of the profile; runtime.rules applies them to payloads.
 """
