@@ -12,14 +12,13 @@ PACKAGES := specs/tmf629:generated/tmf629_customer specs/tmf632:generated/tmf632
 GENERATE = $(BIN)/tmfgen generate --asyncapi $(1)/asyncapi.yaml --profile $(1)/profile.yaml \
 	--backend memory --out $(2)
 
-.PHONY: all venv node-deps generate check test test-toolkit test-generated lint golden bench clean
+.PHONY: all venv node-deps generate check test test-toolkit test-generated test-brokers lint golden bench clean
 
 all: test
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[brokers,dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[brokers,dev,test-brokers]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -42,7 +41,7 @@ check: $(STAMP)
 ## lint: black, ruff and mypy --strict on the toolkit; ruff and mypy --strict on each generated package
 lint: $(STAMP)
 	$(BIN)/black --check --quiet generator tests/generator bench
-	$(BIN)/ruff check generator tests bench
+	$(BIN)/ruff check generator tests bench tools
 	$(BIN)/mypy
 	$(foreach p,$(PACKAGES),(cd $(word 2,$(subst :, ,$(p))) && $(abspath $(BIN))/ruff check . && $(abspath $(BIN))/mypy --strict $(notdir $(word 2,$(subst :, ,$(p))))) &&) true
 
@@ -52,8 +51,13 @@ test-toolkit: $(STAMP) $(NODE_STAMP)
 test-generated: $(STAMP)
 	$(foreach p,$(PACKAGES),$(BIN)/tmfgen test $(word 2,$(subst :, ,$(p))) -q &&) true
 
-## test: everything CI runs: drift gate, lint, toolkit tests, generated conformance tests
-test: check lint test-toolkit test-generated
+## test-brokers: the generated conformance suites on every real broker, with SQLite and PostgreSQL
+## (a broker that does not answer is skipped with its name, except under CI=true)
+test-brokers: $(STAMP)
+	$(BIN)/python tools/conformance_matrix.py
+
+## test: everything CI runs: drift gate, lint, toolkit tests, generated conformance tests everywhere
+test: check lint test-toolkit test-generated test-brokers
 
 ## golden: refresh the expected trees of tests/cases/*
 golden: $(STAMP)

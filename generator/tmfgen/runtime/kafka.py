@@ -1,0 +1,273 @@
+"""Kafka backend (aiokafka): one topic per channel, consumer groups for replicas.
+
+Mapping, and why:
+- the channel name is the topic (Kafka allows letters, digits, `.`, `_` and `-`); topics are
+  created on first use with `partitions` partitions, because a consumer group can only spread work
+  over as many members as the topic has partitions;
+- headers are Kafka record headers (UTF-8 values); the body is the record value;
+- a group is a Kafka consumer group; offsets are committed only for records whose handler
+  returned, and a record whose handler raised is fetched again (the consumer seeks back to it), so
+  nothing is lost; a subscriber without a group is assigned every partition by hand.
+
+Starting positions: a new subscription starts at the end of each partition and commits that
+position at once, so a member that joins later (and takes partitions over in a rebalance) starts
+from the committed offset instead of "latest", which would drop what arrived in between. A
+partition that shows up later with no committed offset (the broker lost its state, e.g. an
+in-memory broker restarted) is read from the beginning for the same reason.
+
+Reconnection is aiokafka's own; `close` stops every consumer, which sends LeaveGroup so that the
+next start of the service does not wait for a session timeout to get its partitions back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Mapping
+from urllib.parse import urlsplit
+
+from aiokafka import (  # type: ignore[import-untyped]
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    TopicPartition,
+)
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]
+
+from .transport import Handler, Message, Subscription, Transport
+
+log = logging.getLogger(__name__)
+
+#: seconds `stop` waits for a running handler before cancelling it
+STOP_GRACE = 10.0
+
+_FAILURE_BACKOFF = 0.2
+_RETRY_DELAY = 0.5
+_COMMIT_TIMEOUT = 10.0
+
+
+class KafkaTransport(Transport):
+    """One producer for every publish, one consumer per subscription."""
+
+    name = "kafka"
+
+    def __init__(
+        self,
+        url: str = "kafka://127.0.0.1:9092",
+        partitions: int = 4,
+        publish_timeout: float = 30.0,
+        join_timeout: float = 30.0,
+    ) -> None:
+        parts = urlsplit(url)
+        self.bootstrap = f"{parts.hostname or '127.0.0.1'}:{parts.port or 9092}"
+        self._partitions = partitions
+        self._publish_timeout, self.join_timeout = publish_timeout, join_timeout
+        self._producer: AIOKafkaProducer | None = None
+        self._topics: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._subscriptions: list[_KafkaSubscription] = []
+
+    async def connect(self) -> None:
+        async with self._lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.bootstrap, acks=1, linger_ms=0, request_timeout_ms=10000
+                )
+                await producer.start()
+                self._producer = producer
+
+    async def ensure_topic(self, topic: str) -> None:
+        """Create the topic unless this transport already knows it exists."""
+        if topic in self._topics:
+            return
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics(
+                [NewTopic(topic, num_partitions=self._partitions, replication_factor=1)]
+            )
+        except TopicAlreadyExistsError:
+            pass
+        finally:
+            await admin.close()
+        self._topics.add(topic)
+
+    def _forget(self, subscription: _KafkaSubscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+    async def close(self) -> None:
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in subscriptions:
+            await subscription.stop()
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await _bounded(producer.stop(), "producer")
+
+    async def subscribe(
+        self, channel: str, handler: Handler, group: str | None = None
+    ) -> Subscription:
+        await self.ensure_topic(channel)
+        subscription = _KafkaSubscription(self, channel, handler, group)
+        await subscription.start()
+        self._subscriptions.append(subscription)
+        return subscription
+
+    async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
+        native = [(str(k), str(v).encode()) for k, v in headers.items()]
+        deadline = asyncio.get_running_loop().time() + self._publish_timeout
+        while True:
+            try:
+                await self.connect()
+                await self.ensure_topic(channel)
+                assert self._producer is not None
+                await self._producer.send_and_wait(channel, bytes(body), headers=native)
+                return
+            except KafkaError:  # broker restarting or topic gone with it: recreate and retry
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise
+                log.warning("publish to %s failed; retrying", channel, exc_info=True)
+                self._topics.discard(channel)
+                await asyncio.sleep(_RETRY_DELAY)
+
+
+class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(
+        self, owner: KafkaTransport, channel: str, handler: Handler, group: str | None
+    ) -> None:
+        self._owner, self._channel, self._handler, self._group = owner, channel, handler, group
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=owner.bootstrap,
+            # one Kafka group per (group, channel): members of a group that spans several topics
+            # rebalance together, so each service start or stop would stall every channel
+            group_id=None if group is None else f"{group}:{channel}",
+            client_id=f"tmfgen-{uuid.uuid4().hex[:8]}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=500,
+            metadata_max_age_ms=2000,
+            fetch_max_wait_ms=10,
+        )
+        self._assigned = asyncio.Event()
+        self._seen_assignment = False
+        self._task: asyncio.Task[None] | None = None
+        self._busy = False
+        self._stopped = False
+
+    async def start(self) -> None:
+        """Start consuming and return once this member has its partitions and their positions."""
+        consumer = self._consumer
+        await consumer.start()
+        try:
+            if self._group is None:
+                partitions = consumer.partitions_for_topic(self._channel) or set()
+                tps = [TopicPartition(self._channel, p) for p in sorted(partitions)]
+                consumer.assign(tps)
+                await self._start_at_end(tps)
+            else:
+                consumer.subscribe([self._channel], listener=self)
+                self._task = asyncio.create_task(self._run(), name=f"kafka:{self._channel}")
+                await asyncio.wait_for(self._assigned.wait(), self._owner.join_timeout)
+                return
+        except BaseException:
+            await self.stop()
+            raise
+        self._task = asyncio.create_task(self._run(), name=f"kafka:{self._channel}")
+
+    async def _start_at_end(self, tps: list[TopicPartition]) -> None:
+        if not tps:
+            return
+        await self._consumer.seek_to_end(*tps)
+        for tp in tps:
+            await self._consumer.position(tp)  # resolve now, not when the first fetch happens
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        consumer = self._consumer
+        fresh = [tp for tp in assigned if await consumer.committed(tp) is None]
+        if fresh:
+            if self._seen_assignment:  # state lost on the broker: keep what arrived since
+                await consumer.seek_to_beginning(*fresh)
+                for tp in fresh:
+                    await consumer.position(tp)
+            else:
+                await self._start_at_end(fresh)
+            await consumer.commit({tp: await consumer.position(tp) for tp in fresh})
+        self._seen_assignment = True
+        self._assigned.set()
+
+    async def _run(self) -> None:
+        consumer = self._consumer
+        while True:
+            try:
+                batches = await consumer.getmany(timeout_ms=500, max_records=64)
+            except KafkaError as error:
+                log.warning("kafka: fetch on %s failed (%s); retrying", self._channel, error)
+                await asyncio.sleep(_RETRY_DELAY)
+                continue
+            done: dict[TopicPartition, int] = {}
+            failed = False
+            self._busy = True
+            try:
+                for tp, records in batches.items():
+                    for record in records:
+                        headers = {k: (v or b"").decode() for k, v in record.headers}
+                        body = record.value or b""
+                        message = Message(channel=tp.topic, headers=headers, body=body)
+                        try:
+                            await self._handler(message)
+                        except Exception:
+                            log.exception("handler failed on %s; record will be fetched again", tp)
+                            consumer.seek(tp, record.offset)
+                            failed = True
+                            break
+                        done[tp] = record.offset + 1
+                if done and self._group is not None:
+                    try:  # bounded: a stalled broker must not hang the loop (or `stop`)
+                        await asyncio.wait_for(consumer.commit(done), _COMMIT_TIMEOUT)
+                    except (KafkaError, TimeoutError):  # uncommitted: redelivered, not lost
+                        log.warning("kafka: commit on %s failed", self._channel, exc_info=True)
+            finally:
+                self._busy = False
+            if failed:
+                await asyncio.sleep(_FAILURE_BACKOFF)
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        task, self._task = self._task, None
+        self._owner._forget(self)
+        if task is not None and not task.done():
+            # let a running handler finish rather than cancel it halfway, within a bound
+            give_up = asyncio.get_running_loop().time() + STOP_GRACE
+            while self._busy and asyncio.get_running_loop().time() < give_up:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await _bounded(self._consumer.stop(), f"consumer for {self._channel}")
+
+
+async def _bounded(stopping: Awaitable[None], what: str) -> None:
+    """Await an aiokafka `stop()` with a time bound, absorbing what it raises on a dead broker.
+
+    `stop` sends LeaveGroup and closes fetch tasks; with the broker gone it can wait for long or
+    leak the CancelledError of its own internal tasks. Only a cancellation of *this* task is
+    passed on.
+    """
+    try:
+        await asyncio.wait_for(stopping, _COMMIT_TIMEOUT)
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        log.warning("kafka: %s did not stop cleanly (broker gone?)", what)
+    except (TimeoutError, KafkaError):
+        log.warning("kafka: %s did not stop cleanly (broker gone?)", what)

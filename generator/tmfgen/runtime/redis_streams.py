@@ -1,0 +1,270 @@
+"""Redis Streams backend: one stream per channel, consumer groups for replicas.
+
+Mapping, and why:
+- the channel name is the stream key; each message is one entry whose fields are the headers
+  verbatim plus a `body` field holding the bytes (so a header may not be called `body`);
+- a group is a Redis consumer group read with XREADGROUP; each subscription is a consumer with a
+  unique name, and the entry is XACKed only after the handler returned. An entry whose handler
+  raised stays pending and is read again from the consumer's own pending list; entries left
+  pending by a consumer that died are taken over with XAUTOCLAIM once idle for `claim_idle`;
+- a subscriber without a group reads with plain XREAD, remembering the last id it saw. It starts
+  from the stream's newest id at subscribe time, never from `$` on each call, which would lose
+  entries added between two reads.
+
+The group is created at `$` with MKSTREAM on subscribe: everything added after subscribe returns
+is delivered, earlier entries are not (the delivery contract of every backend). When the group
+vanishes (Redis restarted without persistence) it is recreated at `0`, because everything in the
+fresh stream was published after the restart and must not be skipped. Streams are trimmed to
+about `maxlen` entries on publish.
+
+Reconnection: each subscription is a supervised loop that retries on connection errors; publish
+retries until `publish_timeout`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .transport import Handler, Message, Subscription, Transport
+
+log = logging.getLogger(__name__)
+
+#: seconds `stop` waits for a running handler before cancelling it
+STOP_GRACE = 10.0
+
+BODY_FIELD = b"body"
+_BLOCK_MS = 1000
+_BATCH = 64
+_RETRY_DELAY = 0.5
+_FAILURE_BACKOFF = 0.2
+_TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
+
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+class RedisStreamsTransport(Transport):
+    """A redis-py connection pool; each subscription takes its own connection for blocking reads."""
+
+    name = "redis"
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        maxlen: int = 100_000,
+        claim_idle: float = 30.0,
+        publish_timeout: float = 30.0,
+    ) -> None:
+        self._url, self._maxlen = url, maxlen
+        self.claim_idle, self._publish_timeout = claim_idle, publish_timeout
+        self._redis: aioredis.Redis | None = None
+        self._subscriptions: list[_StreamSubscription] = []
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        if self._redis is None:
+            self._redis = aioredis.Redis.from_url(
+                self._url, socket_keepalive=True, health_check_interval=10
+            )
+        return self._redis
+
+    async def connect(self) -> None:
+        await self.redis.ping()
+
+    def _forget(self, subscription: _StreamSubscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
+    async def close(self) -> None:
+        subscriptions, self._subscriptions = self._subscriptions, []
+        for subscription in subscriptions:
+            await subscription.stop()
+        client, self._redis = self._redis, None
+        if client is not None:
+            await client.aclose()
+
+    async def subscribe(
+        self, channel: str, handler: Handler, group: str | None = None
+    ) -> Subscription:
+        subscription = _StreamSubscription(self, channel, handler, group)
+        await subscription.prepare()
+        subscription.start()
+        self._subscriptions.append(subscription)
+        return subscription
+
+    async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
+        if "body" in headers:
+            raise ValueError("the redis backend keeps the body in the field 'body'; rename header")
+        fields: dict[Any, Any] = {str(k).encode(): str(v).encode() for k, v in headers.items()}
+        fields[BODY_FIELD] = bytes(body)
+        deadline = asyncio.get_running_loop().time() + self._publish_timeout
+        while True:
+            try:
+                await self.redis.xadd(channel, fields, maxlen=self._maxlen, approximate=True)
+                return
+            except _TRANSIENT:
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise
+                log.warning("publish to %s failed; retrying", channel, exc_info=True)
+                await asyncio.sleep(_RETRY_DELAY)
+
+
+class _StreamSubscription(Subscription):
+    def __init__(
+        self, owner: RedisStreamsTransport, channel: str, handler: Handler, group: str | None
+    ) -> None:
+        self._owner, self._channel, self._handler, self._group = owner, channel, handler, group
+        self._gname = group or ""
+        self._consumer = f"c-{uuid.uuid4().hex}"
+        self._last_id = b"0-0"  # plain XREAD position, for subscriptions without a group
+        self._retry_pending = False
+        self._last_claim = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def prepare(self) -> None:
+        """Fix the starting point before returning, so later entries cannot be missed."""
+        redis = self._owner.redis
+        if self._group is not None:
+            await self._create_group(b"$")
+            return
+        newest: Any = await redis.xrevrange(self._channel, count=1)
+        if newest:
+            self._last_id = newest[0][0]
+
+    async def _create_group(self, start: bytes) -> None:
+        try:
+            await self._owner.redis.xgroup_create(self._channel, self._gname, start, mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"redis:{self._channel}")
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                entries = await self._read()
+                for entry_id, fields in entries:
+                    await self._deliver(entry_id, fields)
+            except _TRANSIENT as error:
+                log.warning("redis: read on %s failed (%s); retrying", self._channel, error)
+                await asyncio.sleep(_RETRY_DELAY)
+            except ResponseError as error:
+                if "NOGROUP" not in str(error):
+                    raise
+                log.warning("redis: group %s on %s gone; recreating", self._gname, self._channel)
+                await self._create_group(b"0")
+
+    async def _read(self) -> list[Entry]:
+        redis = self._owner.redis
+        if self._group is None:
+            plain: Any = await redis.xread(
+                {self._channel: self._last_id}, count=_BATCH, block=_BLOCK_MS
+            )
+            return _entries(plain)
+        if self._retry_pending:  # our own pending list first: entries whose handler raised
+            await asyncio.sleep(_FAILURE_BACKOFF)
+            reply: Any = await redis.xreadgroup(
+                self._gname, self._consumer, {self._channel: b"0"}, count=_BATCH
+            )
+            entries = _entries(reply)
+            self._retry_pending = bool(entries)
+            if entries:
+                return entries
+        claimed = await self._claim_abandoned()
+        if claimed:
+            return claimed
+        fresh: Any = await redis.xreadgroup(
+            self._gname, self._consumer, {self._channel: b">"}, count=_BATCH, block=_BLOCK_MS
+        )
+        return _entries(fresh)
+
+    async def _claim_abandoned(self) -> list[Entry]:
+        """Take over entries another consumer left pending for longer than `claim_idle`."""
+        now = asyncio.get_running_loop().time()
+        if now - self._last_claim < self._owner.claim_idle / 2:
+            return []
+        self._last_claim = now
+        reply: Any = await self._owner.redis.xautoclaim(
+            self._channel,
+            self._gname,
+            self._consumer,
+            min_idle_time=int(self._owner.claim_idle * 1000),
+            start_id="0-0",
+            count=_BATCH,
+        )
+        claimed = [(entry_id, fields) for entry_id, fields in reply[1] if fields is not None]
+        if claimed:
+            log.info("redis: claimed %d abandoned entries on %s", len(claimed), self._channel)
+        return claimed
+
+    async def _deliver(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        body = fields.get(BODY_FIELD, b"")
+        headers = {k.decode(): v.decode() for k, v in fields.items() if k != BODY_FIELD}
+        try:
+            await self._handler(Message(channel=self._channel, headers=headers, body=body))
+        except Exception:
+            if self._group is None:
+                log.exception("handler failed on channel %s", self._channel)
+            else:
+                log.exception("handler failed on %s; %r left pending", self._channel, entry_id)
+                self._retry_pending = True
+        else:
+            if self._group is not None:
+                await self._owner.redis.xack(self._channel, self._gname, entry_id)
+        finally:
+            if self._group is None:
+                self._last_id = entry_id
+
+    async def stop(self) -> None:
+        """Let the loop finish its batch and leave after its current (short) blocking read.
+
+        Cancelling a task blocked in a redis-py read was seen to leave it stuck in the read, so
+        the loop is asked to stop instead and only cancelled (and then abandoned) past a bound.
+        """
+        task, self._task = self._task, None
+        self._owner._forget(self)
+        if task is None or task.done():
+            return
+        self._stopping = True
+        try:
+            await asyncio.wait_for(asyncio.shield(task), _BLOCK_MS / 1000 + STOP_GRACE)
+        except TimeoutError:
+            task.cancel()
+            await asyncio.wait({task}, timeout=2)
+        if self._group is not None:
+            with contextlib.suppress(*_TRANSIENT, ResponseError, TimeoutError):
+                await asyncio.wait_for(self._forget_consumer(), 5)
+
+    async def _forget_consumer(self) -> None:
+        """Drop our consumer name from the group unless it still owns pending entries."""
+        redis = self._owner.redis
+        pending = await redis.xpending_range(
+            self._channel, self._gname, "-", "+", 1, consumername=self._consumer
+        )
+        if not pending:
+            await redis.xgroup_delconsumer(self._channel, self._gname, self._consumer)
+
+
+def _entries(reply: Any) -> list[Entry]:
+    """Flatten an XREAD/XREADGROUP reply (RESP2 list or RESP3 dict) for one stream."""
+    if not reply:
+        return []
+    streams = reply.items() if isinstance(reply, dict) else reply
+    entries: list[Entry] = []
+    for _stream, stream_entries in streams:
+        for entry_id, fields in stream_entries:
+            if fields is not None:
+                entries.append((entry_id, fields))
+    return entries

@@ -1,0 +1,116 @@
+"""Fixtures for the transport contract: one parameter per backend, real brokers on loopback.
+
+A backend whose broker does not answer is skipped with the broker named, so the suite runs on a
+laptop with only some brokers; with CI=true it fails instead, so a broken CI machine cannot pass
+by skipping. `tools/brokers/ensure.sh` starts every broker used here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from tmfgen.runtime.transport import Transport, create_transport
+
+ENSURE = Path(__file__).resolve().parents[2] / "tools" / "brokers" / "ensure.sh"
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    url: str
+    port: int | None  # None: embedded, nothing to reach
+    service: str  # name in tools/brokers/ensure.sh
+    durable: bool  # a message whose handler raised is redelivered
+
+
+BACKENDS = [
+    Backend("memory", "memory://{unique}", None, "", False),
+    Backend("nats", "nats://127.0.0.1:4222", 4222, "nats", False),
+    Backend("rabbitmq", "amqp://guest:guest@127.0.0.1:5672/", 5672, "rabbitmq", True),
+    Backend("mqtt", "mqtt://127.0.0.1:1884", 1884, "mosquitto-1884", False),
+    Backend("redis", "redis://127.0.0.1:6379/0", 6379, "redis", True),
+    Backend("kafka", "kafka://127.0.0.1:9092", 9092, "tansu", True),
+]
+
+
+def answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require(backend: Backend) -> None:
+    """Skip (or, with CI=true, fail) when the backend's broker does not answer."""
+    if backend.port is None or answers(backend.port):
+        return
+    reason = f"{backend.name}: broker {backend.service} on 127.0.0.1:{backend.port} not answering"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason + " (CI=true: brokers are required)")
+    pytest.skip(reason)
+
+
+def _restart(backend: Backend) -> None:
+    subprocess.run([str(ENSURE), "restart", backend.service], check=True, timeout=120)
+
+
+@pytest.fixture
+def restart_broker() -> Callable[[Backend], None]:
+    """Stop the backend's broker and start it again with the machine's own start command."""
+    return _restart
+
+
+_fresh: set[str] = set()
+
+
+def fresh_tansu_once() -> None:
+    """Restart Tansu once per test run: it keeps its log in memory and stalls as that grows.
+
+    Set TMFGEN_KAFKA_KEEP=1 to test against a Kafka on 9092 that must not be restarted.
+    """
+    if "tansu" in _fresh or os.environ.get("TMFGEN_KAFKA_KEEP") == "1":
+        return
+    _fresh.add("tansu")
+    subprocess.run([str(ENSURE), "restart", "tansu"], check=False, timeout=60)
+
+
+@pytest.fixture(params=BACKENDS, ids=[b.name for b in BACKENDS])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    chosen: Backend = request.param
+    if chosen.service == "tansu":
+        fresh_tansu_once()
+    require(chosen)
+    return chosen
+
+
+@pytest.fixture
+def channel() -> str:
+    """A fresh channel name per test, dots included on purpose."""
+    return f"tmf.test.{uuid.uuid4().hex[:12]}.event"
+
+
+MakeTransport = Callable[[], Transport]
+
+
+@pytest.fixture
+async def make_transport(backend: Backend) -> AsyncIterator[MakeTransport]:
+    """Build connected-on-demand transports for `backend`; all are closed after the test."""
+    unique = uuid.uuid4().hex
+    made: list[Transport] = []
+
+    def make() -> Transport:
+        transport = create_transport(backend.name, backend.url.format(unique=unique))
+        made.append(transport)
+        return transport
+
+    yield make
+    for transport in made:
+        await transport.close()
