@@ -30,7 +30,7 @@ from .wire import (
     QUERY_FILTERS,
     REPLY_CHANNEL,
     Reply,
-    header,
+    fold_headers,
     parse_parameters,
     reply_headers,
     usable_reply_channel,
@@ -122,8 +122,9 @@ class Service:
     async def handle(self, route: Route, message: Message) -> None:
         """Answer one request; never raises for anything the request contains."""
         self.stats.received += 1
-        reply_to = usable_reply_channel(header(message.headers, REPLY_CHANNEL))
-        correlation_id = header(message.headers, CORRELATION_ID) or None
+        folded = fold_headers(message.headers)
+        reply_to = usable_reply_channel(folded.get(REPLY_CHANNEL.lower()))
+        correlation_id = folded.get(CORRELATION_ID.lower()) or None
         if reply_to is None:
             self.stats.unanswerable += 1
             log.warning(
@@ -138,7 +139,7 @@ class Service:
                 await self._send_stored(reply_to, stored)
                 return
         try:
-            reply = await self._dispatch(route, message, correlation_id)
+            reply = await self._dispatch(route, message, folded, correlation_id)
         except AlreadyProcessed:
             stored = await self.store.replay(message.channel, correlation_id or "")
             if stored is not None:
@@ -160,16 +161,18 @@ class Service:
         self.stats.replayed += 1
         self.stats.answered += 1
 
-    async def _dispatch(self, route: Route, message: Message, correlation_id: str | None) -> Reply:
+    async def _dispatch(
+        self, route: Route, message: Message, folded: Mapping[str, str], correlation_id: str | None
+    ) -> Reply:
         if correlation_id is None:
             raise bad_request("MISSING_CORRELATION_ID", "X-Correlation-Id header is mandatory")
-        parameters = parse_parameters(header(message.headers, PARAMETERS))
-        _check_headers(route, message.headers, parameters)
+        parameters = parse_parameters(folded.get(PARAMETERS.lower()))
+        _check_headers(route, folded, parameters)
         request = Request(
             channel=message.channel,
             correlation_id=correlation_id,
             parameters=parameters or {},
-            query_filters=header(message.headers, QUERY_FILTERS),
+            query_filters=folded.get(QUERY_FILTERS.lower()),
             body=message.body,
         )
 
@@ -194,13 +197,13 @@ class Service:
 def _check_headers(
     route: Route, headers: Mapping[str, str], parameters: dict[str, Any] | None
 ) -> None:
-    """Validate the request headers against the operation's generated header model."""
+    """Validate the request headers (case-folded names) against the generated header model."""
     if route.headers_model is None:
         return
     values: dict[str, Any] = {}
     for name, info in route.headers_model.model_fields.items():
         wire_name = info.alias or name
-        value: Any = parameters if wire_name == PARAMETERS else header(headers, wire_name)
+        value: Any = parameters if wire_name == PARAMETERS else headers.get(wire_name.lower())
         if value is not None:
             values[wire_name] = value
     try:

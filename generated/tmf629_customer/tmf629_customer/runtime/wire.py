@@ -16,6 +16,7 @@ Payloads are UTF-8 JSON; a reply with no payload (204) has an empty body.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,9 +34,9 @@ RESULT_COUNT = "X-Result-Count"
 CONTENT_TYPE = "Content-Type"
 JSON_TYPE = "application/json"
 
-#: characters that are wildcards on some broker; a reply channel containing one cannot be
-#: published to safely on every backend
-_WILDCARDS = frozenset("*>#+")
+#: wildcards on some broker (`* >` NATS, `# +` MQTT) and white space: a reply channel containing
+#: one cannot be published to safely on every backend
+_UNUSABLE = re.compile(r"[*>#+\s]")
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -50,12 +51,18 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+def fold_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers keyed by lower-cased name, built once per message, so every lookup forgives case
+    (some carriers, AMQP bridges and proxies, fold it) at the cost of one dict lookup."""
+    return {key.lower(): value for key, value in headers.items()}
+
+
 def usable_reply_channel(value: str | None) -> str | None:
     """The reply channel if a reply can be published to it on any broker, else None."""
     if value is None:
         return None
     value = value.strip()
-    if not value or any(ch in _WILDCARDS or ch.isspace() for ch in value):
+    if not value or _UNUSABLE.search(value):
         return None
     return value
 

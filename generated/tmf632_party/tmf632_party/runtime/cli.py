@@ -111,6 +111,17 @@ async def _demo(build: BuildService, routes: Sequence[Route], samples: Mapping[s
         await service.stop()
 
 
+def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when installed (the `fast` extra): it roughly halves the per-message
+    overhead of the broker clients; the standard loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 def main(
     package: str,
     build: BuildService,
@@ -121,7 +132,8 @@ def main(
     args = _parser(package).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "serve":
-        asyncio.run(_serve(build, args))
+        with asyncio.Runner(loop_factory=_fast_loop_factory()) as runner:
+            runner.run(_serve(build, args))
     else:
         asyncio.run(_demo(build, routes, samples))
     return 0
