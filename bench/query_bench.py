@@ -18,6 +18,7 @@ import random
 import statistics
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -25,7 +26,12 @@ import yaml
 from tmfgen.runtime.filters import catalog_from_schema, parse_filters, to_sql
 from tmfgen.runtime.postgres import PostgresStore
 
-OAS = "/work/shared/reference/tmf-oas/TMF629-Customer_Management-v5.0.1.oas.yaml"
+OAS = str(
+    Path(__file__).resolve().parents[1]
+    / "specs"
+    / "tmf629"
+    / "TMF629-Customer_Management-v5.0.1.oas.yaml"
+)
 URL = "postgresql://postgres@127.0.0.1:5432/test"
 SCHEMA = "tmf_bench"
 STATUSES = ["Approved", "Pending", "Validated", "Closed"]

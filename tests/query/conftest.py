@@ -24,7 +24,12 @@ from tmfgen.runtime.filters import AttributeCatalog, catalog_from_schema
 from tmfgen.runtime.postgres import PostgresStore
 from tmfgen.runtime.store import SQLiteStore, Store
 
-OAS = Path("/work/shared/reference/tmf-oas/TMF629-Customer_Management-v5.0.1.oas.yaml")
+OAS = (
+    Path(__file__).resolve().parents[2]
+    / "specs"
+    / "tmf629"
+    / "TMF629-Customer_Management-v5.0.1.oas.yaml"
+)
 POSTGRES_URL = os.environ.get("TMF_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

@@ -30,7 +30,13 @@ from tmfgen.profile.model import (
 from tmfgen.scaffold.oas import OasIndex
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE_OAS = Path(os.environ.get("TMFGEN_REFERENCE_OAS", "/work/shared/reference/tmf-oas"))
+#: the official OAS files: beside the checkout in shared/ (as on CI), or where the variable says
+REFERENCE_OAS = Path(
+    os.environ.get(
+        "TMFGEN_REFERENCE_OAS",
+        str(Path(__file__).resolve().parents[3] / "shared" / "reference" / "tmf-oas"),
+    )
+)
 TMF629_OAS_NAME = "TMF629-Customer_Management-v5.0.1.oas.yaml"
 TMF629_PROFILE = ROOT / "specs" / "tmf629" / "profile.yaml"
 MINIMAL_KINDS = (
