@@ -17,10 +17,12 @@ from .ir.model import ApiIR
 from .lint import lint
 from .problems import PipelineError, Problem, Problems
 from .profile.loader import load_profile
+from .profile.model import Profile
 from .render import engine
 from .render.fileset import GeneratedFile, Outcome, check, finish, write
 from .runtime.transport import BACKENDS
 from .spec.loader import load_spec
+from .spec.model import Spec
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Built:
     warnings: list[Problem]
 
 
-def analyse(inputs: Inputs) -> tuple[object, object, list[Problem]]:
+def analyse(inputs: Inputs) -> tuple[Spec, Profile, list[Problem]]:
     """Load both inputs and lint them; raises PipelineError on load errors."""
     spec = load_spec(inputs.asyncapi)
     profile = load_profile(inputs.profile)
@@ -57,11 +59,8 @@ def build(inputs: Inputs) -> Built:
             f"unknown backend {inputs.backend!r}; " f"known: {', '.join(sorted(BACKENDS))}",
         )
         raise PipelineError(problems)
-    spec = load_spec(inputs.asyncapi)
-    profile = load_profile(inputs.profile)
-    findings = Problems()
-    findings.extend(spec.problems)
-    findings.extend(lint(spec, profile, str(inputs.profile)))
+    spec, profile, found = analyse(inputs)
+    findings = Problems(found)
     if findings.blocking(inputs.fail_on_warning):
         raise PipelineError(findings)
     api = lower(spec, profile, str(inputs.profile))

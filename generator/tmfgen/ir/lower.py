@@ -105,7 +105,6 @@ class _Lowering:
             self.fail(ptr + "/name", f"no schema named {resource.name!r} in the spec")
             schema = {}
         properties = walk.effective_properties(self.bundle, schema)
-        attributes = tuple(properties)
         skipped: list[SkippedRule] = []
 
         def known(name: str, where: str) -> bool:
@@ -152,7 +151,6 @@ class _Lowering:
             create_class=create_class,
             patch_class=patch_class,
             type_names=_type_names(properties, resource.name),
-            attributes=attributes,
             mandatory_in_response=in_response,
             mandatory_on_create=on_create,
             conditional=conditional,

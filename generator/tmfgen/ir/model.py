@@ -67,7 +67,6 @@ class ResourceIR:
     create_class: str | None
     patch_class: str | None
     type_names: tuple[str, ...]
-    attributes: tuple[str, ...]
     mandatory_in_response: tuple[str, ...]
     mandatory_on_create: tuple[str, ...]
     conditional: tuple[ConditionalIR, ...]

@@ -236,7 +236,7 @@ async def _apply(store: Store, mutation: Mutation) -> None:
         raise not_found(mutation.resource, mutation.id) from None
 
 
-#: operation kind -> (handler, whether it changes state and so is recorded for replay)
+#: operation kinds that change state; their replies are recorded so a redelivery is replayed
 MUTATING = frozenset({"create", "patch", "delete"})
 
 
