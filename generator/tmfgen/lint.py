@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import naming
+from . import identifiers, naming
 from .problems import Level, Problem, pointer
 from .profile.model import HeaderRule, Operation, OperationKind, Profile, Resource, Rule
 from .schemas import walk
@@ -35,6 +35,8 @@ class _Linter:
         return Problem(self.sfile, ptr, level, code, message)
 
     def run(self) -> Iterator[Problem]:
+        yield from identifiers.profile_names(self.profile, self.pfile)
+        yield from identifiers.spec_names(self.spec, self.sfile)
         yield from self.prefix_example()
         yield from self.spec_operations_covered()
         for index, resource in enumerate(self.profile.resources):

@@ -29,6 +29,14 @@ def pointer(*tokens: str | int) -> str:
     return "".join("/" + escape_pointer_token(t) for t in tokens)
 
 
+def printable(text: str) -> str:
+    """`text` with every non-printable character escaped, so a report stays one line even when
+    a pointer or a message quotes a hostile name (newlines, U+2028, NUL, ...)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """One finding, located precisely enough that a user can jump to it."""
@@ -41,7 +49,7 @@ class Problem:
 
     def render(self) -> str:
         where = f"{self.file}#{self.pointer}" if self.pointer else self.file
-        return f"{where}: {self.level.value} [{self.code}] {self.message}"
+        return printable(f"{where}: {self.level.value} [{self.code}] {self.message}")
 
 
 @dataclass

@@ -37,8 +37,20 @@ EXAMPLE_PREFIX = "acme"
 
 
 def literal(value: Any) -> str:
-    """Python source for a JSON-like value, stable across runs."""
-    return pprint.pformat(value, width=88, sort_dicts=True)
+    """Python source for a JSON-like value, stable across runs.
+
+    Sample values come from spec enums, examples and defaults, so the source is parsed back
+    and compared: whatever the spec holds, the template receives a plain literal (a value YAML
+    typed as a date, say, would otherwise reach the package as code naming `datetime`).
+    """
+    source = pprint.pformat(value, width=88, sort_dicts=True)
+    try:
+        same = ast.literal_eval(source) == value
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        same = False
+    if not same:
+        raise ValueError(f"sample value is not a plain literal: {source[:80]}")
+    return source
 
 
 def _class_names(source: str) -> frozenset[str]:
@@ -248,13 +260,19 @@ class _Lowering:
             ),
             None,
         )
-        return {
-            "marker": marker,
-            "union_attribute": union_attribute,
-            "sample_create": literal(minimal),
-            "sample_create_rich": literal(rich),
-            "sample_patches": literal(tuple(patches)),
-        }
+        try:
+            texts = {
+                "sample_create": literal(minimal),
+                "sample_create_rich": literal(rich),
+                "sample_patches": literal(tuple(patches)),
+            }
+        except ValueError as exc:
+            origin = self.spec.schema_origins.get(payload, ("", ""))
+            self.problems.append(
+                Problem(origin[0] or self.profile_file, origin[1], Level.ERROR, "sample", str(exc))
+            )
+            texts = {"sample_create": "{}", "sample_create_rich": "{}", "sample_patches": "()"}
+        return {"marker": marker, "union_attribute": union_attribute, **texts}
 
     def operation(self, kind: str, op: Operation, ptr: str) -> OperationIR:
         spec_op = self.spec_ops.get(op.name)

@@ -18,6 +18,7 @@ import jinja2
 
 from ..ir.model import ApiIR
 from ..schemas.models import cache_dir
+from . import literals
 from .fileset import GeneratedFile, Owner
 
 SERVICE_TEMPLATES = "service"
@@ -37,13 +38,14 @@ def templates_root() -> Path:
 
 def environment(root: Path) -> jinja2.Environment:
     """StrictUndefined: a template naming a missing IR field fails instead of rendering ''.
-    Compiled templates are cached beside the model cache (jinja2 checks template mtimes)."""
+    Compiled templates are cached beside the model cache (jinja2 checks template mtimes).
+    Filters `py`, `doc`, `toml` and `md` escape input text for the syntax it lands in."""
     directory = cache_dir()
     bytecode = None
     if directory is not None:
         (directory / "jinja").mkdir(parents=True, exist_ok=True)
         bytecode = jinja2.FileSystemBytecodeCache(str(directory / "jinja"))
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root)),
         bytecode_cache=bytecode,
         undefined=jinja2.StrictUndefined,
@@ -52,6 +54,9 @@ def environment(root: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
+    # spec and profile text reaches output only through these (see render.literals)
+    env.filters.update(py=literals.py, doc=literals.doc, toml=literals.toml, md=literals.md)
+    return env
 
 
 def _output_path(relative: str, api: ApiIR, resource_module: str | None) -> tuple[str, Owner]:
