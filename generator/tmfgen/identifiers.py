@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .problems import Level, Problem, pointer
@@ -54,7 +54,7 @@ def _check(file: str, ptr: str, value: str, pattern: re.Pattern[str], what: str)
 
 
 def _attributes(
-    file: str, ptr: str, rules: tuple[AttributeRule, ...] | tuple[HeaderRule, ...]
+    file: str, ptr: str, rules: Sequence[AttributeRule | HeaderRule]
 ) -> Iterator[Problem | None]:
     for i, rule in enumerate(rules):
         yield _check(file, f"{ptr}/{i}/name", rule.name, ATTRIBUTE, "attribute name")
