@@ -2,23 +2,38 @@
 
 Every failure the user can cause (a broken spec, a profile that does not validate, drift under
 --check) ends with a message naming file, pointer and reason, and a non-zero exit code; never a
-traceback.
+traceback. Each command runs under `_guarded`: an error no stage anticipated still becomes one
+line naming the command's input files and the reason (TMFGEN_DEBUG=1 shows the traceback).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from . import __version__
-from .problems import Level, PipelineError, Problem
+from .problems import Level, PipelineError, Problem, printable
 
 ExistingFile = click.Path(exists=True, dir_okay=False, path_type=Path)
+#: set to 1 to see the traceback behind an unexpected error
+DEBUG_ENV = "TMFGEN_DEBUG"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+allow_ref_root = click.option(
+    "--allow-ref-root",
+    "ref_roots",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="a folder outside the inputs' own that $refs may reach (repeatable)",
+)
 
 
 def _report(problems: Iterable[Problem]) -> None:
@@ -35,6 +50,32 @@ def _fail(error: PipelineError) -> None:
     sys.exit(1)
 
 
+def _guarded(command: F) -> F:
+    """Turn every exception of a command into one line: its input files, the reason, exit 1."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PipelineError as error:
+            _fail(error)
+        except (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as exc:  # the one place that may: anything else would be a traceback
+            if os.environ.get(DEBUG_ENV) == "1":
+                raise
+            files = [str(v) for v in kwargs.values() if isinstance(v, Path)]
+            where = ", ".join(files) or "tmfgen"
+            reason = "input nests too deeply to process" if isinstance(exc, RecursionError) else ""
+            detail = f"{type(exc).__name__}: {exc}"
+            message = f"{where}: error [unexpected] {reason + '; ' if reason else ''}{detail}"
+            click.secho(printable(message)[:2000], fg="red", err=True)
+            click.secho(f"(set {DEBUG_ENV}=1 for the traceback)", err=True)
+            sys.exit(1)
+
+    return run  # type: ignore[return-value]
+
+
 @click.group()
 @click.version_option(__version__, prog_name="tmfgen")
 def main() -> None:
@@ -45,12 +86,16 @@ def main() -> None:
 @click.option("--asyncapi", "asyncapi", type=ExistingFile, required=True)
 @click.option("--profile", "profile", type=ExistingFile, required=True)
 @click.option("--fail-on-warning", is_flag=True, help="exit 1 on warnings too")
-def lint_command(asyncapi: Path, profile: Path, fail_on_warning: bool) -> None:
+@allow_ref_root
+@_guarded
+def lint_command(
+    asyncapi: Path, profile: Path, fail_on_warning: bool, ref_roots: tuple[Path, ...]
+) -> None:
     """Check a profile against the spec; every finding has file, JSON pointer and level."""
     from .pipeline import Inputs, analyse
 
     try:
-        _spec, _profile, findings = analyse(Inputs(asyncapi, profile))
+        _spec, _profile, findings = analyse(Inputs(asyncapi, profile, ref_roots=ref_roots))
     except PipelineError as error:
         _fail(error)
         return
@@ -70,6 +115,8 @@ def lint_command(asyncapi: Path, profile: Path, fail_on_warning: bool) -> None:
 @click.option("--check", "check_only", is_flag=True, help="write nothing; exit 1 on drift")
 @click.option("--fail-on-warning", is_flag=True)
 @click.option("-q", "--quiet", is_flag=True, help="do not list lint warnings")
+@allow_ref_root
+@_guarded
 def generate_command(
     asyncapi: Path,
     profile: Path,
@@ -78,13 +125,14 @@ def generate_command(
     check_only: bool,
     fail_on_warning: bool,
     quiet: bool,
+    ref_roots: tuple[Path, ...],
 ) -> None:
     """Generate (or --check) the service package for a spec and profile."""
     from .pipeline import Inputs, generate
 
     try:
         built, outcome = generate(
-            Inputs(asyncapi, profile, backend, fail_on_warning), out, check_only
+            Inputs(asyncapi, profile, backend, fail_on_warning, ref_roots), out, check_only
         )
     except PipelineError as error:
         _fail(error)
@@ -114,6 +162,7 @@ def generate_command(
 @click.option("--store", default=None, help="store URL (sqlite://… or postgresql://…)")
 @click.option("--external", is_flag=True, help="test a service that is already running")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+@_guarded
 def test_command(
     package_dir: Path,
     backend: str | None,
@@ -147,6 +196,7 @@ def profile_group() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--tmf-id", default=None, help="e.g. TMF629, when the API is not a known one")
 @click.option("--fail-on-warning", is_flag=True)
+@_guarded
 def profile_import(
     document: Path, output: Path | None, tmf_id: str | None, fail_on_warning: bool
 ) -> None:
@@ -154,12 +204,17 @@ def profile_import(
     from .problems import Problems
     from .profile.dump import dump_profile_yaml
     from .profile.importer import import_profile_document
+    from .yamlcache import InputFileError, read_text
 
     problems = Problems()
     try:
-        profile = import_profile_document(
-            document.read_text(encoding="utf-8"), str(document), tmf_id=tmf_id, problems=problems
-        )
+        text = read_text(document)
+    except InputFileError as exc:
+        problems.error(str(document), "", "unreadable", str(exc))
+        _fail(PipelineError(problems))
+        return
+    try:
+        profile = import_profile_document(text, str(document), tmf_id=tmf_id, problems=problems)
     except PipelineError as error:
         _fail(error)
         return
@@ -176,6 +231,7 @@ def profile_import(
 
 
 @profile_group.command("schema")
+@_guarded
 def profile_schema() -> None:
     """Print the JSON Schema of profile YAML files."""
     from .profile.loader import profile_json_schema
@@ -190,12 +246,16 @@ def profile_schema() -> None:
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--tmf-id", default=None, help="e.g. TMF632, when a document's API is not known")
-def scaffold_command(openapi: Path, profile: Path, out: Path, tmf_id: str | None) -> None:
+@allow_ref_root
+@_guarded
+def scaffold_command(
+    openapi: Path, profile: Path, out: Path, tmf_id: str | None, ref_roots: tuple[Path, ...]
+) -> None:
     """Write OUT/asyncapi.yaml, the OAS copy and OUT/profile.yaml for a new API."""
     from .scaffold.run import scaffold
 
     try:
-        report = scaffold(openapi, profile, out, tmf_id)
+        report = scaffold(openapi, profile, out, tmf_id, ref_roots)
     except PipelineError as error:
         _fail(error)
         return
@@ -218,6 +278,7 @@ def scaffold_command(openapi: Path, profile: Path, out: Path, tmf_id: str | None
 @click.argument("new", type=ExistingFile)
 @click.option("-r", "--resource", "resources", multiple=True, help="only what these reach")
 @click.option("--no-fail", is_flag=True, help="exit 0 even when breaking changes exist")
+@_guarded
 def diff_command(old: Path, new: Path, resources: tuple[str, ...], no_fail: bool) -> None:
     """List changes between two TMF OAS versions that affect generated packages and profiles."""
     from .oasdiff import diff_oas

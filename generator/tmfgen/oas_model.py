@@ -16,6 +16,9 @@ from typing import Any
 
 import yaml
 
+from .problems import Level, PipelineError, Problem
+from .yamlcache import InputFileError, load_yaml, read_text, yaml_reason
+
 SCHEMA_REF = "#/components/schemas/"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -113,8 +116,16 @@ class OasDocument:
 
     @classmethod
     def load(cls, path: Path) -> OasDocument:
-        with path.open(encoding="utf-8") as handle:
-            return cls(yaml.load(handle, Loader=yaml.CSafeLoader), str(path))
+        """Raises PipelineError (file: reason) for a file that is unreadable or not YAML."""
+        try:
+            data = load_yaml(read_text(path))
+        except InputFileError as exc:
+            reason = str(exc)
+        except yaml.YAMLError as exc:
+            reason = yaml_reason(exc)
+        else:
+            return cls(data, str(path))
+        raise PipelineError([Problem(str(path), "", Level.ERROR, "oas", reason)])
 
     # -- effective schemas ------------------------------------------------------------------
 

@@ -15,11 +15,13 @@ from pathlib import Path
 from .ir.lower import lower
 from .ir.model import ApiIR
 from .lint import lint
-from .problems import PipelineError, Problem, Problems
+from .problems import Level, PipelineError, Problem, Problems
 from .profile.loader import load_profile
 from .profile.model import Profile
+from .provenance import blame
 from .render import engine
 from .render.fileset import GeneratedFile, Outcome, check, finish, write
+from .render.formatting import FormatError
 from .runtime.transport import BACKENDS
 from .spec.loader import load_spec
 from .spec.model import Spec
@@ -31,6 +33,8 @@ class Inputs:
     profile: Path
     backend: str = "memory"
     fail_on_warning: bool = False
+    #: folders beyond the inputs' own that `$ref`s may reach (`--allow-ref-root`)
+    ref_roots: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,11 +44,25 @@ class Built:
     warnings: list[Problem]
 
 
+def _too_deep(file: Path, stage: str) -> PipelineError:
+    """A RecursionError is an input error: some schema nests (or chains) deeper than a stage
+    can follow. Named by file, it is one line like any other problem, not a traceback."""
+    message = f"schemas nest too deeply to {stage} (Python's recursion limit); flatten them"
+    return PipelineError([Problem(str(file), "", Level.ERROR, "too-deep", message)])
+
+
 def analyse(inputs: Inputs) -> tuple[Spec, Profile, list[Problem]]:
     """Load both inputs and lint them; raises PipelineError on load errors."""
-    spec = load_spec(inputs.asyncapi)
+    roots = (inputs.profile.absolute().parent, *inputs.ref_roots)
+    try:
+        spec = load_spec(inputs.asyncapi, roots)
+    except RecursionError:
+        raise _too_deep(inputs.asyncapi, "load") from None
     profile = load_profile(inputs.profile)
-    findings = [*spec.problems, *lint(spec, profile, str(inputs.profile))]
+    try:
+        findings = [*spec.problems, *lint(spec, profile, str(inputs.profile))]
+    except RecursionError:
+        raise _too_deep(inputs.asyncapi, "lint") from None
     return spec, profile, findings
 
 
@@ -63,7 +81,10 @@ def build(inputs: Inputs) -> Built:
     findings = Problems(found)
     if findings.blocking(inputs.fail_on_warning):
         raise PipelineError(findings)
-    api = lower(spec, profile, str(inputs.profile))
+    try:
+        api = lower(spec, profile, str(inputs.profile))
+    except RecursionError:
+        raise _too_deep(inputs.asyncapi, "generate models from") from None
     files = [
         *engine.render_templates(api),
         *engine.runtime_files(api),
@@ -71,7 +92,10 @@ def build(inputs: Inputs) -> Built:
         engine.models_file(api),
     ]
     inputs_text = [f"{f.path} sha256:{f.sha256[:16]}" for f in api.inputs]
-    finished = finish(files, api.generator_version, inputs_text)
+    try:
+        finished = finish(files, api.generator_version, inputs_text)
+    except FormatError as error:
+        raise PipelineError([blame(error, spec, profile, str(inputs.profile))]) from None
     return Built(api, finished, findings.warnings)
 
 

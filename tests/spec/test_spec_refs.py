@@ -60,7 +60,7 @@ def test_nested_relative_refs_resolve_from_each_referring_file(
     )
     write("api/schemas/thing.yaml", {"Thing": {"type": "integer"}})  # the wrong one, if cwd-based
     monkeypatch.chdir(tmp_path / "api")
-    spec = load_spec(main)
+    spec = load_spec(main, ref_roots=[tmp_path / "lib"])  # lib/ is outside api/: allowed here
     message = spec.operation("getThing").messages[0]
     assert message.name == "GetThingRequest"
     assert message.payload_schema == "Thing"

@@ -14,21 +14,23 @@ import yaml
 from pydantic import ValidationError
 
 from ..problems import PipelineError, Problems, pointer
+from ..yamlcache import InputFileError, YamlLimitError, load_yaml, read_text
 from .model import Profile
-
-Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_profile(path: Path) -> Profile:
     problems = Problems()
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        problems.error(file, "", "unreadable", f"cannot read profile: {exc.strerror or exc}")
+        text = read_text(path)
+    except InputFileError as exc:
+        problems.error(file, "", "unreadable", f"cannot read profile: {exc}")
         raise PipelineError(problems) from None
     try:
-        data: Any = yaml.load(text, Loader=Loader)
+        data: Any = load_yaml(text)
+    except YamlLimitError as exc:
+        problems.error(file, "", "yaml-limit", str(exc))
+        raise PipelineError(problems) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from importlib.metadata import version
 
 from ..problems import Level, PipelineError, Problem
@@ -17,6 +18,21 @@ from ..schemas.models import cache_dir
 BLACK_VERSION = version("black")
 LINE_LENGTH = 100
 TARGET = "py311"
+
+
+class FormatError(PipelineError):
+    """Rendered Python that black cannot parse; keeps the source and the line, so the pipeline
+    can name the spec or profile string that broke it rather than only the generated file."""
+
+    def __init__(self, path: str, source: str, line: int | None, reason: str) -> None:
+        super().__init__([Problem(path, "", Level.ERROR, "format", reason)])
+        self.path = path
+        self.source = source
+        self.line = line
+        self.reason = reason
+
+
+_LINE = re.compile(r"Cannot parse[^:]*: (\d+):(\d+)", re.IGNORECASE)
 
 
 def _key(source: str) -> str:
@@ -38,9 +54,10 @@ def format_python(source: str, path: str) -> str:
     try:
         formatted = black.format_str(source, mode=mode)
     except InvalidInput as exc:
-        raise PipelineError(
-            [Problem(path, "", Level.ERROR, "format", f"rendered Python does not parse: {exc}")]
-        ) from None
+        found = _LINE.search(str(exc))
+        line = int(found.group(1)) if found else None
+        reason = f"rendered Python does not parse: {str(exc).splitlines()[0]}"
+        raise FormatError(path, source, line, reason) from None
     if cached is not None:
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)

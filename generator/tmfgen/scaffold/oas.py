@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..profile.model import OperationKind
+from ..yamlcache import load_yaml, read_text
 
 SCHEMA_PREFIX = "#/components/schemas/"
 _SUCCESS = ("200", "201", "202", "204")
@@ -180,7 +179,7 @@ def _fill_resources(
 
 def read_oas(path: Path) -> OasIndex:
     """Index the OAS file at `path`; raises ValueError when it is no OpenAPI 3 document."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = load_yaml(read_text(path))
     if not isinstance(document, Mapping) or not str(document.get("openapi", "")).startswith("3"):
         raise ValueError(f"{path}: not an OpenAPI 3 document")
     found = document.get("info")

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 
-from ..problems import PipelineError, Problems
+from ..problems import Level, PipelineError, Problem, Problems, pointer
 from ..profile.dump import dump_profile_yaml
 from ..profile.importer import import_profile_document
 from ..profile.loader import load_profile
 from ..profile.model import Profile
+from ..yamlcache import InputFileError, load_yaml, read_text, yaml_reason
 from .document import build_document
 from .mapping import map_profile
 from .oas import read_oas
@@ -44,7 +47,7 @@ class ScaffoldReport:
 def is_profile_yaml(text: str) -> bool:
     """Profile YAML parses to a mapping with `api` and `resources`; a document does not."""
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = load_yaml(text)
     except yaml.YAMLError:
         return False
     return isinstance(data, dict) and "resources" in data and "api" in data
@@ -52,7 +55,10 @@ def is_profile_yaml(text: str) -> bool:
 
 def read_profile(path: Path, problems: Problems, tmf_id: str | None = None) -> Profile:
     """Load profile YAML or import a profile document; raises PipelineError."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_text(path)
+    except InputFileError as exc:
+        raise PipelineError([Problem(str(path), "", Level.ERROR, "unreadable", str(exc))]) from None
     if is_profile_yaml(text):
         return load_profile(path)
     return import_profile_document(text, str(path), tmf_id=tmf_id, problems=problems)
@@ -71,18 +77,55 @@ def _header(profile: Profile, oas_name: str, profile_name: str) -> str:
     return f"{title}, asynchronous request/reply API.\n\n" + "\n".join(textwrap.wrap(text, 96))
 
 
+def escaping_refs(openapi: Path, roots: Sequence[Path]) -> Problems:
+    """`$ref`s of the OAS that reach files outside `roots` (or remote ones): the scaffolded
+    spec refers to the OAS copy, so they would be followed, and read, by every later run."""
+    problems = Problems()
+    allowed = [Path(root).resolve() for root in (openapi.absolute().parent, *roots)]
+    stack: list[tuple[str, Any]] = [("", load_yaml(read_text(openapi)))]
+    while stack:
+        ptr, node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            target = ref.partition("#")[0] if isinstance(ref, str) else ""
+            if "://" in target and not target.startswith("file://"):
+                problems.error(str(openapi), ptr + "/$ref", "remote-ref", f"remote $ref {ref!r}")
+            elif target:
+                file = (openapi.parent / unquote(target.removeprefix("file://"))).resolve()
+                if not any(file.is_relative_to(root) for root in allowed):
+                    problems.error(
+                        str(openapi),
+                        ptr + "/$ref",
+                        "ref-outside-root",
+                        f"$ref {ref!r} reaches {file}, outside the input folders; "
+                        "allow it with --allow-ref-root DIR",
+                    )
+            stack.extend((ptr + pointer(str(k)), v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((ptr + pointer(i), v) for i, v in enumerate(node))
+    return problems
+
+
 def scaffold(
-    openapi: Path, profile_path: Path, out: Path, tmf_id: str | None = None
+    openapi: Path,
+    profile_path: Path,
+    out: Path,
+    tmf_id: str | None = None,
+    ref_roots: Sequence[Path] = (),
 ) -> ScaffoldReport:
     """Write the API folder `out`; raises PipelineError when the inputs cannot be used."""
     report = ScaffoldReport()
     profile = read_profile(profile_path, report.warnings, tmf_id)
     try:
         oas = read_oas(openapi)
+        escaping = escaping_refs(openapi, (profile_path.absolute().parent, *ref_roots))
     except (ValueError, yaml.YAMLError) as exc:
         problems = Problems()
-        problems.error(str(openapi), "", "scaffold-oas", str(exc))
+        reason = yaml_reason(exc) if isinstance(exc, yaml.YAMLError) else str(exc)
+        problems.error(str(openapi), "", "scaffold-oas", reason)
         raise PipelineError(problems) from None
+    if escaping.errors:
+        raise PipelineError(escaping)
     mapping = map_profile(profile, oas)
     report.unmapped = mapping.unmapped
     report.notes = mapping.notes

@@ -5,14 +5,18 @@ Everything the loader reads goes through one `Documents`, so that:
 * each file is parsed once per load (YAML parsing dominates the time budget), with the C loader;
 * a relative `$ref` is resolved against the directory of the file that *contains* it, never the
   working directory, so a spec behaves the same wherever the command runs from;
-* every failure (missing file, YAML syntax error, dangling pointer, remote or circular reference)
-  becomes a `Problem` located at the referring file and pointer instead of an exception, and the
-  caller simply gets `None` back and carries on collecting further problems.
+* a `$ref` may only reach files below the folders of the input documents (the main document's
+  folder, plus any `--allow-ref-root DIR`), checked after symlinks are resolved: a spec must not
+  be able to pull `/etc/passwd` or `~/.ssh/id_rsa` into generated code;
+* every failure (missing file, YAML syntax error, dangling pointer, remote, circular or escaping
+  reference) becomes a `Problem` located at the referring file and pointer instead of an
+  exception, and the caller simply gets `None` back and carries on collecting further problems.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +25,7 @@ from urllib.parse import unquote
 import yaml
 
 from tmfgen.problems import Problems, pointer
-from tmfgen.yamlcache import load_yaml
+from tmfgen.yamlcache import InputFileError, YamlLimitError, load_yaml, read_text
 
 # The C loader is several times faster; fall back only if PyYAML was built without libyaml.
 
@@ -50,10 +54,12 @@ _MISSING = object()
 class Documents:
     """Parsed files keyed by resolved path, plus the display name used in problems."""
 
-    def __init__(self, problems: Problems) -> None:
+    def __init__(self, problems: Problems, ref_roots: Sequence[Path] = ()) -> None:
         self.problems = problems
         self._docs: dict[Path, Any] = {}
         self._display: dict[Path, str] = {}
+        #: folders a `$ref` may reach; the main document's folder is added by `open`
+        self.roots: list[Path] = [Path(root).resolve() for root in ref_roots]
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -67,6 +73,9 @@ class Documents:
         """Load the main file; its display name is the path exactly as the user gave it."""
         file = given.resolve()
         self._display.setdefault(file, str(given))
+        for folder in (given.absolute().parent.resolve(), file.parent):
+            if folder not in self.roots:
+                self.roots.append(folder)
         return Location(file, "") if self._read(file, None) else None
 
     def _read(self, file: Path, referrer: Location | None) -> bool:
@@ -76,18 +85,19 @@ class Documents:
         if referrer is not None:
             where = (self.display(referrer.file), referrer.pointer)
         self._docs[file] = _MISSING
-        try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not file.is_file():
             self.problems.error(*where, "file-not-found", f"file not found: {self.display(file)}")
             return False
-        except (OSError, UnicodeDecodeError) as exc:
-            self.problems.error(
-                *where, "file-unreadable", f"cannot read {self.display(file)}: {exc}"
-            )
+        try:
+            text = read_text(file)
+        except InputFileError as exc:
+            self.problems.error(*where, "file-unreadable", f"{self.display(file)}: {exc}")
             return False
         try:
             doc = load_yaml(text)
+        except YamlLimitError as exc:
+            self.problems.error(self.display(file), "", "yaml-limit", str(exc))
+            return False
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -139,6 +149,14 @@ class Documents:
         if target:
             target = unquote(target.removeprefix("file://"))
             file = (at.file.parent / target).resolve()
+            if not any(file.is_relative_to(root) for root in self.roots):
+                self.problems.error(
+                    *report,
+                    "ref-outside-root",
+                    f"$ref {ref!r} reaches {file}, outside the input folders "
+                    f"({', '.join(map(str, self.roots))}); allow it with --allow-ref-root DIR",
+                )
+                return None
             if file not in self._display:
                 base = os.path.dirname(self.display(at.file))
                 self._display[file] = os.path.normpath(os.path.join(base, target))

@@ -20,7 +20,7 @@ with a file, a JSON pointer and a reason, and nothing is returned.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -46,10 +46,13 @@ def _reader(version: str) -> Reader | None:
     return None
 
 
-def load_spec(path: Path) -> Spec:
-    """Load, resolve and bundle the AsyncAPI document at `path`; raises PipelineError."""
+def load_spec(path: Path, ref_roots: Sequence[Path] = ()) -> Spec:
+    """Load, resolve and bundle the AsyncAPI document at `path`; raises PipelineError.
+
+    `$ref`s may reach files below `path`'s folder and below each of `ref_roots`, nowhere else.
+    """
     problems = Problems()
-    docs = Documents(problems)
+    docs = Documents(problems, ref_roots)
     root = docs.open(path)
     if root is None:
         raise PipelineError(problems)
