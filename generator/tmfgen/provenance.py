@@ -60,17 +60,21 @@ def blame(error: FormatError, spec: Spec, profile: Profile, profile_file: str) -
     if error.line is None:
         return fallback
     lines = error.source.splitlines()
+    exact = lines[error.line - 1] if 0 < error.line <= len(lines) else ""
     start, end = max(error.line - 1 - CONTEXT, 0), error.line + CONTEXT
     window = "\n".join(lines[start:end])
-    best: tuple[int, str, str] | None = None
+    # a string on the broken line itself beats a longer one beside it
+    best: tuple[bool, int, str, str] | None = None
     for file, ptr, text in input_strings(spec, profile, profile_file):
         for piece in text.splitlines() or [text]:
             piece = piece.strip()
-            longer = best is None or len(piece) > best[0]
-            if longer and len(piece) >= MIN_LENGTH and piece in window:
-                best = (len(piece), file, ptr)
+            if len(piece) < MIN_LENGTH or piece not in window:
+                continue
+            score = (piece in exact, len(piece))
+            if best is None or score > best[:2]:
+                best = (*score, file, ptr)
     if best is None:
         return fallback
-    _, file, ptr = best
+    _, _, file, ptr = best
     message = f"this value breaks generated {error.path} (line {error.line}): {error.reason}"
     return Problem(file if file else str(Path(profile_file)), ptr, Level.ERROR, "format", message)
