@@ -111,7 +111,8 @@ def profile_names(profile: Profile, file: str) -> list[Problem]:
 
 
 def spec_names(spec: Spec, file: str) -> list[Problem]:
-    """The spec's version, operation names and every property name of the bundled schemas."""
+    """The spec's version, operation names, every property name of the bundled schemas, and
+    their `pattern`s (which the generated models compile on import)."""
     found: list[Problem | None] = [_check(file, "/info/version", spec.version, VERSION, "version")]
     for op in spec.operations:
         found.append(_check(file, op.pointer, op.name, IDENTIFIER, "operation id"))
@@ -129,6 +130,7 @@ def _property_names(file: str, ptr: str, schema: Any) -> Iterator[Problem | None
         here, node = stack.pop()
         if not isinstance(node, Mapping):
             continue
+        yield _pattern(file, here, node.get("pattern"))
         for key in _SCHEMA_MAPS:
             members = node.get(key)
             if isinstance(members, Mapping):
@@ -143,3 +145,15 @@ def _property_names(file: str, ptr: str, schema: Any) -> Iterator[Problem | None
         for key in _SCHEMA_ONE:
             if isinstance(node.get(key), Mapping):
                 stack.append((here + pointer(key), node[key]))
+
+
+def _pattern(file: str, ptr: str, pattern: Any) -> Problem | None:
+    """A `pattern` the models compile at import: an invalid one would break the package there."""
+    if not isinstance(pattern, str):
+        return None
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        reason = f"pattern {_shown(pattern)} is no valid regular expression: {exc}"
+        return Problem(file, ptr + "/pattern", Level.ERROR, "bad-pattern", reason)
+    return None

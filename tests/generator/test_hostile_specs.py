@@ -117,6 +117,10 @@ def _spec_operation(spec: dict[str, Any], profile: dict[str, Any], value: str) -
     spec["operations"][value] = spec["operations"].pop("retrieveWidget")
 
 
+def _spec_pattern(spec: dict[str, Any], profile: dict[str, Any], value: str) -> None:
+    _spec_schema(spec, "Widget")["properties"]["name"]["pattern"] = "(" + value
+
+
 def _spec_version(spec: dict[str, Any], profile: dict[str, Any], value: str) -> None:
     spec["info"]["version"] = value
 
@@ -176,6 +180,7 @@ REFUSED: dict[str, tuple[Mutation, str, str]] = {
     "spec-property": (_spec_property, "spec", "/components/schemas/Widget/properties/"),
     "spec-operation-id": (_spec_operation, "spec", "/operations/"),
     "spec-version": (_spec_version, "spec", "/info/version"),
+    "spec-pattern": (_spec_pattern, "spec", "/components/schemas/Widget/properties/name/pattern"),
 }
 
 
@@ -266,7 +271,8 @@ def test_hostile_name_is_refused_by_lint(label: str, field: str, tmp_path: Path)
         findings = error.problems
     errors = [p for p in findings if p.level is Level.ERROR]
     file = str(inputs.profile if which == "profile" else "asyncapi.yaml")
-    named = [p for p in errors if p.code == "bad-name" and p.file.endswith(Path(file).name)]
+    codes = ("bad-name", "bad-pattern")
+    named = [p for p in errors if p.code in codes and p.file.endswith(Path(file).name)]
     assert [p for p in named if p.pointer.startswith(where)], [p.render() for p in errors]
     for problem in findings:
         assert "\n" not in problem.render() and problem.render().isprintable()
