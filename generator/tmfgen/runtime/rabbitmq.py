@@ -254,7 +254,7 @@ class _Settler:
         with requeue, since a message must not be lost (it comes back after the outage)."""
         copy = aio_pika.Message(
             incoming.body,
-            headers={**(incoming.headers or {}), **extra},
+            headers={**_reencodable(incoming.headers or {}), **extra},
             reply_to=incoming.reply_to,
             correlation_id=incoming.correlation_id,
             content_type=incoming.content_type,
@@ -269,6 +269,18 @@ class _Settler:
             return False
         await _settle(incoming.ack())
         return True
+
+
+def _reencodable(value: Any) -> Any:
+    """A received header table as pamqp can write it again: a long string that was not UTF-8
+    arrives as `bytes`, which pamqp refuses to encode; as a byte array it keeps its bytes."""
+    if isinstance(value, bytes):
+        return bytearray(value)
+    if isinstance(value, dict):
+        return {key: _reencodable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_reencodable(item) for item in value]
+    return value
 
 
 def _deliveries(incoming: AbstractIncomingMessage) -> int:
@@ -300,7 +312,10 @@ def _short(value: str | None) -> str | None:
 def _headers_of(incoming: AbstractIncomingMessage) -> dict[str, str]:
     headers: dict[str, str] = {}
     for key, value in (incoming.headers or {}).items():
-        headers[str(key)] = value.decode() if isinstance(value, bytes) else str(value)
+        if isinstance(value, bytes | bytearray):
+            headers[str(key)] = bytes(value).decode()  # not UTF-8: poison, raised to the caller
+        else:
+            headers[str(key)] = str(value)
     if REPLY_HEADER not in headers and incoming.reply_to:
         headers[REPLY_HEADER] = incoming.reply_to
     if CORRELATION_HEADER not in headers and incoming.correlation_id:
