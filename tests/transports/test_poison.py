@@ -385,6 +385,58 @@ async def test_rabbitmq_reply_channel_over_255_bytes_is_refused_not_requeued(
         assert run.service.stats.received == 2, "the refused request came back"
 
 
+# --- MQTT ----------------------------------------------------------------------------------------
+
+
+def _mqtt_packet(kind: int, body: bytes) -> bytes:
+    size, length = len(body), b""
+    while True:
+        digit, size = size % 128, size // 128
+        length += bytes([digit | (0x80 if size else 0)])
+        if not size:
+            return bytes([kind]) + length + body
+
+
+def _mqtt_publish_raw(port: int, topic: str, prop_value: bytes) -> bytes:
+    """Publish with a user property of exactly these bytes, as a hostile peer would; returns what
+    the broker answers to a following PINGREQ (b"" when it closed the connection)."""
+
+    def string(raw: bytes) -> bytes:
+        return len(raw).to_bytes(2, "big") + raw
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        client_id = f"hostile-{uuid.uuid4().hex[:8]}".encode()
+        sock.sendall(
+            _mqtt_packet(0x10, string(b"MQTT") + bytes([5, 2, 0, 60, 0]) + string(client_id))
+        )
+        sock.recv(64)  # CONNACK
+        prop = b"\x26" + string(b"X-Correlation-Id") + string(prop_value)
+        publish = string(topic.encode()) + bytes([len(prop)]) + prop + b"{}"
+        sock.sendall(_mqtt_packet(0x30, publish) + b"\xc0\x00")
+        try:
+            return sock.recv(64)
+        except OSError:
+            return b""
+
+
+@on("mqtt")
+async def test_mqtt_malformed_utf8_property_never_reaches_the_service(
+    make_transport: MakeTransport, backend: Backend
+) -> None:
+    """Mosquitto drops the sender of malformed UTF-8, so the service never sees it and serves on;
+    the well-formed twin of the same raw packet does reach it (the test can fail)."""
+    async with running(make_transport) as run:
+        answer = await asyncio.to_thread(_mqtt_publish_raw, backend.port, run.create, b"\xff\xfe")
+        assert answer == b"", "the broker kept a sender of malformed UTF-8"
+        await run.served()
+        received = run.service.stats.received
+        answer = await asyncio.to_thread(_mqtt_publish_raw, backend.port, run.create, b"ok")
+        assert answer == b"\xd0\x00"
+        await until(lambda: run.service.stats.received == received + 1)
+        assert run.service.stats.unanswerable == 1  # no Reply-Channel: logged and counted
+        assert run.transport.poison_count == 0
+
+
 # --- Kafka ---------------------------------------------------------------------------------------
 
 
