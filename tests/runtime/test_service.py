@@ -235,9 +235,13 @@ async def test_redelivered_create_is_answered_from_the_record(setup: Setup) -> N
 async def test_reads_are_not_replayed(setup: Setup) -> None:
     """LIST with a reused correlation id must show the current state, not a stale answer."""
     correlation_id = uuid.uuid4().hex
-    empty = await setup.client.request(LIST, LIST_REPLY, parameters={}, correlation_id=correlation_id)
+    empty = await setup.client.request(
+        LIST, LIST_REPLY, parameters={}, correlation_id=correlation_id
+    )
     await setup.create("new")
-    again = await setup.client.request(LIST, LIST_REPLY, parameters={}, correlation_id=correlation_id)
+    again = await setup.client.request(
+        LIST, LIST_REPLY, parameters={}, correlation_id=correlation_id
+    )
     assert (empty.total_count, again.total_count) == (0, 1)
 
 
