@@ -208,6 +208,21 @@ async def test_nats_connection_closed_by_the_server_is_reopened(
         await run.served(timeout=5)
 
 
+@on("nats")
+async def test_nats_read_loop_that_ends_while_connected_is_restarted(
+    make_transport: MakeTransport, backend: Backend
+) -> None:
+    """Whatever ends nats-py's read loop (it only logs an unexpected error and stops), the client
+    must not stay connected and deaf until a ping timeout minutes later."""
+    async with running(make_transport) as run:
+        nc: Any = run.transport._nc
+        nc._reading_task.cancel()  # the read loop swallows this and ends, as after an error
+        # a request sent while the loop is down is lost (core NATS is at most once); the bound
+        # is the watchdog's interval, not a ping timeout
+        await until(lambda: nc.stats["reconnects"] >= 1, timeout=5)
+        await run.served(timeout=5)
+
+
 def _raw_nats(url: str, frames: list[bytes]) -> bytes:
     """Send protocol bytes over a plain TCP socket, as a hostile peer would; returns the reply
     to a trailing PING (the server's PONG once it processed everything)."""
