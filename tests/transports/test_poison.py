@@ -26,7 +26,7 @@ from tmfgen.runtime.query import QuerySupport
 from tmfgen.runtime.rules import ResourceRules
 from tmfgen.runtime.service import Route, Service
 from tmfgen.runtime.store import SQLiteStore
-from tmfgen.runtime.transport import Message, Transport
+from tmfgen.runtime.transport import Message, ReplyRefused, Transport
 
 Backend = Any  # conftest.Backend
 MakeTransport = Callable[[], Any]
@@ -195,6 +195,20 @@ async def test_nats_reply_channel_over_max_control_line_is_refused_connection_ke
         await until(lambda: run.service.stats.refused_reply == 1)
         await run.served(timeout=5)
         assert run.transport.revivals == 0, "the connection was lost"
+
+
+@on("nats")
+@pytest.mark.parametrize("subject", ["", "a b", "a\r\nPUB x 1", "x" * 4090])
+async def test_nats_publish_refuses_subjects_the_server_would_reject(
+    make_transport: MakeTransport, backend: Backend, subject: str
+) -> None:
+    """Never write a subject that would make the server drop the connection (or, with CRLF,
+    smuggle a protocol line)."""
+    async with running(make_transport) as run:
+        with pytest.raises(ReplyRefused):
+            await run.transport.publish(subject, {}, b"")
+        await run.served(timeout=5)
+        assert run.transport.revivals == 0
 
 
 @on("nats")

@@ -230,6 +230,8 @@ class NatsTransport(Transport):
         await nc.close()
 
     def reply_channel_problem(self, channel: str) -> str | None:
+        if not channel or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in channel):
+            return "subject empty or containing white space or control characters"
         size = len(channel.encode("utf-8", "surrogatepass"))
         if size + _CONTROL_OVERHEAD > self.max_control_line:
             return f"subject of {size} bytes exceeds the server's max control line"
