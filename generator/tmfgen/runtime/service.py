@@ -6,8 +6,9 @@ Guarantees, whatever a request holds:
 - a request without a usable Reply-Channel cannot be answered: it is logged and counted in
   `stats.unanswerable`, and the service goes on;
 - a request whose Reply-Channel the `ReplyPolicy` does not allow, or that the broker cannot carry
-  (`Transport.reply_channel_problem`, or a `ReplyRefused` from publish), is refused before it is
-  applied: one log line, one count in `stats.refused_reply`, never retried;
+  (`Transport.reply_channel_problem`), is refused before it is applied: one log line, one count in
+  `stats.refused_reply`, never retried. A refusal only the broker can tell (`ReplyRefused` from
+  publish, e.g. Redis WRONGTYPE) comes after the operation ran and is counted the same way;
 - a mutating request that was answered before (same channel and X-Correlation-Id, e.g. a broker
   redelivery) gets the stored reply again and is not applied twice.
 """
@@ -162,7 +163,7 @@ class Service:
             reply_to[:80],
             len(reply_to.encode("utf-8", "surrogatepass")),
             reason,
-            correlation_id,
+            None if correlation_id is None else correlation_id[:80],
         )
 
     async def _answer(
