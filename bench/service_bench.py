@@ -43,7 +43,8 @@ async def load(
 ) -> tuple[Result, list[bytes]]:
     """Keep IN_FLIGHT requests outstanding; returns timings and the first reply bodies."""
     client = await native_client(broker)
-    reply_channel = f"{channel.removesuffix('commandRequest')}commandReply.{uuid.uuid4().hex[:8]}"
+    # a private reply channel the default reply policy allows: own commandReply, unique prefix
+    reply_channel = f"r{uuid.uuid4().hex[:8]}.{channel.removesuffix('commandRequest')}commandReply"
     waiting: dict[str, asyncio.Future[bytes]] = {}
 
     async def on_reply(headers: dict[str, str], reply: bytes) -> None:

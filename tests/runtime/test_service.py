@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,19 @@ from tmfgen.runtime.query import QuerySupport
 from tmfgen.runtime.rules import ResourceRules
 from tmfgen.runtime.service import Route, Service
 from tmfgen.runtime.store import SQLiteStore, Store
-from tmfgen.runtime.wire import CORRELATION_ID, REQUEST_CHANNEL, header
+from tmfgen.runtime.transport import ReplyRefused
+from tmfgen.runtime.wire import CORRELATION_ID, REQUEST_CHANNEL, ReplyPolicy, header
 
 CREATE = "widget.create.commandRequest"
 LIST = "widget.list.commandRequest"
-REPLIES = "widget.commandReply"
+CREATE_REPLY = "widget.create.commandReply"
+LIST_REPLY = "widget.list.commandReply"
+
+
+def private_reply(operation_reply: str = CREATE_REPLY) -> str:
+    """A reply channel only this test listens on that the default reply policy allows: the
+    operation's own commandReply channel under a unique prefix."""
+    return f"inbox-{uuid.uuid4().hex}.{operation_reply}"
 
 
 class Widget(BaseModel):
@@ -81,10 +89,10 @@ class Setup:
     client_transport: MemoryTransport
 
     async def create(self, name: str, **kwargs: Any) -> ReplyMessage:
-        return await self.client.request(CREATE, REPLIES, body={"name": name}, **kwargs)
+        return await self.client.request(CREATE, CREATE_REPLY, body={"name": name}, **kwargs)
 
     async def total(self) -> int | None:
-        listed = await self.client.request(LIST, REPLIES, parameters={})
+        listed = await self.client.request(LIST, LIST_REPLY, parameters={})
         assert listed.status == 200, listed.json()
         return listed.total_count
 
@@ -168,7 +176,7 @@ async def test_missing_correlation_id_is_400_without_one(
 ) -> None:
     """The consumer must learn its request was refused, and the reply must not carry a made-up
     (or blank) id that another pending request could be matched against."""
-    inbox_channel = f"inbox-{uuid.uuid4().hex}"
+    inbox_channel = private_reply()
     headers = {"Reply-Channel": inbox_channel, "Parameters": "{}"}
     if correlation_id is not None:
         headers[CORRELATION_ID] = correlation_id
@@ -204,7 +212,7 @@ async def test_failed_request_is_not_recorded_as_answered(setup: Setup) -> None:
     correlation_id = uuid.uuid4().hex
     first = await setup.create("boom", correlation_id=correlation_id)
     second = await setup.client.request(
-        CREATE, REPLIES, body={"name": "fixed"}, correlation_id=correlation_id
+        CREATE, CREATE_REPLY, body={"name": "fixed"}, correlation_id=correlation_id
     )
     assert (first.status, second.status) == (500, 201)
     assert setup.service.stats.replayed == 0
@@ -227,9 +235,13 @@ async def test_redelivered_create_is_answered_from_the_record(setup: Setup) -> N
 async def test_reads_are_not_replayed(setup: Setup) -> None:
     """LIST with a reused correlation id must show the current state, not a stale answer."""
     correlation_id = uuid.uuid4().hex
-    empty = await setup.client.request(LIST, REPLIES, parameters={}, correlation_id=correlation_id)
+    empty = await setup.client.request(
+        LIST, LIST_REPLY, parameters={}, correlation_id=correlation_id
+    )
     await setup.create("new")
-    again = await setup.client.request(LIST, REPLIES, parameters={}, correlation_id=correlation_id)
+    again = await setup.client.request(
+        LIST, LIST_REPLY, parameters={}, correlation_id=correlation_id
+    )
     assert (empty.total_count, again.total_count) == (0, 1)
 
 
@@ -248,7 +260,7 @@ async def test_two_replicas_receiving_one_request_store_it_once(
         await started(url, SQLiteStore(path), hooks, group=f"replica-{n}") for n in range(2)
     ]
     transport = MemoryTransport(url)
-    inbox_channel = f"inbox-{uuid.uuid4().hex}"
+    inbox_channel = private_reply()
     inbox = await Inbox(transport, inbox_channel).open()
     try:
         correlation_id = uuid.uuid4().hex
@@ -273,3 +285,78 @@ async def test_two_replicas_receiving_one_request_store_it_once(
         await transport.close()
         for service in services:
             await service.stop()
+
+
+@pytest.mark.parametrize(
+    "reply_channel",
+    ["$JS.API.STREAM.PURGE.orders", "other-tenant.widget.events", "_INBOX.x", LIST_REPLY],
+    ids=["jetstream-api", "other-tenant", "inbox", "other-operation"],
+)
+async def test_reply_channel_the_policy_does_not_allow_is_refused_before_applying(
+    setup: Setup, reply_channel: str
+) -> None:
+    """A requester must not make the service publish with its credentials where it likes; the
+    request is not applied either, since nobody would learn its outcome."""
+    headers = {CORRELATION_ID: uuid.uuid4().hex, "Reply-Channel": reply_channel}
+    got = await raw_request(setup, headers, b'{"name": "refused"}', reply_channel, quiet=0.2)
+    assert got is None
+    stats = setup.service.stats
+    assert (stats.refused_reply, stats.answered, stats.unanswerable) == (1, 0, 0)
+    assert (await setup.create("after")).status == 201
+    assert await setup.total() == 1, "the refused request must not have been applied"
+
+
+async def test_reply_channel_pattern_allows_more_channels() -> None:
+    url = broker_url()
+    service = Service(
+        MemoryTransport(url),
+        SQLiteStore(),
+        routes(WidgetHooks()),
+        reply_policy=ReplyPolicy(allow=("acme.replies.*",)),
+    )
+    await service.start()
+    transport = MemoryTransport(url)
+    client = TmfClient(transport, timeout=2.0)
+    try:
+        reply = await client.request(CREATE, "acme.replies.client-1", body={"name": "a"})
+        assert reply.status == 201
+        with pytest.raises(TimeoutError):
+            await client.request(CREATE, "acme.other.client-1", body={"name": "b"}, timeout=0.3)
+        assert service.stats.refused_reply == 1
+    finally:
+        await client.close()
+        await transport.close()
+        await service.stop()
+
+
+class RefusingTransport(MemoryTransport):
+    """A broker that cannot carry long names, and answers one channel with a hard refusal."""
+
+    def reply_channel_problem(self, channel: str) -> str | None:
+        return "longer than 40 bytes" if len(channel) > 40 else None
+
+    async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
+        if channel.startswith("wrongtype."):
+            raise ReplyRefused("key holds a value of another type")
+        await super().publish(channel, headers, body)
+
+
+async def test_reply_the_broker_cannot_carry_is_refused_counted_and_not_retried() -> None:
+    url = broker_url()
+    service = Service(RefusingTransport(url), SQLiteStore(), routes(WidgetHooks()))
+    await service.start()
+    transport = MemoryTransport(url)
+    client = TmfClient(transport, timeout=2.0)
+    try:
+        for reply_channel in ("x" * 41 + "." + CREATE_REPLY, "wrongtype." + CREATE_REPLY):
+            headers = {CORRELATION_ID: uuid.uuid4().hex, "Reply-Channel": reply_channel}
+            await transport.publish(CREATE, headers, b'{"name": "nowhere"}')
+        await until(lambda: service.stats.refused_reply == 2)
+        reply = await client.request(CREATE, CREATE_REPLY, body={"name": "served"})
+        assert reply.status == 201
+        assert service.stats.refused_reply == 2
+        assert service.stats.answered == 1
+    finally:
+        await client.close()
+        await transport.close()
+        await service.stop()

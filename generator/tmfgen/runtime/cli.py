@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .client import ReplyMessage, TmfClient
 from .service import Route, Service
+from .wire import ReplyPolicy
 
 BuildService = Callable[..., Service]
 
@@ -36,6 +38,13 @@ def _parser(package: str) -> argparse.ArgumentParser:
         "--prefixed-only", action="store_true", help="with --prefix, do not serve bare channels"
     )
     serve.add_argument("--group", default=package, help="consumer group shared by replicas")
+    serve.add_argument(
+        "--reply-channel-pattern",
+        action="append",
+        default=[os.environ.get("TMF_REPLY_CHANNEL_PATTERN", "")],
+        help="also reply to channels matching this glob (or re:REGEX); repeatable, "
+        "comma-separated; env TMF_REPLY_CHANNEL_PATTERN",
+    )
     sub.add_parser("demo", help="one request of each operation on the embedded broker")
     return parser
 
@@ -49,6 +58,7 @@ async def _serve(build: BuildService, args: argparse.Namespace) -> None:
         serve_unprefixed=not args.prefixed_only,
         group=args.group,
     )
+    service.reply_policy = ReplyPolicy.from_patterns(args.reply_channel_pattern)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -16,7 +16,9 @@ publish finds it broken. TCP_NODELAY is set on every socket: without it, Nagle's
 delayed ACKs add tens of milliseconds to each QoS 1 round trip.
 
 Durability: paho acknowledges a QoS 1 message when it arrives, before the handler runs, so a
-message whose handler raised is logged and not redelivered (MQTT only resends on reconnect).
+message whose handler raised is not redelivered (MQTT only resends on reconnect): like one that
+cannot be decoded, it is poison, dropped with one log line and one count. Topics under `$`
+(`$SYS/`, `$share/`) and topics over MQTT's 65,535 bytes cannot carry a reply (`ReplyRefused`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from .transport import Handler, Message, Subscription, Transport
+from .transport import Handler, Message, ReplyRefused, Subscription, Transport
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ STOP_GRACE = 10.0
 REPLY_HEADER = "Reply-Channel"
 CORRELATION_HEADER = "X-Correlation-Id"
 _RETRY_DELAY = 0.5
+#: MQTT strings (topics) carry a two-byte length
+_TOPIC_MAX = 65535
 
 
 class MqttTransport(Transport):
@@ -111,7 +115,21 @@ class MqttTransport(Transport):
         self._subscriptions.append(subscription)
         return subscription
 
+    def reply_channel_problem(self, channel: str) -> str | None:
+        if channel.startswith("$"):
+            return "topics under '$' belong to the broker"
+        try:
+            size = len(channel.encode("utf-8"))
+        except UnicodeEncodeError:
+            return "topic is not valid UTF-8"
+        if size > _TOPIC_MAX:
+            return f"topic of {size} bytes exceeds MQTT's {_TOPIC_MAX}"
+        return None
+
     async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
+        problem = self.reply_channel_problem(channel)
+        if problem is not None:
+            raise ReplyRefused(problem)
         properties = to_properties(headers)
         deadline = asyncio.get_running_loop().time() + self._publish_timeout
         while True:
@@ -167,18 +185,25 @@ class _MqttSubscription(Subscription):
                 await asyncio.sleep(_RETRY_DELAY)
 
     async def _deliver(self, incoming: aiomqtt.Message) -> None:
-        payload = incoming.payload
-        body = payload if isinstance(payload, bytes) else str(payload or "").encode()
-        if isinstance(payload, bytearray):
-            body = bytes(payload)
-        message = Message(
-            channel=incoming.topic.value, headers=from_properties(incoming.properties), body=body
-        )
+        try:
+            payload = incoming.payload
+            body = payload if isinstance(payload, bytes) else str(payload or "").encode()
+            if isinstance(payload, bytearray):
+                body = bytes(payload)
+            message = Message(
+                channel=incoming.topic.value,
+                headers=from_properties(incoming.properties),
+                body=body,
+            )
+        except Exception as exc:
+            self._owner.poison(f"undecodable message ({exc})", self._channel)
+            return
         self._busy = True
         try:
             await self._handler(message)
-        except Exception:  # already acknowledged by paho: log and keep consuming
-            log.exception("handler failed on channel %s", self._channel)
+        except Exception as exc:  # already acknowledged by paho: count, log, keep consuming
+            log.debug("handler failed on %s", self._channel, exc_info=True)
+            self._owner.poison(f"handler raised {type(exc).__name__}: {exc}", self._channel)
         finally:
             self._busy = False
 

@@ -9,15 +9,25 @@ Delivery contract (what `Subscription` handlers can rely on):
   acknowledged (on brokers that acknowledge); when it raises, the backend logs it and, on durable
   backends, leaves the message for redelivery;
 - headers are `str -> str`; backends map them onto their native header carrier and back;
-- channel names are used as given, dots included.
+- channel names are used as given, dots included;
+- a message that cannot be decoded, or whose handler keeps failing, is *poison*: it costs one log
+  line and one count in `Transport.poison_count`, and is dead-lettered or dropped (where, per
+  backend, is in docs/brokers.md); it never stops the reader and is never retried forever.
 """
 
 from __future__ import annotations
 
 import abc
 import importlib
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+#: how many times a durable backend delivers a message whose handler raises before it gives the
+#: message up as poison (dead-letters it)
+MAX_DELIVERIES = 5
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,12 @@ class Message:
 Handler = Callable[[Message], Awaitable[None]]
 
 
+class ReplyRefused(ValueError):
+    """The broker cannot carry a message to this channel (name too long for the protocol, a
+    system subject, a key of another type, ...). Raised by `publish` *before* anything is sent,
+    or for an answer the broker gave that retrying cannot change; never for a transient outage."""
+
+
 class Subscription(abc.ABC):
     """A live subscription; `stop` ends delivery to its handler."""
 
@@ -44,6 +60,23 @@ class Transport(abc.ABC):
 
     #: backend name as given to --backend
     name: str = ""
+    #: messages given up as poison (undecodable, or whose handler failed too often); read by
+    #: metrics, incremented only through `poison`
+    poison_count: int = 0
+
+    def poison(self, reason: str, channel: str, where: str = "dropped") -> None:
+        """Account for one poison message: one log line and one count, whatever the backend."""
+        self.poison_count += 1
+        log.warning("%s: poison message on %s %s: %s", self.name, channel, where, reason)
+
+    def reply_channel_problem(self, channel: str) -> str | None:
+        """Why this broker cannot carry a message to `channel`, or None when it can.
+
+        The service asks before it acts on a request, so that a request whose reply could not be
+        published is refused instead of applied and then failing (or worse: a publish that makes
+        the broker drop the connection). Backends override it with their protocol's limits.
+        """
+        return None
 
     @abc.abstractmethod
     async def connect(self) -> None:

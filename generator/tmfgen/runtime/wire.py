@@ -10,9 +10,10 @@ Payloads are UTF-8 JSON; a reply with no payload (204) has an empty body.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +30,17 @@ RESULT_COUNT = "X-Result-Count"
 CONTENT_TYPE = "Content-Type"
 JSON_TYPE = "application/json"
 
-#: wildcards on some broker (`* >` NATS, `# +` MQTT) and white space: a reply channel containing
-#: one cannot be published to safely on every backend
-_UNUSABLE = re.compile(r"[*>#+\s]")
+#: wildcards on some broker (`* >` NATS, `# +` MQTT), white space and control characters: a reply
+#: channel containing one cannot be published to safely on every backend
+_UNUSABLE = re.compile(r"[*>#+\s\x00-\x1f\x7f]")
+
+#: broker system namespaces: NATS `$JS.` `$SYS.` `$KV.` `$O.`, MQTT `$SYS/` `$share/`, all under
+#: `$`; a reply published there acts with the service's credentials (purge a stream, ...)
+_SYSTEM_PREFIX = "$"
+#: nats-py's own request API listens on `_INBOX.`; allowed only by a pattern that names it
+_INBOX_PREFIX = "_INBOX."
+REQUEST_SUFFIX = "commandRequest"
+REPLY_SUFFIX = "commandReply"
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -60,6 +69,57 @@ def usable_reply_channel(value: str | None) -> str | None:
     if not value or _UNUSABLE.search(value):
         return None
     return value
+
+
+class ReplyPolicy:
+    """Which channels a service may publish replies to: the Reply-Channel header is chosen by
+    whoever sent the request, so without a policy the service would publish, with its own broker
+    credentials, wherever it is told (a JetStream API subject, another tenant's channel).
+
+    Allowed: the operation's own commandReply channel, bare or under any prefix
+    (`acme.customerManagement.v5.createCustomer.commandReply`), and channels matching one of
+    `allow`: shell-style globs (`acme.replies.*`; `*` also matches dots) or, written `re:...`, a
+    regular expression that must match the whole name. Never allowed, whatever the patterns say:
+    names under `$` (broker system subjects and topics). `_INBOX.` names only when a pattern that
+    itself starts with `_INBOX.` allows them.
+    """
+
+    def __init__(self, allow: Iterable[str] = (), own_reply: bool = True) -> None:
+        self.allow = tuple(pattern for pattern in allow if pattern)
+        self.own_reply = own_reply
+        self._matchers = [_matcher(pattern) for pattern in self.allow]
+
+    @classmethod
+    def from_patterns(cls, values: Iterable[str]) -> ReplyPolicy:
+        """Patterns as given on a command line or in an environment variable (comma-separated)."""
+        return cls(part.strip() for value in values for part in value.split(","))
+
+    def refusal(self, reply_channel: str, request_channel: str) -> str | None:
+        """Why a reply to `reply_channel` is refused for a request on `request_channel` (the
+        operation's unprefixed channel name), or None when it is allowed."""
+        if reply_channel.startswith(_SYSTEM_PREFIX):
+            return "broker system namespace"
+        inbox = reply_channel.startswith(_INBOX_PREFIX)
+        if self.own_reply and not inbox:
+            own = request_channel.removesuffix(REQUEST_SUFFIX) + REPLY_SUFFIX
+            if reply_channel == own or reply_channel.endswith("." + own):
+                return None
+        for pattern, matches in zip(self.allow, self._matchers, strict=True):
+            if inbox and not pattern.startswith(_INBOX_PREFIX):
+                continue
+            if matches(reply_channel):
+                return None
+        return "not the operation's commandReply channel nor allowed by a reply-channel pattern"
+
+
+def _matcher(pattern: str) -> Callable[[str], bool]:
+    if pattern.startswith("re:"):
+        try:
+            compiled = re.compile(pattern[3:])
+        except re.error as exc:
+            raise ValueError(f"reply-channel pattern {pattern!r}: {exc}") from None
+        return lambda name: compiled.fullmatch(name) is not None
+    return lambda name: fnmatch.fnmatchcase(name, pattern)
 
 
 def parse_parameters(raw: str | None) -> dict[str, Any] | None:

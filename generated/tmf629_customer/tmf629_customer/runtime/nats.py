@@ -7,43 +7,97 @@
 
 Why core NATS and not JetStream: request/reply traffic is short-lived and latency-bound, and core
 NATS is the fastest carrier measured here. The price is at-most-once delivery: a message whose
-handler raised is logged and dropped, because core NATS has nothing to redeliver from.
+handler raised is logged, counted as poison and dropped, because core NATS has nothing to
+redeliver from.
 
-Reconnection is nats-py's own (infinite attempts); it re-sends every subscription on reconnect,
-so nothing here needs a supervisor loop. `subscribe` flushes so the server knows the interest
-before it returns, which is what makes "active when subscribe returns" hold.
+Staying connected whatever a peer sends, and why each piece is needed:
+- nats-py reconnects by itself after a lost socket (unlimited attempts here) and re-sends every
+  subscription; `subscribe` flushes so the server knows the interest before it returns;
+- a subject longer than the server's max control line (4,096 bytes) makes the server answer
+  `-ERR` and close the connection, after which nats-py stays closed for good. `publish` therefore
+  refuses such a subject (`ReplyRefused`) before writing anything, and a close that `close` did
+  not ask for is still caught by the closed callback, which opens a new connection and
+  subscribes everything again;
+- nats-py decodes the subject, reply subject and inline status of each frame as UTF-8 inside its
+  read loop, and one invalid byte stops that loop (the client goes deaf until a ping timeout,
+  minutes later). `_TolerantClient` catches what the per-frame processing raises at that boundary,
+  after the parser has consumed the frame, so the frame costs a poison count and the loop goes on;
+  a watchdog reconnects should the read loop end in any other way while the client thinks it is
+  connected.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription as NatsSubscription
 
-from .transport import Handler, Message, Subscription, Transport
+from .transport import Handler, Message, ReplyRefused, Subscription, Transport
 
 log = logging.getLogger(__name__)
 
 #: how long `subscribe` and `close` wait for the server to answer a flush
 _FLUSH_TIMEOUT = 10
+#: the server's default max_control_line; the `HPUB <subject> <hdr> <total>\r\n` line must fit
+MAX_CONTROL_LINE = 4096
+#: room on the control line for the verb, the two sizes, separators and CRLF
+_CONTROL_OVERHEAD = 48
+_RETRY_DELAY = 0.5
+_WATCH_INTERVAL = 1.0
+
+MessageCallback = Callable[[Msg], Awaitable[None]]
+
+
+class _TolerantClient(Client):
+    """nats-py's client, except that one frame it cannot decode is not the end of its read loop.
+
+    `_process_msg` is called by the protocol parser once a whole frame has been taken off the
+    buffer, so swallowing its failure leaves the parser in a consistent state.
+    """
+
+    def __init__(self, on_poison: Callable[[str, str], None]) -> None:
+        super().__init__()
+        self._on_poison = on_poison
+
+    async def _process_msg(
+        self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes
+    ) -> None:
+        try:
+            await super()._process_msg(sid, subject, reply, data, headers)
+        except Exception as exc:  # undecodable frame: drop it, keep reading
+            channel = bytes(subject).decode("utf-8", "replace")
+            self._on_poison(f"undecodable frame ({type(exc).__name__}: {exc})", channel)
 
 
 class _NatsSubscription(Subscription):
-    def __init__(self, owner: NatsTransport, sub: NatsSubscription) -> None:
-        self._owner, self._sub, self._stopped = owner, sub, False
+    """A subscription that can be re-made on a fresh connection."""
+
+    def __init__(
+        self, owner: NatsTransport, channel: str, group: str, callback: MessageCallback
+    ) -> None:
+        self._owner, self.channel, self.group, self.callback = owner, channel, group, callback
+        self.native: NatsSubscription | None = None
+        self._stopped = False
+
+    async def bind(self, nc: Client) -> None:
+        self.native = await nc.subscribe(self.channel, queue=self.group, cb=self.callback)
 
     async def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
         self._owner._forget(self)
+        native, self.native = self.native, None
+        if native is None:
+            return
         try:
-            await self._sub.unsubscribe()
+            await native.unsubscribe()
         except Exception:  # connection already closed: nothing left to unsubscribe
             log.debug("unsubscribe failed", exc_info=True)
 
@@ -53,24 +107,47 @@ class NatsTransport(Transport):
 
     name = "nats"
 
-    def __init__(self, url: str = "nats://127.0.0.1:4222") -> None:
+    def __init__(
+        self, url: str = "nats://127.0.0.1:4222", max_control_line: int = MAX_CONTROL_LINE
+    ) -> None:
         self._url = url
+        self.max_control_line = max_control_line
         self._nc: Client | None = None
         self._subscriptions: list[_NatsSubscription] = []
+        self._lock = asyncio.Lock()
+        self._closing = False
+        self._revival: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        #: connections opened after the server closed one (read by tests and metrics)
+        self.revivals = 0
 
     async def connect(self) -> None:
-        if self._nc is not None and not self._nc.is_closed:
-            return
-        self._nc = await nats.connect(
-            self._url,
-            name="tmfgen",
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            allow_reconnect=True,
-            error_cb=self._on_error,
-            disconnected_cb=self._on_disconnected,
-            reconnected_cb=self._on_reconnected,
-        )
+        async with self._lock:
+            if self._nc is not None and not self._nc.is_closed:
+                return
+            self._closing = False
+            self._nc = await self._open()
+            if self._watchdog is None or self._watchdog.done():
+                self._watchdog = asyncio.create_task(self._watch(), name="nats:watchdog")
+
+    async def _open(self) -> Client:
+        nc = _TolerantClient(self.poison)
+
+        async def on_closed() -> None:
+            await self._on_closed(nc)
+
+        options: dict[str, Any] = {
+            "name": "tmfgen",
+            "max_reconnect_attempts": -1,  # never give up on a lost socket
+            "reconnect_time_wait": 0.5,
+            "allow_reconnect": True,
+            "error_cb": self._on_error,
+            "disconnected_cb": self._on_disconnected,
+            "reconnected_cb": self._on_reconnected,
+            "closed_cb": on_closed,
+        }
+        await nc.connect(self._url, **options)
+        return nc
 
     async def _on_error(self, error: Exception) -> None:
         log.warning("nats: %s", error)
@@ -81,9 +158,55 @@ class NatsTransport(Transport):
     async def _on_reconnected(self) -> None:
         log.info("nats: reconnected to %s", self._url)
 
+    async def _on_closed(self, nc: Client) -> None:
+        """nats-py gave up on its connection (e.g. after a server -ERR): open a new one, unless
+        `close` asked for it or the connection is one already replaced."""
+        if self._closing or nc is not self._nc:
+            return
+        log.warning("nats: connection to %s closed by the server side; reopening", self._url)
+        self._start_revival()
+
+    def _start_revival(self) -> asyncio.Task[None]:
+        if self._revival is None or self._revival.done():
+            self._revival = asyncio.create_task(self._revive(), name="nats:revive")
+        return self._revival
+
+    async def _revive(self) -> None:
+        while not self._closing:
+            try:
+                async with self._lock:
+                    old, self._nc = self._nc, await self._open()
+                    for subscription in list(self._subscriptions):
+                        await subscription.bind(self._nc)
+                    await self._nc.flush(timeout=_FLUSH_TIMEOUT)
+                self.revivals += 1
+                log.info(
+                    "nats: reopened %s and resubscribed %d", self._url, len(self._subscriptions)
+                )
+                if old is not None and not old.is_closed:
+                    with contextlib.suppress(Exception):
+                        await old.close()
+                return
+            except Exception as error:  # server still unreachable: keep trying
+                log.warning("nats: reopening %s failed (%s); retrying", self._url, error)
+                await asyncio.sleep(_RETRY_DELAY)
+
+    async def _watch(self) -> None:
+        """Reconnect when the read loop ended while the client still reports a connection."""
+        while not self._closing:
+            await asyncio.sleep(_WATCH_INTERVAL)
+            nc = self._nc
+            reading: Any = getattr(nc, "_reading_task", None)
+            if nc is not None and nc.is_connected and reading is not None and reading.done():
+                log.warning("nats: read loop on %s ended; forcing a reconnect", self._url)
+                with contextlib.suppress(Exception):
+                    await nc.force_reconnect()
+
     async def _client(self) -> Client:
-        if self._nc is None or self._nc.is_closed:
+        if self._nc is None:
             await self.connect()
+        elif self._nc.is_closed and not self._closing:
+            await asyncio.shield(self._start_revival())
         assert self._nc is not None
         return self._nc
 
@@ -92,6 +215,13 @@ class NatsTransport(Transport):
             self._subscriptions.remove(subscription)
 
     async def close(self) -> None:
+        self._closing = True
+        for task in (self._revival, self._watchdog):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._revival = self._watchdog = None
         nc, self._nc = self._nc, None
         subscriptions, self._subscriptions = self._subscriptions, []
         for subscription in subscriptions:
@@ -104,25 +234,41 @@ class NatsTransport(Transport):
             log.debug("flush on close failed", exc_info=True)
         await nc.close()
 
+    def reply_channel_problem(self, channel: str) -> str | None:
+        if not channel or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in channel):
+            return "subject empty or containing white space or control characters"
+        size = len(channel.encode("utf-8", "surrogatepass"))
+        if size + _CONTROL_OVERHEAD > self.max_control_line:
+            return f"subject of {size} bytes exceeds the server's max control line"
+        return None
+
     async def subscribe(
         self, channel: str, handler: Handler, group: str | None = None
     ) -> Subscription:
         nc = await self._client()
 
         async def on_message(msg: Msg) -> None:
-            message = Message(channel=msg.subject, headers=_headers_of(msg), body=msg.data)
+            try:
+                message = Message(channel=msg.subject, headers=_headers_of(msg), body=msg.data)
+            except Exception as exc:
+                self.poison(f"undecodable headers ({exc})", channel)
+                return
             try:
                 await handler(message)
-            except Exception:  # at-most-once: log and keep the subscription alive
-                log.exception("handler failed on channel %s", channel)
+            except Exception as exc:  # at-most-once: count, log and keep the subscription alive
+                log.debug("handler failed on %s", channel, exc_info=True)
+                self.poison(f"handler raised {type(exc).__name__}: {exc}", channel)
 
-        sub = await nc.subscribe(channel, queue=group or "", cb=on_message)
+        subscription = _NatsSubscription(self, channel, group or "", on_message)
+        await subscription.bind(nc)
         await nc.flush(timeout=_FLUSH_TIMEOUT)
-        subscription = _NatsSubscription(self, sub)
         self._subscriptions.append(subscription)
         return subscription
 
     async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
+        problem = self.reply_channel_problem(channel)
+        if problem is not None:  # the server would close the connection on it
+            raise ReplyRefused(problem)
         nc = await self._client()
         native: dict[str, str] | None = {str(k): str(v) for k, v in headers.items()} or None
         await nc.publish(channel, bytes(body), headers=native)

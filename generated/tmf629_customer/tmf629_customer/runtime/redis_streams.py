@@ -22,8 +22,15 @@ vanishes (Redis restarted without persistence) it is recreated at `0`, because e
 fresh stream was published after the restart and must not be skipped. Streams are trimmed to
 about `maxlen` entries on publish.
 
+Poison: an entry that cannot be decoded (a field that is not UTF-8, ...) or whose handler raised
+on its `max_deliveries`-th delivery (the delivery count is the group's own, from XPENDING, so it
+survives restarts and counts claims by other consumers) is copied to the dead-letter stream
+`<channel>:dead` with a `x-dead-reason` field and then XACKed: one log line, one count, and the
+reader goes on. Without a group there is nothing to ack: the entry is skipped.
+
 Reconnection: each subscription is a supervised loop that retries on connection errors; publish
-retries until `publish_timeout`.
+retries until `publish_timeout`. A publish that Redis refuses for good (WRONGTYPE: the key holds
+another type) raises `ReplyRefused` instead of being retried.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .transport import Handler, Message, Subscription, Transport
+from .transport import MAX_DELIVERIES, Handler, Message, ReplyRefused, Subscription, Transport
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +55,8 @@ log = logging.getLogger(__name__)
 STOP_GRACE = 10.0
 
 BODY_FIELD = b"body"
+DEAD_SUFFIX = ":dead"
+DEAD_REASON_FIELD = b"x-dead-reason"
 _BLOCK_MS = 1000
 _BATCH = 64
 _RETRY_DELAY = 0.5
@@ -68,9 +77,11 @@ class RedisStreamsTransport(Transport):
         maxlen: int = 100_000,
         claim_idle: float = 30.0,
         publish_timeout: float = 30.0,
+        max_deliveries: int = MAX_DELIVERIES,
     ) -> None:
         self._url, self._maxlen = url, maxlen
         self.claim_idle, self._publish_timeout = claim_idle, publish_timeout
+        self.max_deliveries = max_deliveries
         self._redis: aioredis.Redis | None = None
         self._subscriptions: list[_StreamSubscription] = []
 
@@ -116,6 +127,10 @@ class RedisStreamsTransport(Transport):
             try:
                 await self.redis.xadd(channel, fields, maxlen=self._maxlen, approximate=True)
                 return
+            except ResponseError as error:
+                if "WRONGTYPE" in str(error):  # retrying cannot change the key's type
+                    raise ReplyRefused(f"key holds a value of another type ({error})") from None
+                raise
             except _TRANSIENT:
                 if asyncio.get_running_loop().time() >= deadline:
                     raise
@@ -215,22 +230,57 @@ class _StreamSubscription(Subscription):
         return claimed
 
     async def _deliver(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
-        body = fields.get(BODY_FIELD, b"")
-        headers = {k.decode(): v.decode() for k, v in fields.items() if k != BODY_FIELD}
+        if self._group is None:
+            self._last_id = entry_id
+        try:
+            body = fields.get(BODY_FIELD, b"")
+            headers = {k.decode(): v.decode() for k, v in fields.items() if k != BODY_FIELD}
+        except UnicodeDecodeError as exc:
+            await self._give_up(entry_id, fields, f"undecodable entry {entry_id!r} ({exc})")
+            return
         try:
             await self._handler(Message(channel=self._channel, headers=headers, body=body))
-        except Exception:
+        except Exception as exc:
+            reason = f"handler raised {type(exc).__name__}: {exc}"
             if self._group is None:
-                log.exception("handler failed on channel %s", self._channel)
-            else:
-                log.exception("handler failed on %s; %r left pending", self._channel, entry_id)
-                self._retry_pending = True
+                await self._give_up(entry_id, fields, reason)
+                return
+            deliveries = await self._deliveries(entry_id)
+            if deliveries >= self._owner.max_deliveries:
+                await self._give_up(entry_id, fields, f"{reason}; delivered {deliveries} times")
+                return
+            log.warning(
+                "handler failed on %s (delivery %d of %d); %r left pending: %s",
+                self._channel,
+                deliveries,
+                self._owner.max_deliveries,
+                entry_id,
+                reason,
+            )
+            self._retry_pending = True
         else:
             if self._group is not None:
                 await self._owner.redis.xack(self._channel, self._gname, entry_id)
-        finally:
-            if self._group is None:
-                self._last_id = entry_id
+
+    async def _deliveries(self, entry_id: bytes) -> int:
+        """How often the group has delivered this entry (1 if Redis no longer knows it)."""
+        pending: Any = await self._owner.redis.xpending_range(
+            self._channel, self._gname, entry_id, entry_id, 1
+        )
+        return int(pending[0]["times_delivered"]) if pending else 1
+
+    async def _give_up(self, entry_id: bytes, fields: dict[bytes, bytes], reason: str) -> None:
+        """Poison: copy the entry to the dead-letter stream, then ack it, so it is never read
+        again by this group (without a group it is only skipped)."""
+        if self._group is None:
+            self._owner.poison(reason, self._channel, "skipped")
+            return
+        dead = self._channel + DEAD_SUFFIX
+        copy: dict[Any, Any] = dict(fields)
+        copy[DEAD_REASON_FIELD] = reason.encode("utf-8", "replace")
+        await self._owner.redis.xadd(dead, copy, maxlen=self._owner._maxlen, approximate=True)
+        await self._owner.redis.xack(self._channel, self._gname, entry_id)
+        self._owner.poison(reason, self._channel, f"moved to {dead}")
 
     async def stop(self) -> None:
         """Let the loop finish its batch and leave after its current (short) blocking read.

@@ -10,6 +10,10 @@ Guarantees, whatever a request holds:
   Status-Code when the request is bad and a 500 when the service itself failed;
 - a request without a usable Reply-Channel cannot be answered: it is logged and counted in
   `stats.unanswerable`, and the service goes on;
+- a request whose Reply-Channel the `ReplyPolicy` does not allow, or that the broker cannot carry
+  (`Transport.reply_channel_problem`), is refused before it is applied: one log line, one count in
+  `stats.refused_reply`, never retried. A refusal only the broker can tell (`ReplyRefused` from
+  publish, e.g. Redis WRONGTYPE) comes after the operation ran and is counted the same way;
 - a mutating request that was answered before (same channel and X-Correlation-Id, e.g. a broker
   redelivery) gets the stored reply again and is not applied twice.
 """
@@ -28,13 +32,14 @@ from . import operations
 from .errors import TmfError, bad_request
 from .operations import Request, ResourceBinding
 from .store import AlreadyProcessed, Store, StoredReply
-from .transport import Message, Subscription, Transport
+from .transport import Message, ReplyRefused, Subscription, Transport
 from .wire import (
     CORRELATION_ID,
     PARAMETERS,
     QUERY_FILTERS,
     REPLY_CHANNEL,
     Reply,
+    ReplyPolicy,
     fold_headers,
     parse_parameters,
     reply_headers,
@@ -61,6 +66,7 @@ class ServiceStats:
     answered: int = 0
     replayed: int = 0
     unanswerable: int = 0
+    refused_reply: int = 0
     by_status: Counter[int] = field(default_factory=Counter)
 
 
@@ -85,6 +91,7 @@ class Service:
         prefix: str | None = None,
         serve_unprefixed: bool = True,
         group: str = "tmf-service",
+        reply_policy: ReplyPolicy | None = None,
     ) -> None:
         self.transport = transport
         self.store = store
@@ -92,6 +99,8 @@ class Service:
         self.prefix = prefix
         self.serve_unprefixed = serve_unprefixed
         self.group = group
+        #: where replies may go; replaceable until `start` (the command line sets it)
+        self.reply_policy = reply_policy or ReplyPolicy()
         self.stats = ServiceStats()
         self._subscriptions: list[Subscription] = []
 
@@ -138,6 +147,38 @@ class Service:
                 correlation_id,
             )
             return
+        refusal = self.reply_policy.refusal(
+            reply_to, route.channel
+        ) or self.transport.reply_channel_problem(reply_to)
+        if refusal is not None:
+            self._refuse(message, reply_to, correlation_id, refusal)
+            return
+        try:
+            await self._answer(route, message, folded, reply_to, correlation_id)
+        except ReplyRefused as exc:
+            self._refuse(message, reply_to, correlation_id, str(exc))
+
+    def _refuse(
+        self, message: Message, reply_to: str, correlation_id: str | None, reason: str
+    ) -> None:
+        self.stats.refused_reply += 1
+        log.warning(
+            "request on %s refused: Reply-Channel %r (%d bytes): %s (correlation id %r)",
+            message.channel,
+            reply_to[:80],
+            len(reply_to.encode("utf-8", "surrogatepass")),
+            reason,
+            None if correlation_id is None else correlation_id[:80],
+        )
+
+    async def _answer(
+        self,
+        route: Route,
+        message: Message,
+        folded: Mapping[str, str],
+        reply_to: str,
+        correlation_id: str | None,
+    ) -> None:
         if correlation_id is not None and operations.is_mutating(route.kind):
             stored = await self.store.replay(message.channel, correlation_id)
             if stored is not None:

@@ -77,7 +77,9 @@ class Driver:
         """Publish exactly `headers` and `body`, and return what arrives on a private reply
         channel within `timeout` (None if nothing does): for requests the client would never
         build, such as one without X-Correlation-Id."""
-        inbox_channel = unique("inbox")
+        # the operation's own reply channel under a unique prefix: private to this call, and
+        # allowed by the service's default reply policy
+        inbox_channel = f"{unique('inbox')}.{reply_channel_for(self.channel(operation))}"
         inbox = await Inbox(self.client.transport, inbox_channel).open()
         try:
             sent = {k: (inbox_channel if v == INBOX else v) for k, v in headers.items()}

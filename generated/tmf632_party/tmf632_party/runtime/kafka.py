@@ -20,6 +20,11 @@ from the committed offset instead of "latest", which would drop what arrived in 
 partition that shows up later with no committed offset (the broker lost its state, e.g. an
 in-memory broker restarted) is read from the beginning for the same reason.
 
+Poison: a record that cannot be decoded (a header value that is not UTF-8) or whose handler raised
+`max_deliveries` times in a row (counted by this consumer: Kafka keeps no delivery count) is
+copied to the topic `<channel>.dead` with a `x-dead-reason` header, with one log line and one
+count, and its offset is committed like any handled record, so the partition moves on.
+
 Reconnection is aiokafka's own; `close` stops every consumer, which sends LeaveGroup so that the
 next start of the service does not wait for a session timeout to get its partitions back.
 """
@@ -31,6 +36,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiokafka import (  # type: ignore[import-untyped]
@@ -42,7 +48,7 @@ from aiokafka import (  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]
 
-from .transport import Handler, Message, Subscription, Transport
+from .transport import MAX_DELIVERIES, Handler, Message, ReplyRefused, Subscription, Transport
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +58,11 @@ STOP_GRACE = 10.0
 _FAILURE_BACKOFF = 0.2
 _RETRY_DELAY = 0.5
 _COMMIT_TIMEOUT = 10.0
+DEAD_SUFFIX = ".dead"
+DEAD_REASON_HEADER = "x-dead-reason"
+#: Kafka's limits on topic names
+_TOPIC_MAX = 249
+_TOPIC_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
 class KafkaTransport(Transport):
@@ -65,7 +76,9 @@ class KafkaTransport(Transport):
         partitions: int = 4,
         publish_timeout: float = 30.0,
         join_timeout: float = 30.0,
+        max_deliveries: int = MAX_DELIVERIES,
     ) -> None:
+        self.max_deliveries = max_deliveries
         parts = urlsplit(url)
         self.bootstrap = f"{parts.hostname or '127.0.0.1'}:{parts.port or 9092}"
         self._partitions = partitions
@@ -121,7 +134,29 @@ class KafkaTransport(Transport):
         self._subscriptions.append(subscription)
         return subscription
 
+    def reply_channel_problem(self, channel: str) -> str | None:
+        if len(channel) > _TOPIC_MAX:
+            return f"topic name of {len(channel)} characters exceeds Kafka's {_TOPIC_MAX}"
+        if not set(channel) <= _TOPIC_CHARS:
+            return "topic names take only letters, digits, '.', '_' and '-'"
+        return None
+
+    async def dead_letter(self, record: Any, reason: str) -> None:
+        """Copy a poison record, headers as they came, to `<topic>.dead`."""
+        dead = record.topic + DEAD_SUFFIX
+        await self.connect()
+        await self.ensure_topic(dead)
+        assert self._producer is not None
+        headers = [*(record.headers or ()), (DEAD_REASON_HEADER, reason.encode("utf-8", "replace"))]
+        await asyncio.wait_for(
+            self._producer.send_and_wait(dead, record.value, key=record.key, headers=headers),
+            self._publish_timeout,
+        )
+
     async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
+        problem = self.reply_channel_problem(channel)
+        if problem is not None:
+            raise ReplyRefused(problem)
         native = [(str(k), str(v).encode()) for k, v in headers.items()]
         deadline = asyncio.get_running_loop().time() + self._publish_timeout
         while True:
@@ -162,6 +197,8 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
         self._task: asyncio.Task[None] | None = None
         self._busy = False
         self._stopped = False
+        #: consecutive handler failures of the record a partition is stuck on
+        self._failures: dict[tuple[TopicPartition, int], int] = {}
 
     async def start(self) -> None:
         """Start consuming and return once this member has its partitions and their positions."""
@@ -222,13 +259,7 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
             try:
                 for tp, records in batches.items():
                     for record in records:
-                        headers = {k: (v or b"").decode() for k, v in record.headers}
-                        body = record.value or b""
-                        message = Message(channel=tp.topic, headers=headers, body=body)
-                        try:
-                            await self._handler(message)
-                        except Exception:
-                            log.exception("handler failed on %s; record will be fetched again", tp)
+                        if not await self._handle(tp, record):
                             consumer.seek(tp, record.offset)
                             failed = True
                             break
@@ -242,6 +273,43 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
                 self._busy = False
             if failed:
                 await asyncio.sleep(_FAILURE_BACKOFF)
+
+    async def _handle(self, tp: TopicPartition, record: Any) -> bool:
+        """Run the handler on one record; False when it must be fetched again."""
+        try:
+            headers = {str(k): (v or b"").decode() for k, v in record.headers}
+        except (UnicodeDecodeError, AttributeError) as exc:
+            return await self._give_up(tp, record, f"undecodable record ({exc})")
+        message = Message(channel=tp.topic, headers=headers, body=record.value or b"")
+        try:
+            await self._handler(message)
+        except Exception as exc:
+            key = (tp, record.offset)
+            failures = self._failures[key] = self._failures.get(key, 0) + 1
+            reason = f"handler raised {type(exc).__name__}: {exc}"
+            if failures >= self._owner.max_deliveries:
+                return await self._give_up(tp, record, f"{reason}; delivered {failures} times")
+            log.warning(
+                "handler failed on %s at %d (delivery %d of %d); fetched again: %s",
+                tp,
+                record.offset,
+                failures,
+                self._owner.max_deliveries,
+                reason,
+            )
+            return False
+        self._failures.pop((tp, record.offset), None)
+        return True
+
+    async def _give_up(self, tp: TopicPartition, record: Any, reason: str) -> bool:
+        try:
+            await self._owner.dead_letter(record, reason)
+        except Exception as exc:  # not lost: not committed, fetched again
+            log.warning("kafka: dead-lettering a record of %s failed (%s)", tp, exc)
+            return False
+        self._failures.pop((tp, record.offset), None)
+        self._owner.poison(reason, self._channel, f"moved to {tp.topic}{DEAD_SUFFIX}")
+        return True
 
     async def stop(self) -> None:
         if self._stopped:

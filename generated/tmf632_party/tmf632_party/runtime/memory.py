@@ -124,7 +124,7 @@ class MemoryTransport(Transport):
     ) -> Subscription:
         member = _Member(handler)
         key = self._broker.add(channel, group, member)
-        member.task = asyncio.create_task(_drain(member), name=f"memory:{channel}")
+        member.task = asyncio.create_task(_drain(self, member), name=f"memory:{channel}")
         subscription = _MemorySubscription(self._broker, channel, key, member)
         self._subscriptions.append(subscription)
         return subscription
@@ -134,13 +134,17 @@ class MemoryTransport(Transport):
         self._broker.deliver(Message(channel=channel, headers=copied, body=bytes(body)))
 
 
-async def _drain(member: _Member) -> None:
-    """Run the member's handler for each queued message, one at a time, until told to stop."""
+async def _drain(owner: MemoryTransport, member: _Member) -> None:
+    """Run the member's handler for each queued message, one at a time, until told to stop.
+
+    Nothing is redelivered in process: a message whose handler raised is poison, dropped with
+    one log line and one count."""
     while True:
         message = await member.queue.get()
         if message is None:
             return
         try:
             await member.handler(message)
-        except Exception:  # the bus must outlive any handler failure
-            log.exception("handler failed on channel %s", message.channel)
+        except Exception as exc:  # the bus must outlive any handler failure
+            log.debug("handler failed on %s", message.channel, exc_info=True)
+            owner.poison(f"handler raised {type(exc).__name__}: {exc}", message.channel)

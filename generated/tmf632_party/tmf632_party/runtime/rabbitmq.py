@@ -16,7 +16,15 @@ Mapping, and why:
   client sent only the properties), so plain AMQP requesters interoperate.
 
 Delivery: publisher confirms (publish returns once the broker took the message), persistent
-messages, manual ack after the handler returned; a handler that raised gets its message requeued.
+messages, manual ack after the handler returned. A handler that raised gets its message back
+through a confirmed copy at the tail of its queue carrying a delivery count (`x-tmf-deliveries`),
+and only then is the original acked: a plain nack with requeue would come back forever, and with
+prefetch N, N such messages would block the queue. On its `max_deliveries`-th failure, or when it
+cannot be decoded at all (a header that is not UTF-8, ...), a message is poison: copied to the
+group's dead-letter queue `<group>#dead` (declared durable per group, i.e. per service) and acked,
+with one log line and one count. A subscriber without a group drops poison after the log line.
+Routing keys are AMQP short strings: publishing to a channel over 255 bytes raises `ReplyRefused`
+before anything is sent.
 Reconnection is aio-pika's robust connection, which redeclares the exchange, queues, bindings and
 consumers after a broker restart; a publish during the outage waits for it for up to
 `publish_timeout` seconds.
@@ -39,12 +47,17 @@ from aio_pika.abc import (
     AbstractRobustExchange,
 )
 
-from .transport import Handler, Message, Subscription, Transport
+from .transport import MAX_DELIVERIES, Handler, Message, ReplyRefused, Subscription, Transport
 
 log = logging.getLogger(__name__)
 
 REPLY_HEADER = "Reply-Channel"
 CORRELATION_HEADER = "X-Correlation-Id"
+DELIVERIES_HEADER = "x-tmf-deliveries"
+DEAD_REASON_HEADER = "x-dead-reason"
+DEAD_CHANNEL_HEADER = "x-dead-channel"
+#: AMQP short strings (routing keys, reply_to, correlation_id) are at most this many bytes
+SHORTSTR_MAX = 255
 
 
 class _RabbitSubscription(Subscription):
@@ -82,8 +95,10 @@ class RabbitMQTransport(Transport):
         exchange: str = "tmf",
         prefetch: int = 32,
         publish_timeout: float = 30.0,
+        max_deliveries: int = MAX_DELIVERIES,
     ) -> None:
         self._url, self._exchange_name = url, exchange
+        self.max_deliveries = max_deliveries
         self._prefetch, self._publish_timeout = prefetch, publish_timeout
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
@@ -135,21 +150,28 @@ class RabbitMQTransport(Transport):
         amqp_channel = await self._open_channel()
         await amqp_channel.set_qos(prefetch_count=self._prefetch)
         exchange = await self._declare_exchange(amqp_channel)
+        dead: str | None = None
         if group is not None:
             queue = await amqp_channel.declare_queue(f"{channel}#{group}", durable=True)
+            dead = f"{group}#dead"
+            await amqp_channel.declare_queue(dead, durable=True)
         else:
             queue = await amqp_channel.declare_queue(
                 f"{channel}#{uuid.uuid4().hex}", exclusive=True, auto_delete=True
             )
         await queue.bind(exchange, routing_key=channel)
+        settle = _Settler(self, amqp_channel, channel, queue.name, dead)
 
         async def on_message(incoming: AbstractIncomingMessage) -> None:
-            message = Message(channel=channel, headers=_headers_of(incoming), body=incoming.body)
             try:
-                await handler(message)
-            except Exception:  # requeue: the broker redelivers it to a member of the group
-                log.exception("handler failed on channel %s; message requeued", channel)
-                await _settle(incoming.nack(requeue=True))
+                headers = _headers_of(incoming)
+            except Exception as exc:
+                await settle.give_up(incoming, f"undecodable message ({exc})")
+                return
+            try:
+                await handler(Message(channel=channel, headers=headers, body=incoming.body))
+            except Exception as exc:
+                await settle.failed(incoming, f"handler raised {type(exc).__name__}: {exc}")
                 return
             await _settle(incoming.ack())
 
@@ -158,7 +180,16 @@ class RabbitMQTransport(Transport):
         self._subscriptions.append(subscription)
         return subscription
 
+    def reply_channel_problem(self, channel: str) -> str | None:
+        size = len(channel.encode("utf-8", "surrogatepass"))
+        if size > SHORTSTR_MAX:
+            return f"routing key of {size} bytes exceeds AMQP's {SHORTSTR_MAX}"
+        return None
+
     async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
+        problem = self.reply_channel_problem(channel)
+        if problem is not None:
+            raise ReplyRefused(problem)
         await self.connect()
         native = {str(k): str(v) for k, v in headers.items()}
         amqp_message = aio_pika.Message(
@@ -184,6 +215,90 @@ class RabbitMQTransport(Transport):
                 await asyncio.sleep(0.25)
 
 
+class _Settler:
+    """What happens to a message that could not be handled: another try, or the dead letters."""
+
+    def __init__(
+        self,
+        owner: RabbitMQTransport,
+        amqp_channel: AbstractRobustChannel,
+        channel: str,
+        queue: str,
+        dead: str | None,
+    ) -> None:
+        self._owner, self._amqp, self._channel = owner, amqp_channel, channel
+        self._queue, self._dead = queue, dead
+
+    async def failed(self, incoming: AbstractIncomingMessage, reason: str) -> None:
+        deliveries = _deliveries(incoming)
+        if deliveries >= self._owner.max_deliveries:
+            await self.give_up(incoming, f"{reason}; delivered {deliveries} times")
+            return
+        log.warning(
+            "handler failed on %s (delivery %d of %d); requeued: %s",
+            self._channel,
+            deliveries,
+            self._owner.max_deliveries,
+            reason,
+        )
+        await self._forward(incoming, self._queue, {DELIVERIES_HEADER: deliveries})
+
+    async def give_up(self, incoming: AbstractIncomingMessage, reason: str) -> None:
+        if self._dead is None:
+            self._owner.poison(reason, self._channel, "dropped")
+            await _settle(incoming.ack())
+            return
+        extra = {DEAD_REASON_HEADER: reason[:1000], DEAD_CHANNEL_HEADER: self._channel}
+        if await self._forward(incoming, self._dead, extra):
+            self._owner.poison(reason, self._channel, f"moved to queue {self._dead}")
+
+    async def _forward(
+        self, incoming: AbstractIncomingMessage, queue: str, extra: Mapping[str, Any]
+    ) -> bool:
+        """Publish a confirmed copy to `queue` and ack the original; when the copy fails, nack
+        with requeue, since a message must not be lost (it comes back after the outage)."""
+        copy = aio_pika.Message(
+            incoming.body,
+            headers={**_reencodable(incoming.headers or {}), **extra},
+            reply_to=incoming.reply_to,
+            correlation_id=incoming.correlation_id,
+            content_type=incoming.content_type,
+            message_id=incoming.message_id,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        try:
+            await self._amqp.default_exchange.publish(copy, routing_key=queue)
+        except Exception:
+            log.warning("could not move a message to %s; requeued", queue, exc_info=True)
+            await _settle(incoming.nack(requeue=True))
+            return False
+        await _settle(incoming.ack())
+        return True
+
+
+def _reencodable(value: Any) -> Any:
+    """A received header table as pamqp can write it again: a long string that was not UTF-8
+    arrives as `bytes`, which pamqp refuses to encode; as a byte array it keeps its bytes."""
+    if isinstance(value, bytes):
+        return bytearray(value)
+    if isinstance(value, dict):
+        return {key: _reencodable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_reencodable(item) for item in value]
+    return value
+
+
+def _deliveries(incoming: AbstractIncomingMessage) -> int:
+    """This delivery's number: our own count from earlier tries, or a quorum queue's count."""
+    headers = incoming.headers or {}
+    counted = 0
+    for name in (DELIVERIES_HEADER, "x-delivery-count"):
+        value = headers.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            counted = max(counted, value)
+    return counted + 1
+
+
 async def _settle(action: Any) -> None:
     """Ack or nack; a channel lost meanwhile means the broker redelivers: not an error."""
     try:
@@ -194,7 +309,7 @@ async def _settle(action: Any) -> None:
 
 def _short(value: str | None) -> str | None:
     """AMQP properties are shortstr (255 bytes); longer values stay in the header table only."""
-    if value is None or len(value.encode()) > 255:
+    if value is None or len(value.encode()) > SHORTSTR_MAX:
         return None
     return value
 
@@ -202,7 +317,10 @@ def _short(value: str | None) -> str | None:
 def _headers_of(incoming: AbstractIncomingMessage) -> dict[str, str]:
     headers: dict[str, str] = {}
     for key, value in (incoming.headers or {}).items():
-        headers[str(key)] = value.decode() if isinstance(value, bytes) else str(value)
+        if isinstance(value, bytes | bytearray):
+            headers[str(key)] = bytes(value).decode()  # not UTF-8: poison, raised to the caller
+        else:
+            headers[str(key)] = str(value)
     if REPLY_HEADER not in headers and incoming.reply_to:
         headers[REPLY_HEADER] = incoming.reply_to
     if CORRELATION_HEADER not in headers and incoming.correlation_id:
