@@ -24,6 +24,7 @@ POSTGRES = "postgresql://postgres@127.0.0.1:5432/test?schema=tmfgen_conformance"
 #: backend -> (broker URL, port)
 BROKERS = {
     "nats": ("nats://127.0.0.1:4222", 4222),
+    "jetstream": ("nats://127.0.0.1:4222", 4222),
     "rabbitmq": ("amqp://guest:guest@127.0.0.1:5672/", 5672),
     "mqtt": ("mqtt://127.0.0.1:1884", 1884),
     "redis": ("redis://127.0.0.1:6379/0", 6379),

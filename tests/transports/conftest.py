@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tmfgen.runtime.nats_jetstream import stream_name
 from tmfgen.runtime.transport import Transport, create_transport
 
 ENSURE = Path(__file__).resolve().parents[2] / "tools" / "brokers" / "ensure.sh"
@@ -33,6 +34,7 @@ class Backend:
 BACKENDS = [
     Backend("memory", "memory://{unique}", None, "", False),
     Backend("nats", "nats://127.0.0.1:4222", 4222, "nats", False),
+    Backend("jetstream", "nats://127.0.0.1:4222?ack_wait=5", 4222, "nats", True),
     Backend("rabbitmq", "amqp://guest:guest@127.0.0.1:5672/", 5672, "rabbitmq", True),
     Backend("mqtt", "mqtt://127.0.0.1:1884", 1884, "mosquitto-1884", False),
     Backend("redis", "redis://127.0.0.1:6379/0", 6379, "redis", True),
@@ -101,7 +103,7 @@ MakeTransport = Callable[[], Transport]
 
 
 @pytest.fixture
-async def make_transport(backend: Backend) -> AsyncIterator[MakeTransport]:
+async def make_transport(backend: Backend, channel: str) -> AsyncIterator[MakeTransport]:
     """Build connected-on-demand transports for `backend`; all are closed after the test."""
     unique = uuid.uuid4().hex
     made: list[Transport] = []
@@ -114,3 +116,19 @@ async def make_transport(backend: Backend) -> AsyncIterator[MakeTransport]:
     yield make
     for transport in made:
         await transport.close()
+    if backend.name == "jetstream":
+        await delete_streams(stream_name(channel))
+
+
+async def delete_streams(name_prefix: str) -> None:
+    """Delete the JetStream streams a test made (the server is shared: leave no litter)."""
+    import nats
+
+    nc = await nats.connect("nats://127.0.0.1:4222")
+    try:
+        js = nc.jetstream()
+        for info in await js.streams_info():
+            if info.config.name and info.config.name.startswith(name_prefix):
+                await js.delete_stream(info.config.name)
+    finally:
+        await nc.close()
