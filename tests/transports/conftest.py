@@ -120,6 +120,15 @@ async def make_transport(backend: Backend, channel: str) -> AsyncIterator[MakeTr
         await delete_streams(stream_name(channel))
 
 
+@pytest.fixture
+async def jetstream_channel() -> AsyncIterator[str]:
+    """A fresh channel on the JetStream backend; its stream is deleted after the test."""
+    require(next(b for b in BACKENDS if b.name == "jetstream"))
+    name = f"tmf.js.{uuid.uuid4().hex[:12]}.event"
+    yield name
+    await delete_streams(stream_name(name))
+
+
 async def delete_streams(name_prefix: str) -> None:
     """Delete the JetStream streams a test made (the server is shared: leave no litter)."""
     import nats
