@@ -93,6 +93,20 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     return chosen
 
 
+#: backends that promise not to lose a request held by a service that dies (MQTT with a
+#: persistent session); the kill -9 test runs on each
+DURABLE_ON_CRASH = ("rabbitmq", "redis", "jetstream", "mqtt", "kafka")
+
+
+@pytest.fixture(params=DURABLE_ON_CRASH)
+def crash_safe_backend(request: pytest.FixtureRequest) -> Backend:
+    chosen = next(b for b in BACKENDS if b.name == request.param)
+    if chosen.service == "tansu":
+        fresh_tansu_once()
+    require(chosen)
+    return chosen
+
+
 @pytest.fixture
 def channel() -> str:
     """A fresh channel name per test, dots included on purpose."""
