@@ -177,10 +177,12 @@ async def run(
     first_wait: float = 60.0,
     give_up: float = 180.0,
     workdir: Path | None = None,
+    service_url: str | None = None,
 ) -> Result:
     """One run on one backend: send, kill `kills` times, then count from the store."""
     run_id = f"k9{uuid.uuid4().hex[:10]}"
-    service_url, client_url = (u.format(run=run_id) for u in BROKERS[backend])
+    default_url, client_url = (u.format(run=run_id) for u in BROKERS[backend])
+    service_url = service_url or default_url
     folder = workdir or Path(tempfile.mkdtemp(prefix="tmfgen-kill9-"))
     database = folder / f"{run_id}.sqlite3"
     argv = serve_argv(backend, service_url, f"sqlite://{database}", run_id, f"{run_id}-svc")
@@ -259,10 +261,18 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--kills", type=int, default=3)
+    parser.add_argument(
+        "--service-url",
+        help="broker URL for the service (with one --only), e.g. MQTT without a session",
+    )
     args = parser.parse_args()
+    if args.service_url and len(args.only) != 1:
+        parser.error("--service-url needs exactly one --only BACKEND")
     print(HEADER, flush=True)
     for backend in args.only or list(BROKERS):
-        result = asyncio.run(run(backend, args.count, args.rate, args.kills))
+        result = asyncio.run(
+            run(backend, args.count, args.rate, args.kills, service_url=args.service_url)
+        )
         print(result.row(), flush=True)
     return 0
 

@@ -125,6 +125,7 @@ class JetStreamTransport(Transport):
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._subscriptions: list[_PullSubscription | _CoreSubscription] = []
+        self._closing = False
         self._streams_lock = asyncio.Lock()
         self._stream_of: dict[str, tuple[str | None, float]] = {}
         #: messages dropped after `max_deliver` deliveries
@@ -135,6 +136,7 @@ class JetStreamTransport(Transport):
     async def connect(self) -> None:
         if self._nc is not None and not self._nc.is_closed:
             return
+        self._closing = False
         self._nc = await nats.connect(
             self._url,
             name="tmfgen-jetstream",
@@ -151,7 +153,8 @@ class JetStreamTransport(Transport):
         log.warning("jetstream: %s", error)
 
     async def _on_disconnected(self) -> None:
-        log.warning("jetstream: disconnected from %s", self._url)
+        if not self._closing:
+            log.warning("jetstream: disconnected from %s", self._url)
 
     async def _on_reconnected(self) -> None:
         log.info("jetstream: reconnected to %s", self._url)
@@ -173,6 +176,7 @@ class JetStreamTransport(Transport):
         nc, self._nc, self._js = self._nc, None, None
         if nc is None or nc.is_closed:
             return
+        self._closing = True
         try:
             await nc.flush(timeout=_FLUSH_TIMEOUT)  # acks are plain publishes: send them first
         except Exception:  # broker gone: nothing left to flush
