@@ -11,7 +11,7 @@ import os
 import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +141,12 @@ async def jetstream_channel() -> AsyncIterator[str]:
     name = f"tmf.js.{uuid.uuid4().hex[:12]}.event"
     yield name
     await delete_streams(stream_name(name))
+
+
+@pytest.fixture
+def drop_streams() -> Callable[[str], Awaitable[None]]:
+    """`delete_streams`, for test modules (they cannot import this conftest by name)."""
+    return delete_streams
 
 
 async def delete_streams(name_prefix: str) -> None:
