@@ -24,6 +24,7 @@ POSTGRES = "postgresql://postgres@127.0.0.1:5432/test?schema=tmfgen_conformance"
 #: backend -> (broker URL, port)
 BROKERS = {
     "nats": ("nats://127.0.0.1:4222", 4222),
+    "jetstream": ("nats://127.0.0.1:4222", 4222),
     "rabbitmq": ("amqp://guest:guest@127.0.0.1:5672/", 5672),
     "mqtt": ("mqtt://127.0.0.1:1884", 1884),
     "redis": ("redis://127.0.0.1:6379/0", 6379),
@@ -43,6 +44,28 @@ def answers(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def jetstream_streams(delete: set[str] | None = None) -> set[str]:
+    """Names of the JetStream streams on the server, after deleting `delete`.
+
+    The generated suite's service makes work-queue streams for its channels; they would go on
+    storing whatever core NATS runs publish on the same subjects, so a run removes its own."""
+    import asyncio
+
+    import nats
+
+    async def streams() -> set[str]:
+        nc = await nats.connect(BROKERS["jetstream"][0])
+        try:
+            js = nc.jetstream()
+            for name in sorted(delete or ()):
+                await js.delete_stream(name)
+            return {info.config.name for info in await js.streams_info()}
+        finally:
+            await nc.close()
+
+    return asyncio.run(streams())
 
 
 def main() -> int:
@@ -67,6 +90,7 @@ def main() -> int:
                     failures += ci
                     continue
                 started = time.perf_counter()
+                streams_before = jetstream_streams() if backend == "jetstream" else set()
                 done = subprocess.run(
                     [
                         sys.executable,
@@ -88,6 +112,8 @@ def main() -> int:
                     capture_output=True,
                     text=True,
                 )
+                if backend == "jetstream":
+                    jetstream_streams(delete=jetstream_streams() - streams_before)
                 tail = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
                 verdict = "ok  " if done.returncode == 0 else "FAIL"
                 print(

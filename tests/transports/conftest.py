@@ -11,11 +11,12 @@ import os
 import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tmfgen.runtime.nats_jetstream import stream_name
 from tmfgen.runtime.transport import Transport, create_transport
 
 ENSURE = Path(__file__).resolve().parents[2] / "tools" / "brokers" / "ensure.sh"
@@ -33,6 +34,7 @@ class Backend:
 BACKENDS = [
     Backend("memory", "memory://{unique}", None, "", False),
     Backend("nats", "nats://127.0.0.1:4222", 4222, "nats", False),
+    Backend("jetstream", "nats://127.0.0.1:4222?ack_wait=5", 4222, "nats", True),
     Backend("rabbitmq", "amqp://guest:guest@127.0.0.1:5672/", 5672, "rabbitmq", True),
     Backend("mqtt", "mqtt://127.0.0.1:1884", 1884, "mosquitto-1884", False),
     Backend("redis", "redis://127.0.0.1:6379/0", 6379, "redis", True),
@@ -91,6 +93,20 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     return chosen
 
 
+#: backends that promise not to lose a request held by a service that dies (MQTT with a
+#: persistent session); the kill -9 test runs on each
+DURABLE_ON_CRASH = ("rabbitmq", "redis", "jetstream", "mqtt", "kafka")
+
+
+@pytest.fixture(params=DURABLE_ON_CRASH)
+def crash_safe_backend(request: pytest.FixtureRequest) -> Backend:
+    chosen = next(b for b in BACKENDS if b.name == request.param)
+    if chosen.service == "tansu":
+        fresh_tansu_once()
+    require(chosen)
+    return chosen
+
+
 @pytest.fixture
 def channel() -> str:
     """A fresh channel name per test, dots included on purpose."""
@@ -101,7 +117,7 @@ MakeTransport = Callable[[], Transport]
 
 
 @pytest.fixture
-async def make_transport(backend: Backend) -> AsyncIterator[MakeTransport]:
+async def make_transport(backend: Backend, channel: str) -> AsyncIterator[MakeTransport]:
     """Build connected-on-demand transports for `backend`; all are closed after the test."""
     unique = uuid.uuid4().hex
     made: list[Transport] = []
@@ -114,3 +130,34 @@ async def make_transport(backend: Backend) -> AsyncIterator[MakeTransport]:
     yield make
     for transport in made:
         await transport.close()
+    if backend.name == "jetstream":
+        await delete_streams(stream_name(channel))
+
+
+@pytest.fixture
+async def jetstream_channel() -> AsyncIterator[str]:
+    """A fresh channel on the JetStream backend; its stream is deleted after the test."""
+    require(next(b for b in BACKENDS if b.name == "jetstream"))
+    name = f"tmf.js.{uuid.uuid4().hex[:12]}.event"
+    yield name
+    await delete_streams(stream_name(name))
+
+
+@pytest.fixture
+def drop_streams() -> Callable[[str], Awaitable[None]]:
+    """`delete_streams`, for test modules (they cannot import this conftest by name)."""
+    return delete_streams
+
+
+async def delete_streams(name_prefix: str) -> None:
+    """Delete the JetStream streams a test made (the server is shared: leave no litter)."""
+    import nats
+
+    nc = await nats.connect("nats://127.0.0.1:4222")
+    try:
+        js = nc.jetstream()
+        for info in await js.streams_info():
+            if info.config.name and info.config.name.startswith(name_prefix):
+                await js.delete_stream(info.config.name)
+    finally:
+        await nc.close()

@@ -21,6 +21,7 @@ sys.path.insert(0, str(PACKAGE_DIR))
 
 from tmf629_customer.app import build_service  # noqa: E402
 from tmf629_customer.runtime.client import ReplyMessage, TmfClient  # noqa: E402
+from tmf629_customer.runtime.nats_jetstream import stream_name  # noqa: E402
 from tmf629_customer.runtime.service import Service  # noqa: E402
 from tmf629_customer.runtime.transport import Message, create_transport  # noqa: E402
 from tmf629_customer.samples import SAMPLES  # noqa: E402
@@ -67,12 +68,20 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(backend: Backend, tmp_path: Path) -> AsyncIterator[Harness]:
+async def harness(
+    backend: Backend, tmp_path: Path, drop_streams: Callable[[str], Awaitable[None]]
+) -> AsyncIterator[Harness]:
+    if backend.name == "jetstream":
+        # a work-queue stream also stores what core NATS tests publish on the same bare channels:
+        # start from an empty one, and leave none behind to collect their traffic
+        await drop_streams(stream_name(CREATE))
     running = Harness(backend, f"sqlite://{tmp_path / 'shared.sqlite3'}")
     try:
         yield running
     finally:
         await running.close()
+        if backend.name == "jetstream":
+            await drop_streams(stream_name(CREATE))
 
 
 async def test_replicas_share_the_work_and_answer_each_request_once(harness: Harness) -> None:

@@ -107,6 +107,7 @@ class Transport(abc.ABC):
 BACKENDS: dict[str, str] = {
     "memory": "memory:MemoryTransport",
     "nats": "nats:NatsTransport",
+    "jetstream": "nats_jetstream:JetStreamTransport",
     "rabbitmq": "rabbitmq:RabbitMQTransport",
     "mqtt": "mqtt:MqttTransport",
     "redis": "redis_streams:RedisStreamsTransport",

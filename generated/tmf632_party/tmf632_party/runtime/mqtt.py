@@ -20,21 +20,30 @@ connection belongs to one handler). Publishing uses one more connection, reopene
 publish finds it broken. TCP_NODELAY is set on every socket: without it, Nagle's algorithm and
 delayed ACKs add tens of milliseconds to each QoS 1 round trip.
 
-Durability: paho acknowledges a QoS 1 message when it arrives, before the handler runs, so a
-message whose handler raised is not redelivered (MQTT only resends on reconnect): like one that
-cannot be decoded, it is poison, dropped with one log line and one count. Topics under `$`
-(`$SYS/`, `$share/`) and topics over MQTT's 65,535 bytes cannot carry a reply (`ReplyRefused`).
+Durability: subscription connections acknowledge (PUBACK) a QoS 1 message only after its handler
+returned, through paho's manual ack (aiomqtt 2.5 does not expose it; paho runs on aiomqtt's event
+loop, in this thread, so calling it from the handler's task is safe). With `?session=NAME` in the
+URL each subscription keeps a persistent session (clean start off, session expiry
+`?session_expiry=SECONDS`, default 3600) under a client id derived from NAME and the topic: the
+broker keeps what arrives while the service is down and resends what it delivered but never saw
+acknowledged, so a service killed with requests in hand gets them again when it restarts. NAME
+must be unique per replica and stable across its restarts. Without a session name a crash loses
+the requests in flight. A message whose handler raised is logged and acknowledged: MQTT has no
+negative acknowledgement, and resends only when the session reconnects; it is counted as poison.
+Topics under `$` (`$SYS/`, `$share/`) and topics over MQTT's 65,535 bytes cannot carry a reply
+(`ReplyRefused`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import socket
 import uuid
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -64,24 +73,43 @@ class MqttTransport(Transport):
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or 1883
         self._username, self._password = parts.username, parts.password
+        options = dict(parse_qsl(parts.query))
+        self._session = options.pop("session", None)
+        self._session_expiry = int(options.pop("session_expiry", 3600))
+        if options:
+            raise ValueError(f"unknown MQTT URL options: {', '.join(sorted(options))}")
         self._publish_timeout = publish_timeout
         self._publisher: aiomqtt.Client | None = None
         self._publisher_lock = asyncio.Lock()
         self._subscriptions: list[_MqttSubscription] = []
 
-    def client(self) -> aiomqtt.Client:
-        """A new, not yet connected client with the options every connection here needs."""
-        return aiomqtt.Client(
+    def client(self, topic: str | None = None) -> aiomqtt.Client:
+        """A new, not yet connected client with the options every connection here needs; for a
+        subscription's `topic`, with manual acks and, given a session name, a persistent session."""
+        identifier = f"tmfgen-{uuid.uuid4().hex}"
+        persistent = topic is not None and self._session is not None
+        properties = None
+        if persistent:
+            digest = hashlib.sha256(f"{self._session}\0{topic}".encode()).hexdigest()[:16]
+            identifier = f"tmfgen-{digest}"
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = self._session_expiry
+        client = aiomqtt.Client(
             self._host,
             self._port,
             username=self._username,
             password=self._password,
-            identifier=f"tmfgen-{uuid.uuid4().hex}",
+            identifier=identifier,
             protocol=aiomqtt.ProtocolVersion.V5,
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
             max_inflight_messages=1024,
             timeout=10,
+            clean_start=not persistent,
+            properties=properties,
         )
+        if topic is not None:
+            client._client.manual_ack_set(True)
+        return client
 
     async def connect(self) -> None:
         async with self._publisher_lock:
@@ -174,7 +202,7 @@ class _MqttSubscription(Subscription):
         first = self._first
         while True:
             try:
-                async with self._owner.client() as client:
+                async with self._owner.client(self._topic) as client:
                     await client.subscribe(self._topic, qos=1)
                     if first is not None and not first.done():
                         first.set_result(None)
@@ -182,6 +210,7 @@ class _MqttSubscription(Subscription):
                         log.info("mqtt: resubscribed to %s", self._topic)
                     async for incoming in client.messages:
                         await self._deliver(incoming)
+                        _acknowledge(client, incoming)
             except aiomqtt.MqttError as error:
                 if first is not None and not first.done():
                     first.set_exception(error)
@@ -206,7 +235,7 @@ class _MqttSubscription(Subscription):
         self._busy = True
         try:
             await self._handler(message)
-        except Exception as exc:  # already acknowledged by paho: count, log, keep consuming
+        except Exception as exc:  # acknowledged all the same (MQTT cannot nack): count and go on
             log.debug("handler failed on %s", self._channel, exc_info=True)
             self._owner.poison(f"handler raised {type(exc).__name__}: {exc}", self._channel)
         finally:
@@ -224,6 +253,12 @@ class _MqttSubscription(Subscription):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def _acknowledge(client: aiomqtt.Client, incoming: aiomqtt.Message) -> None:
+    """PUBACK once the handler is done; if the connection is gone the broker resends instead."""
+    if incoming.qos > 0:
+        client._client.ack(incoming.mid, incoming.qos)
 
 
 def to_properties(headers: Mapping[str, str]) -> Properties:
