@@ -11,6 +11,7 @@ Guarantees, whatever a request holds:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -135,8 +136,9 @@ class Service:
         """End every subscription (running handlers finish first); connections stay open."""
         self.ready = False
         subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in subscriptions:
-            await subscription.stop()
+        # together: each backend waits up to a poll interval per subscription, and stops in a
+        # row would add those up past the grace period of a stop
+        await asyncio.gather(*(subscription.stop() for subscription in subscriptions))
 
     def _handler_for(self, route: Route) -> Callable[[Message], Awaitable[None]]:
         async def handle(message: Message) -> None:
