@@ -48,7 +48,8 @@ def banner(path: str, generator_version: str, inputs: Sequence[str]) -> str | No
         "Business code belongs in hooks.py, which is yours. Inputs:",
         *(f"  {item}" for item in inputs),
     ]
-    if path.endswith((".py", ".toml", ".cfg", ".ini", ".txt", ".typed", ".gitignore")):
+    hash_comments = (".py", ".toml", ".cfg", ".ini", ".txt", ".typed", ".gitignore", "Dockerfile")
+    if path.endswith(hash_comments):
         return "\n".join("# " + line for line in lines)
     if path.endswith(".md"):
         return "<!--\n" + "\n".join(lines) + "\n-->"
