@@ -11,7 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serve_support import PORTS
+from collections.abc import Iterator
+
+from serve_support import PORTS, URLS, PrivateKafka
 
 
 def require(backend: str) -> None:
@@ -28,8 +30,20 @@ def require(backend: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(params=sorted(PORTS, key=list(PORTS).index))
-def real_backend(request: pytest.FixtureRequest) -> str:
+@pytest.fixture(scope="session")
+def private_kafka() -> Iterator[str]:
+    kafka = PrivateKafka()
+    try:
+        yield kafka.url
+    finally:
+        kafka.stop()
+
+
+@pytest.fixture(params=list(PORTS))
+def broker(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """(backend, broker URL): the shared brokers, and a private Tansu for Kafka."""
     chosen: str = request.param
+    if chosen == "kafka":
+        return chosen, request.getfixturevalue("private_kafka")
     require(chosen)
-    return chosen
+    return chosen, URLS[chosen]

@@ -156,3 +156,13 @@ def test_a_flag_wins_over_its_variable_and_json_logs_are_json() -> None:
         "tmf629_customer-acme",
     )
     assert start["channels"] == 5
+
+
+def test_the_docs_and_the_generated_readme_name_every_option() -> None:
+    from serve_support import PACKAGE_DIR, ROOT
+
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    readme = (PACKAGE_DIR / "README.md").read_text()
+    for option in SERVE_OPTIONS:
+        for text in (operations, readme):
+            assert f"`{option.flag}` | `{option.env}`" in text, option.flag

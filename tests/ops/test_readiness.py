@@ -13,7 +13,7 @@ import statistics
 import sys
 import time
 
-from serve_support import PACKAGE_DIR, URLS, connect_retrying, unique_prefix
+from serve_support import PACKAGE_DIR, connect_retrying, unique_prefix
 
 sys.path.insert(0, str(PACKAGE_DIR))
 
@@ -26,16 +26,16 @@ LIST = "customerManagement.v5.listCustomer.commandRequest"
 LIST_REPLY = "customerManagement.v5.listCustomer.commandReply"
 
 
-async def test_request_published_right_after_ready_is_answered(real_backend: str) -> None:
-    url, prefix = URLS[real_backend], unique_prefix()
-    transport = create_transport(real_backend, url)
+async def test_request_published_right_after_ready_is_answered(broker: tuple[str, str]) -> None:
+    (backend, url), prefix = broker, unique_prefix()
+    transport = create_transport(backend, url)
     await connect_retrying(transport)
     client = TmfClient(transport, timeout=30)
     await client.listen(f"{prefix}.{LIST_REPLY}")
     answered, to_ready, to_reply = 0, [], []
     try:
         for _ in range(STARTS):
-            service = build_service(real_backend, url, "sqlite://:memory:", prefix=prefix)
+            service = build_service(backend, url, "sqlite://:memory:", prefix=prefix)
             began = time.perf_counter()
             await service.start()
             ready = time.perf_counter()
@@ -52,7 +52,7 @@ async def test_request_published_right_after_ready_is_answered(real_backend: str
         await client.close()
         await transport.close()
     print(
-        f"\nreadiness {real_backend}: {answered}/{STARTS} answered; start to ready median "
+        f"\nreadiness {backend}: {answered}/{STARTS} answered; start to ready median "
         f"{statistics.median(to_ready) * 1000:.0f} ms (max {max(to_ready) * 1000:.0f}); ready to "
         f"reply median {statistics.median(to_reply) * 1000:.1f} ms "
         f"(max {max(to_reply) * 1000:.1f})"

@@ -107,13 +107,13 @@ def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 async def test_serving_answers_right_after_ready_counts_it_and_stops_on_sigterm(
-    real_backend: str,
+    broker: tuple[str, str],
 ) -> None:
     """A request published as soon as `ready` is printed is answered; metrics count it."""
-    prefix, url = unique_prefix(), URLS[real_backend]
-    client, transport = await request_list(real_backend, url, prefix)
+    prefix, (backend, url) = unique_prefix(), broker
+    client, transport = await request_list(backend, url, prefix)
     served = Served(
-        ["serve", "--backend", real_backend, "--broker", url, "--metrics-port", "0"],
+        ["serve", "--backend", backend, "--broker", url, "--metrics-port", "0"],
         env={"TMF_PREFIX": prefix, "TMF_GRACE_PERIOD": str(GRACE)},
     )
     try:
@@ -126,7 +126,7 @@ async def test_serving_answers_right_after_ready_counts_it_and_stops_on_sigterm(
         key = ("tmf_requests_total", (("operation", "listCustomer"), ("status", "200")))
         assert samples[key] == 1.0
         start_line = served.wait_for(" starting tmf629_customer ", 1)
-        assert f"backend={real_backend}" in start_line and f"prefix={prefix}" in start_line
+        assert f"backend={backend}" in start_line and f"prefix={prefix}" in start_line
         assert f"group=tmf629_customer-{prefix}" in start_line and "channels=5" in start_line
         code, took = await asyncio.to_thread(served.stop)
     finally:
