@@ -120,10 +120,18 @@ class Service:
         """Subscribe every channel; each backend returns only once the broker confirmed it
         (SUBACK, consume-ok, group created, partitions assigned, flush after SUB), so a request
         published after this returns is delivered."""
-        for name, route in self.channels():
-            self._subscriptions.append(
-                await self.transport.subscribe(name, self._handler_for(route), self.group)
+        # together: a Kafka group join takes seconds, one channel after another they add up
+        subscribing = [
+            asyncio.ensure_future(
+                self.transport.subscribe(name, self._handler_for(route), self.group)
             )
+            for name, route in self.channels()
+        ]
+        done = await asyncio.gather(*subscribing, return_exceptions=True)
+        self._subscriptions.extend(s for s in done if isinstance(s, Subscription))
+        failed = [e for e in done if isinstance(e, BaseException)]
+        if failed:
+            raise failed[0]
         self.ready = True
         log.info("serving %d channels", len(self._subscriptions))
 
