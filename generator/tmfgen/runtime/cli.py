@@ -34,6 +34,7 @@ from .config import (
     redact,
 )
 from .service import Route, Service
+from .transport import BACKENDS
 
 BuildService = Callable[..., Service]
 
@@ -53,8 +54,8 @@ def _build(
     build: BuildService, args: argparse.Namespace, package: str, distribution: str
 ) -> Service:
     """The service for `args`, or a ConfigError naming what is wrong (and the extra to install)."""
-    if args.backend not in DEFAULT_BROKERS:
-        known = ", ".join(DEFAULT_BROKERS)
+    if args.backend not in BACKENDS:  # the transport registry, so a new backend needs no edit here
+        known = ", ".join(BACKENDS)
         raise ConfigError(f"unknown backend {args.backend!r}; known backends: {known}")
     check_store_url(args.store)
     try:
@@ -83,7 +84,7 @@ async def _serve(
     from .observe import HttpEndpoint, Metrics
 
     service = _build(build, args, package, distribution)
-    broker = args.broker or DEFAULT_BROKERS[args.backend]
+    broker = args.broker or DEFAULT_BROKERS.get(args.backend, f"{args.backend} default")
     endpoint: HttpEndpoint | None = None
     if args.metrics_port is not None:
         try:
