@@ -9,9 +9,10 @@ Why core NATS and not JetStream: request/reply traffic is short-lived and latenc
 NATS is the fastest carrier measured here. The price is at-most-once delivery: a message whose
 handler raised is logged and dropped, because core NATS has nothing to redeliver from.
 
-Reconnection is nats-py's own (infinite attempts); it re-sends every subscription on reconnect,
-so nothing here needs a supervisor loop. `subscribe` flushes so the server knows the interest
-before it returns, which is what makes "active when subscribe returns" hold.
+The first connection is a single attempt (the service's start retries it within a time
+bound); after that, reconnection is nats-py's own (infinite attempts); it re-sends every
+subscription on reconnect, so nothing here needs a supervisor loop. `subscribe` flushes so the
+server knows the interest before it returns: "active when subscribe returns" holds.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription as NatsSubscription
@@ -57,22 +57,38 @@ class NatsTransport(Transport):
         self._url = url
         self._nc: Client | None = None
         self._subscriptions: list[_NatsSubscription] = []
+        self._connected_once = False
+        self._first_error: Exception | None = None
 
     async def connect(self) -> None:
         if self._nc is not None and not self._nc.is_closed:
             return
-        self._nc = await nats.connect(
-            self._url,
-            name="tmfgen",
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            allow_reconnect=True,
-            error_cb=self._on_error,
-            disconnected_cb=self._on_disconnected,
-            reconnected_cb=self._on_reconnected,
-        )
+        client = Client()
+        self._first_error = None
+        try:
+            # one attempt here: with unlimited attempts nats-py never returns from the first
+            # connect to an unreachable server; the caller bounds and spaces the retries
+            await client.connect(
+                self._url,
+                name="tmfgen",
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.5,  # type: ignore[arg-type]  # int in the stub only
+                allow_reconnect=True,
+                connect_timeout=5,
+                error_cb=self._on_error,
+                disconnected_cb=self._on_disconnected,
+                reconnected_cb=self._on_reconnected,
+            )
+        except Exception as error:
+            raise ConnectionError(str(self._first_error or error)) from error
+        self._connected_once = True
+        client.options["max_reconnect_attempts"] = -1  # once connected, reconnect for ever
+        self._nc = client
 
     async def _on_error(self, error: Exception) -> None:
+        if not self._connected_once:  # the first connect: the caller reports it, once
+            self._first_error = error
+            return
         log.warning("nats: %s", error)
 
     async def _on_disconnected(self) -> None:
