@@ -20,6 +20,7 @@ import click
 
 from . import __version__
 from .problems import Level, PipelineError, Problem, printable
+from .runtime.transport import BACKENDS
 
 ExistingFile = click.Path(exists=True, dir_okay=False, path_type=Path)
 #: set to 1 to see the traceback behind an unexpected error
@@ -113,6 +114,7 @@ def lint_command(
 @click.option("--backend", default="memory", show_default=True, help="default broker backend")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--check", "check_only", is_flag=True, help="write nothing; exit 1 on drift")
+@click.option("--force", is_flag=True, help="write even over files tmfgen did not write")
 @click.option("--fail-on-warning", is_flag=True)
 @click.option("-q", "--quiet", is_flag=True, help="do not list lint warnings")
 @allow_ref_root
@@ -123,6 +125,7 @@ def generate_command(
     backend: str,
     out: Path,
     check_only: bool,
+    force: bool,
     fail_on_warning: bool,
     quiet: bool,
     ref_roots: tuple[Path, ...],
@@ -132,7 +135,7 @@ def generate_command(
 
     try:
         built, outcome = generate(
-            Inputs(asyncapi, profile, backend, fail_on_warning, ref_roots), out, check_only
+            Inputs(asyncapi, profile, backend, fail_on_warning, ref_roots), out, check_only, force
         )
     except PipelineError as error:
         _fail(error)
@@ -151,6 +154,11 @@ def generate_command(
     click.echo(
         f"{out}: {len(outcome.written)} written, {len(outcome.created)} created, "
         f"{len(outcome.deleted)} deleted, {len(built.files)} files",
+        err=True,
+    )
+    click.echo(
+        f"package {built.api.package} (import {built.api.package}; "
+        f"pip install -e '{out}[test]'; python -m {built.api.package} serve)",
         err=True,
     )
 
@@ -172,6 +180,11 @@ def test_command(
     pytest_args: tuple[str, ...],
 ) -> None:
     """Run a generated package's conformance tests; exits with their result."""
+    _check_package_dir(package_dir)
+    if backend is not None and backend not in BACKENDS:
+        known = ", ".join(BACKENDS)
+        click.secho(f"unknown backend {backend!r}; known backends: {known}", fg="red", err=True)
+        sys.exit(2)
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests"]
     for option, value in (("--backend", backend), ("--broker", broker), ("--store", store)):
         if value is not None:
@@ -184,6 +197,24 @@ def test_command(
         filter(None, [str(package_dir.resolve()), env.get("PYTHONPATH")])
     )
     sys.exit(subprocess.call(args, cwd=package_dir, env=env))
+
+
+def _check_package_dir(package_dir: Path) -> None:
+    """A generated package has its manifest and a tests/ folder; anything else would make
+    pytest fail with pages of unrelated errors."""
+    from .render.fileset import MANIFEST
+
+    if not (package_dir / MANIFEST).is_file():
+        click.secho(
+            f"{package_dir}: not a generated package (no {MANIFEST}); "
+            "pass the --out folder of tmfgen generate",
+            fg="red",
+            err=True,
+        )
+        sys.exit(2)
+    if not (package_dir / "tests").is_dir():
+        click.secho(f"{package_dir}: generated package without tests/", fg="red", err=True)
+        sys.exit(2)
 
 
 @main.group("profile")
@@ -247,15 +278,21 @@ def profile_schema() -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--tmf-id", default=None, help="e.g. TMF632, when a document's API is not known")
 @allow_ref_root
+@click.option("--force", is_flag=True, help="replace files changed since scaffold wrote them")
 @_guarded
 def scaffold_command(
-    openapi: Path, profile: Path, out: Path, tmf_id: str | None, ref_roots: tuple[Path, ...]
+    openapi: Path,
+    profile: Path,
+    out: Path,
+    tmf_id: str | None,
+    ref_roots: tuple[Path, ...],
+    force: bool,
 ) -> None:
     """Write OUT/asyncapi.yaml, the OAS copy and OUT/profile.yaml for a new API."""
     from .scaffold.run import scaffold
 
     try:
-        report = scaffold(openapi, profile, out, tmf_id, ref_roots)
+        report = scaffold(openapi, profile, out, tmf_id, ref_roots, force)
     except PipelineError as error:
         _fail(error)
         return

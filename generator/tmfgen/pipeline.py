@@ -20,7 +20,7 @@ from .profile.loader import load_profile
 from .profile.model import Profile
 from .provenance import blame
 from .render import engine
-from .render.fileset import GeneratedFile, Outcome, check, finish, write
+from .render.fileset import GeneratedFile, Outcome, check, finish, foreign_files, write
 from .render.formatting import FormatError
 from .runtime.transport import BACKENDS
 from .spec.loader import load_spec
@@ -99,7 +99,28 @@ def build(inputs: Inputs) -> Built:
     return Built(api, finished, findings.warnings)
 
 
-def generate(inputs: Inputs, out: Path, check_only: bool = False) -> tuple[Built, Outcome]:
+def generate(
+    inputs: Inputs, out: Path, check_only: bool = False, force: bool = False
+) -> tuple[Built, Outcome]:
+    """Build, then check or write; refuses (PipelineError) to overwrite files tmfgen did not write
+    unless `force`."""
     built = build(inputs)
-    outcome = check(built.files, out) if check_only else write(built.files, out)
-    return built, outcome
+    if check_only:
+        return built, check(built.files, out)
+    if not force:
+        foreign = foreign_files(built.files, out)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (
+                f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+            )
+            problems = Problems()
+            problems.error(
+                str(out),
+                "",
+                "foreign-files",
+                f"not written by tmfgen (no manifest entry), would be overwritten or mixed with "
+                f"generated files: {shown}; choose an empty or tmfgen-generated --out, or pass "
+                "--force",
+            )
+            raise PipelineError(problems)
+    return built, write(built.files, out)

@@ -53,7 +53,7 @@ def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_writes_the_spec_an_exact_oas_copy_and_the_profile(scaffolded: Path) -> None:
     oas = tmf629_oas()
     assert sorted(p.name for p in scaffolded.iterdir()) == sorted(
-        ["asyncapi.yaml", "profile.yaml", oas.name]
+        [".tmfgen-scaffold.json", "asyncapi.yaml", "profile.yaml", oas.name]
     )
     assert (scaffolded / oas.name).read_bytes() == oas.read_bytes()
     assert load_profile(scaffolded / "profile.yaml") == load_profile(TMF629_PROFILE)

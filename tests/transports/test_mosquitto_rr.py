@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,9 @@ import pytest
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "generated" / "tmf629_customer"
 BROKER = ("127.0.0.1", 1884)
-BASE = "customerManagement.v5"
+#: a prefix of this run's own: other runs on the shared broker never see these requests
+PREFIX = f"t{uuid.uuid4().hex[:10]}"
+BASE = f"{PREFIX}.customerManagement.v5"
 
 
 def _require() -> str:
@@ -56,8 +59,8 @@ def binary() -> Iterator[str]:
             "mqtt",
             "--broker",
             "mqtt://127.0.0.1:1884",
-            "--group",
-            "mosquitto-rr-test",
+            "--prefix",
+            PREFIX,
         ],
         cwd=PACKAGE_DIR,
         env={**os.environ, "PYTHONPATH": str(PACKAGE_DIR)},

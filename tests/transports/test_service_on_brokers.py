@@ -28,10 +28,12 @@ from tmf629_customer.samples import SAMPLES  # noqa: E402
 
 Backend = Any  # conftest.Backend: name, url, port, service, durable
 
-CREATE = "customerManagement.v5.createCustomer.commandRequest"
-CREATE_REPLY = "customerManagement.v5.createCustomer.commandReply"
-LIST = "customerManagement.v5.listCustomer.commandRequest"
-LIST_REPLY = "customerManagement.v5.listCustomer.commandReply"
+#: this run's own prefix: other runs on the shared brokers never see these requests
+PREFIX = f"t{uuid.uuid4().hex[:10]}"
+CREATE = f"{PREFIX}.customerManagement.v5.createCustomer.commandRequest"
+CREATE_REPLY = f"{PREFIX}.customerManagement.v5.createCustomer.commandReply"
+LIST = f"{PREFIX}.customerManagement.v5.listCustomer.commandRequest"
+LIST_REPLY = f"{PREFIX}.customerManagement.v5.listCustomer.commandReply"
 
 
 def customer(name: str) -> dict[str, Any]:
@@ -49,7 +51,9 @@ class Harness:
         self.closers: list[Callable[[], Any]] = []
 
     async def service(self) -> Service:
-        service = build_service(self.backend.name, self.url, self.store, group=self.group)
+        service = build_service(
+            self.backend.name, self.url, self.store, prefix=PREFIX, group=self.group
+        )
         await service.start()
         self.closers.append(service.stop)
         return service

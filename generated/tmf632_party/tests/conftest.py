@@ -13,6 +13,10 @@ consumer-group join costs seconds on some brokers); tests stay independent by cr
 resources with unique values. `--backend/--broker` start it on a real broker,
 `--store` on another database, and `--external` tests an implementation that is already running
 (only the broker is used then). Tests talk to the service only through the broker.
+
+Isolation on a shared broker: each run serves and sends under a prefix and a group of its own, so
+two runs (or a run and a deployed service) never take each other's requests. Bare channels are
+used only on the run's private embedded broker; elsewhere every request is sent prefixed.
 """
 
 import os
@@ -28,7 +32,10 @@ from tmf632_party.runtime.service import Service
 from tmf632_party.runtime.testkit import Driver
 from tmf632_party.runtime.transport import create_transport
 
-PREFIX = "acme"
+#: the prefix of this run's own service; `--external` tests use `--prefix` instead
+RUN = uuid.uuid4().hex[:10]
+PREFIX = f"t{RUN}"
+EXTERNAL_PREFIX = "acme"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,8 +47,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--external",
         action="store_true",
         default=os.environ.get("TMF_EXTERNAL") == "1",
-        help=f"test a service that is already running (serving prefix {PREFIX} too)",
+        help="test a service that is already running, through its prefixed channels",
     )
+    group.addoption(
+        "--prefix",
+        default=os.environ.get("TMF_PREFIX", EXTERNAL_PREFIX),
+        help="with --external: the prefix the running service serves",
+    )
+
+
+def isolated(config: pytest.Config) -> bool:
+    """Only a service on this run's own embedded broker may be reached on bare channels."""
+    return config.getoption("--backend") == "memory" and not config.getoption("--external")
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +82,8 @@ async def service(
         broker=broker_url,
         store=request.config.getoption("--store"),
         prefix=PREFIX,
-        serve_unprefixed=True,
-        group=f"tmf632_party-{uuid.uuid4().hex[:8]}",
+        serve_unprefixed=isolated(request.config),
+        group=f"tmf632_party-{RUN}",
     )
     await running.start()
     try:
@@ -83,7 +100,9 @@ async def driver(
     await transport.connect()
     client = TmfClient(transport, timeout=10.0)
     try:
-        yield Driver(client, ROUTES, PREFIX)
+        external = request.config.getoption("--external")
+        prefix = request.config.getoption("--prefix") if external else PREFIX
+        yield Driver(client, ROUTES, prefix, bare=isolated(request.config))
     finally:
         await client.close()
         await transport.close()

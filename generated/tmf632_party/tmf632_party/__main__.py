@@ -11,4 +11,12 @@ from .runtime.cli import main
 from .samples import SAMPLES
 
 if __name__ == "__main__":
-    raise SystemExit(main("tmf632_party", build_service, ROUTES, SAMPLES))
+    raise SystemExit(
+        main(
+            "tmf632_party",
+            build_service,
+            ROUTES,
+            SAMPLES,
+            distribution="tmf632-party",
+        )
+    )

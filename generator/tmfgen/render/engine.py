@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 
 from ..ir.model import ApiIR
+from ..runtime.config import SERVE_OPTIONS
 from ..schemas.models import cache_dir
 from . import literals
 from .fileset import GeneratedFile, Owner
@@ -79,11 +80,12 @@ def render_templates(api: ApiIR, root: Path | None = None) -> list[GeneratedFile
         if "__resource__" in relative:
             for resource in api.resources:
                 path, owner = _output_path(relative, api, resource.module)
-                content = template.render(api=api, resource=resource)
+                content = template.render(api=api, resource=resource, serve_options=SERVE_OPTIONS)
                 files.append(GeneratedFile(path, content, owner))
         else:
             path, owner = _output_path(relative, api, None)
-            files.append(GeneratedFile(path, template.render(api=api), owner))
+            content = template.render(api=api, serve_options=SERVE_OPTIONS)
+            files.append(GeneratedFile(path, content, owner))
     return files
 
 

@@ -52,7 +52,8 @@ def banner(path: str, generator_version: str, inputs: Sequence[str]) -> str | No
         "Business code belongs in hooks.py, which is yours. Inputs:",
         *("  " + doc(item).replace("--", "-\\-") for item in inputs),
     ]
-    if path.endswith((".py", ".toml", ".cfg", ".ini", ".txt", ".typed", ".gitignore")):
+    hash_comments = (".py", ".toml", ".cfg", ".ini", ".txt", ".typed", ".gitignore", "Dockerfile")
+    if path.endswith(hash_comments):
         return "\n".join("# " + line for line in lines)
     if path.endswith(".md"):
         return "<!--\n" + "\n".join(lines) + "\n-->"
@@ -112,6 +113,43 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+
+
+#: folders tools create inside a package; their files are never anybody's work to protect
+_TOOL_DIRS = frozenset(
+    {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", "build", "dist"}
+)
+
+
+def foreign_files(files: Sequence[GeneratedFile], out: Path) -> list[str]:
+    """Files in `out` that a write could destroy although tmfgen never wrote them.
+
+    Without a manifest, `out` is not a tmfgen output folder: every file in it counts (a user's
+    `pyproject.toml` or project root). With one, only files a write would overwrite count: a
+    generated path that exists, differs, and has no manifest entry. User files (hooks.py) are
+    never overwritten, and other files the user added beside the package are left alone.
+    """
+    if not out.is_dir():
+        return []
+    if not (out / MANIFEST).is_file():
+        found = []
+        for path in sorted(out.rglob("*")):
+            relative = path.relative_to(out)
+            tool_made = _TOOL_DIRS.intersection(relative.parts[:-1]) or any(
+                part.endswith(".egg-info") for part in relative.parts
+            )
+            if path.is_file() and not tool_made:
+                found.append(relative.as_posix())
+        return found
+    previous = _previous_manifest(out)
+    clashes = []
+    for item in files:
+        if item.owner is Owner.USER or item.path == MANIFEST or item.path in previous:
+            continue
+        current = _read(out / item.path)
+        if current is not None and current != item.content:
+            clashes.append(item.path)
+    return clashes
 
 
 def write(files: Sequence[GeneratedFile], out: Path) -> Outcome:

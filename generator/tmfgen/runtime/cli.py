@@ -3,74 +3,135 @@
 `python -m PACKAGE demo` needs no server: it starts the service on the embedded broker and an
 in-memory SQLite store, sends one request of each operation through the broker, and prints every
 request and reply, which is the quickest way to see the wire format.
+
+`serve` takes its options from `config.SERVE_OPTIONS` (flag or environment variable) and runs the
+states of `lifecycle`. Exit status: 0 after a clean stop, 1 when the broker or store stayed
+unreachable for the connect timeout (or a stop overran its grace period), 2 for a configuration
+error; every failure is one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
-import os
-import signal
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from . import lifecycle
 from .client import ReplyMessage, TmfClient
+from .config import (
+    CONFIG_EXIT,
+    DEFAULT_BROKERS,
+    ConfigError,
+    OneLineParser,
+    add_serve_options,
+    check_store_url,
+    default_group,
+    missing_extra,
+    redact,
+)
 from .service import Route, Service
+from .transport import BACKENDS
 from .wire import ReplyPolicy
 
 BuildService = Callable[..., Service]
 
+log = logging.getLogger(__name__)
+
 
 def _parser(package: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"python -m {package}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog=f"python -m {package}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     serve = sub.add_parser("serve", help="serve every operation until SIGINT/SIGTERM")
-    serve.add_argument("--backend", default="memory", help="memory, nats, rabbitmq, mqtt, ...")
-    serve.add_argument("--broker", default=None, help="broker URL, e.g. nats://127.0.0.1:4222")
-    serve.add_argument(
-        "--store", default="sqlite://:memory:", help="sqlite://PATH or postgresql://…"
-    )
-    serve.add_argument("--prefix", default=None, help="channel prefix, e.g. acme")
-    serve.add_argument(
-        "--prefixed-only", action="store_true", help="with --prefix, do not serve bare channels"
-    )
-    serve.add_argument("--group", default=package, help="consumer group shared by replicas")
-    serve.add_argument(
-        "--reply-channel-pattern",
-        action="append",
-        default=[os.environ.get("TMF_REPLY_CHANNEL_PATTERN", "")],
-        help="also reply to channels matching this glob (or re:REGEX); repeatable, "
-        "comma-separated; env TMF_REPLY_CHANNEL_PATTERN",
-    )
+    add_serve_options(serve)
     sub.add_parser("demo", help="one request of each operation on the embedded broker")
     return parser
 
 
-async def _serve(build: BuildService, args: argparse.Namespace) -> None:
-    service = build(
-        backend=args.backend,
-        broker=args.broker,
-        store=args.store,
-        prefix=args.prefix,
-        serve_unprefixed=not args.prefixed_only,
-        group=args.group,
-    )
-    service.reply_policy = ReplyPolicy.from_patterns(args.reply_channel_pattern)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
-    await service.start()
-    logging.getLogger(__name__).info("ready")
-    print("ready", flush=True)
+def _build(
+    build: BuildService, args: argparse.Namespace, package: str, distribution: str
+) -> Service:
+    """The service for `args`, or a ConfigError naming what is wrong (and the extra to install)."""
+    if args.backend not in BACKENDS:  # the transport registry, so a new backend needs no edit here
+        known = ", ".join(BACKENDS)
+        raise ConfigError(f"unknown backend {args.backend!r}; known backends: {known}")
+    check_store_url(args.store)
     try:
-        await stop.wait()
+        service = build(
+            backend=args.backend,
+            broker=args.broker,
+            store=args.store,
+            prefix=args.prefix,
+            serve_unprefixed=args.serve_bare,
+            group=args.group or default_group(package, args.prefix),
+        )
+    except ModuleNotFoundError as error:
+        what = f"the {args.backend} backend" if args.backend != "memory" else "the store"
+        if (error.name or "").split(".")[0] == "asyncpg":
+            what = f"store {redact(args.store)}"
+        raise missing_extra(error, distribution, what) from None
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    service.request_log_level = logging.getLevelName(args.request_log_level.upper())
+    service.reply_policy = ReplyPolicy.from_patterns(args.reply_channel_pattern)
+    return service
+
+
+async def _serve(
+    build: BuildService, args: argparse.Namespace, package: str, distribution: str
+) -> int:
+    from .observe import HttpEndpoint, Metrics
+
+    service = _build(build, args, package, distribution)
+    broker = args.broker or DEFAULT_BROKERS.get(args.backend, f"{args.backend} default")
+    endpoint: HttpEndpoint | None = None
+    if args.metrics_port is not None:
+        try:
+            metrics = Metrics(service)
+        except ModuleNotFoundError as error:
+            raise missing_extra(error, distribution, "--metrics-port") from None
+        endpoint = HttpEndpoint(service, metrics)
+        try:
+            port = await endpoint.start(args.metrics_host, args.metrics_port)
+        except OSError as error:
+            raise ConfigError(
+                f"--metrics-port {args.metrics_port}: cannot listen on "
+                f"{args.metrics_host}: {error.strerror or error}"
+            ) from None
+        log.info("metrics on http://%s:%d/metrics (/healthz, /readyz)", args.metrics_host, port)
+    log.info(
+        "starting %s backend=%s broker=%s store=%s prefix=%s group=%s channels=%d",
+        package,
+        args.backend,
+        redact(broker),
+        redact(args.store),
+        args.prefix or "(none)",
+        service.group,
+        len(service.channels()),
+        extra={
+            "backend": args.backend,
+            "broker": redact(broker),
+            "store": redact(args.store),
+            "prefix": args.prefix,
+            "group": service.group,
+            "channels": len(service.channels()),
+        },
+    )
+
+    def ready() -> None:
+        log.info("ready")
+        print("ready", flush=True)
+
+    try:
+        return await lifecycle.run(
+            service, broker, args.store, args.connect_timeout, args.grace_period, ready
+        )
     finally:
-        await service.stop()
+        if endpoint is not None:
+            await endpoint.close()
 
 
 def _show(title: str, headers: Mapping[str, str], body: Any) -> None:
@@ -133,12 +194,28 @@ def main(
     routes: Sequence[Route],
     samples: Mapping[str, Any],
     argv: Sequence[str] | None = None,
+    distribution: str | None = None,
 ) -> int:
-    args = _parser(package).parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if args.command == "serve":
-        with asyncio.Runner(loop_factory=_fast_loop_factory()) as runner:
-            runner.run(_serve(build, args))
-    else:
+    """Run a command; returns the exit status (see the module docstring)."""
+    from .observe import setup_logging
+
+    prog = f"python -m {package}"
+    try:
+        args = _parser(package).parse_args(argv)
+    except ConfigError as error:  # an environment variable with a value of the wrong type
+        sys.stderr.write(f"{prog}: error: {error}\n")
+        return CONFIG_EXIT
+    if args.command != "serve":
+        setup_logging("info", "text")
         asyncio.run(_demo(build, routes, samples))
-    return 0
+        return 0
+    setup_logging(args.log_level, args.log_format)
+    try:
+        with asyncio.Runner(loop_factory=_fast_loop_factory()) as runner:
+            return runner.run(_serve(build, args, package, distribution or package))
+    except ConfigError as error:
+        sys.stderr.write(f"{prog}: error: {error}\n")
+        return CONFIG_EXIT
+    except lifecycle.StartFailed as error:
+        sys.stderr.write(f"{prog}: error: {error}\n")
+        return lifecycle.FAILURE_EXIT

@@ -6,8 +6,9 @@ handler raised is logged, counted as poison and dropped, because core NATS has n
 redeliver from.
 
 Staying connected whatever a peer sends, and why each piece is needed:
-- nats-py reconnects by itself after a lost socket (unlimited attempts here) and re-sends every
-  subscription; `subscribe` flushes so the server knows the interest before it returns;
+- the first connection is a single attempt (the service's start retries it within a time bound);
+  after that nats-py reconnects by itself after a lost socket (unlimited attempts) and re-sends
+  every subscription; `subscribe` flushes so the server knows the interest before it returns;
 - a subject longer than the server's max control line (4,096 bytes) makes the server answer
   `-ERR` and close the connection, after which nats-py stays closed for good. `publish` therefore
   refuses such a subject (`ReplyRefused`) before writing anything, and a close that `close` did
@@ -115,6 +116,8 @@ class NatsTransport(Transport):
         self._watchdog: asyncio.Task[None] | None = None
         #: connections opened after the server closed one (read by tests and metrics)
         self.revivals = 0
+        self._connected_once = False
+        self._first_error: Exception | None = None
 
     async def connect(self) -> None:
         async with self._lock:
@@ -122,10 +125,14 @@ class NatsTransport(Transport):
                 return
             self._closing = False
             self._nc = await self._open()
+            self._connected_once = True
             if self._watchdog is None or self._watchdog.done():
                 self._watchdog = asyncio.create_task(self._watch(), name="nats:watchdog")
 
     async def _open(self) -> Client:
+        """One connection attempt: with unlimited attempts nats-py never returns from a first
+        connect to an unreachable server, so the caller bounds and spaces the retries; once
+        connected, nats-py reconnects a lost socket by itself, for ever."""
         nc = _TolerantClient(self.poison)
 
         async def on_closed() -> None:
@@ -133,18 +140,27 @@ class NatsTransport(Transport):
 
         options: dict[str, Any] = {
             "name": "tmfgen",
-            "max_reconnect_attempts": -1,  # never give up on a lost socket
+            "max_reconnect_attempts": 1,
             "reconnect_time_wait": 0.5,
             "allow_reconnect": True,
+            "connect_timeout": 5,
             "error_cb": self._on_error,
             "disconnected_cb": self._on_disconnected,
             "reconnected_cb": self._on_reconnected,
             "closed_cb": on_closed,
         }
-        await nc.connect(self._url, **options)
+        self._first_error = None
+        try:
+            await nc.connect(self._url, **options)
+        except Exception as error:
+            raise ConnectionError(str(self._first_error or error)) from error
+        nc.options["max_reconnect_attempts"] = -1  # once connected, never give up on a lost socket
         return nc
 
     async def _on_error(self, error: Exception) -> None:
+        if not self._connected_once:  # the first connect: the caller reports it, once
+            self._first_error = error
+            return
         log.warning("nats: %s", error)
 
     async def _on_disconnected(self) -> None:

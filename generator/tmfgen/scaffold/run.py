@@ -3,12 +3,15 @@
 The profile may be given as profile YAML or as a conformance-profile document (text form); the
 document is imported exactly as `tmfgen profile import` would. Nothing is written when no
 operation could be mapped, or when the inputs cannot be read; otherwise the three files are
-written together, and the report lists what was left out and why.
+written together, and the report lists what was left out and why. `.tmfgen-scaffold.json`
+records what was written; a file changed since (or never written by scaffold) is not replaced
+without `--force`.
 """
 
 from __future__ import annotations
 
-import shutil
+import hashlib
+import json
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +34,8 @@ from .yamltext import dump_yaml
 
 ASYNCAPI_FILE = "asyncapi.yaml"
 PROFILE_FILE = "profile.yaml"
+#: name -> sha256 of each file scaffold wrote, so a later run knows what it may replace
+SCAFFOLD_MANIFEST = ".tmfgen-scaffold.json"
 
 
 @dataclass
@@ -112,8 +117,10 @@ def scaffold(
     out: Path,
     tmf_id: str | None = None,
     ref_roots: Sequence[Path] = (),
+    force: bool = False,
 ) -> ScaffoldReport:
-    """Write the API folder `out`; raises PipelineError when the inputs cannot be used."""
+    """Write the API folder `out`; raises PipelineError when the inputs cannot be used, or when
+    a file to be written was changed since scaffold wrote it (unless `force`)."""
     report = ScaffoldReport()
     profile = read_profile(profile_path, report.warnings, tmf_id)
     try:
@@ -142,27 +149,66 @@ def scaffold(
         )
         raise PipelineError(problems)
     document = build_document(mapping.profile, oas, mapping.operations)
-    out.mkdir(parents=True, exist_ok=True)
-    asyncapi = out / ASYNCAPI_FILE
-    asyncapi.write_text(
-        dump_yaml(document, _header(mapping.profile, openapi.name, profile_path.name)),
-        encoding="utf-8",
-    )
-    report.written.append(asyncapi)
-    oas_copy = out / openapi.name
-    if oas_copy.resolve() != openapi.resolve():
-        shutil.copyfile(openapi, oas_copy)
-        report.written.append(oas_copy)
-    profile_file = out / PROFILE_FILE
+    planned: dict[str, bytes] = {
+        ASYNCAPI_FILE: dump_yaml(
+            document, _header(mapping.profile, openapi.name, profile_path.name)
+        ).encode("utf-8")
+    }
+    if (out / openapi.name).resolve() != openapi.resolve():
+        planned[openapi.name] = openapi.read_bytes()
     # a profile scaffolded in place keeps its comments unless the mapping changed it
-    if profile_file.resolve() != profile_path.resolve() or profile != mapping.profile:
-        profile_file.write_text(
-            dump_profile_yaml(
-                mapping.profile,
-                header=f"{mapping.profile.title}, from {profile_path.name} "
-                f"(written by tmfgen scaffold)",
-            ),
-            encoding="utf-8",
-        )
-        report.written.append(profile_file)
+    if (out / PROFILE_FILE).resolve() != profile_path.resolve() or profile != mapping.profile:
+        planned[PROFILE_FILE] = dump_profile_yaml(
+            mapping.profile,
+            header=f"{mapping.profile.title}, from {profile_path.name} "
+            f"(written by tmfgen scaffold)",
+        ).encode("utf-8")
+    if not force:
+        _refuse_overwrites(out, planned)
+    out.mkdir(parents=True, exist_ok=True)
+    recorded = _manifest(out)
+    for name, content in planned.items():
+        target = out / name
+        target.write_bytes(content)
+        recorded[name] = _sha256(content)
+        report.written.append(target)
+    (out / SCAFFOLD_MANIFEST).write_text(
+        json.dumps({"files": recorded}, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return report
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _manifest(out: Path) -> dict[str, str]:
+    try:
+        data = json.loads((out / SCAFFOLD_MANIFEST).read_text(encoding="utf-8"))
+        return {str(k): str(v) for k, v in data["files"].items()}
+    except (OSError, ValueError, KeyError, AttributeError):
+        return {}
+
+
+def _refuse_overwrites(out: Path, planned: dict[str, bytes]) -> None:
+    """A file may be replaced only if scaffold wrote it and nobody changed it since."""
+    recorded = _manifest(out)
+    changed = []
+    for name, content in planned.items():
+        try:
+            current = (out / name).read_bytes()
+        except FileNotFoundError:
+            continue
+        if current != content and recorded.get(name) != _sha256(current):
+            changed.append(name)
+    if changed:
+        problems = Problems()
+        for name in changed:
+            problems.error(
+                str(out / name),
+                "",
+                "scaffold-overwrite",
+                "changed since tmfgen scaffold wrote it (or not written by it); "
+                "move it away or pass --force",
+            )
+        raise PipelineError(problems)

@@ -20,7 +20,9 @@ Guarantees, whatever a request holds:
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ from .wire import (
     PARAMETERS,
     QUERY_FILTERS,
     REPLY_CHANNEL,
+    STATUS_CODE,
     Reply,
     ReplyPolicy,
     fold_headers,
@@ -70,8 +73,14 @@ class ServiceStats:
     by_status: Counter[int] = field(default_factory=Counter)
 
 
+#: called once per answered request with (operation, status, seconds); metrics hang off this
+Observer = Callable[[str, int, float], None]
+
+
 def channel_names(constant: str, prefix: str | None, serve_unprefixed: bool) -> list[str]:
-    """The concrete channels for a constant name: `{prefix}.constant` and/or the bare constant."""
+    """The concrete channels for a constant name: `{prefix}.constant`, plus the bare constant
+    when there is no prefix or `serve_unprefixed` asks for it. A prefixed service serves only its
+    prefix by default, so it never answers another tenant's (or test run's) bare requests."""
     names = []
     if prefix:
         names.append(f"{prefix}.{constant}")
@@ -89,9 +98,10 @@ class Service:
         store: Store,
         routes: tuple[Route, ...],
         prefix: str | None = None,
-        serve_unprefixed: bool = True,
+        serve_unprefixed: bool = False,
         group: str = "tmf-service",
         reply_policy: ReplyPolicy | None = None,
+        request_log_level: int = logging.DEBUG,
     ) -> None:
         self.transport = transport
         self.store = store
@@ -102,6 +112,10 @@ class Service:
         #: where replies may go; replaceable until `start` (the command line sets it)
         self.reply_policy = reply_policy or ReplyPolicy()
         self.stats = ServiceStats()
+        self.request_log_level = request_log_level
+        self.observers: list[Observer] = []
+        #: True once every subscription is confirmed by the broker, False again when stopping
+        self.ready = False
         self._subscriptions: list[Subscription] = []
 
     def channels(self) -> list[tuple[str, Route]]:
@@ -114,18 +128,39 @@ class Service:
     async def start(self) -> None:
         await self.store.open()
         await self.transport.connect()
-        for name, route in self.channels():
-            self._subscriptions.append(
-                await self.transport.subscribe(name, self._handler_for(route), self.group)
+        await self.subscribe()
+
+    async def subscribe(self) -> None:
+        """Subscribe every channel; each backend returns only once the broker confirmed it
+        (SUBACK, consume-ok, group created, partitions assigned, flush after SUB), so a request
+        published after this returns is delivered."""
+        # together: a Kafka group join takes seconds, one channel after another they add up
+        subscribing = [
+            asyncio.ensure_future(
+                self.transport.subscribe(name, self._handler_for(route), self.group)
             )
+            for name, route in self.channels()
+        ]
+        done = await asyncio.gather(*subscribing, return_exceptions=True)
+        self._subscriptions.extend(s for s in done if isinstance(s, Subscription))
+        failed = [e for e in done if isinstance(e, BaseException)]
+        if failed:
+            raise failed[0]
+        self.ready = True
         log.info("serving %d channels", len(self._subscriptions))
 
     async def stop(self) -> None:
-        subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in subscriptions:
-            await subscription.stop()
+        await self.unsubscribe()
         await self.transport.close()
         await self.store.close()
+
+    async def unsubscribe(self) -> None:
+        """End every subscription (running handlers finish first); connections stay open."""
+        self.ready = False
+        subscriptions, self._subscriptions = self._subscriptions, []
+        # together: each backend waits up to a poll interval per subscription, and stops in a
+        # row would add those up past the grace period of a stop
+        await asyncio.gather(*(subscription.stop() for subscription in subscriptions))
 
     def _handler_for(self, route: Route) -> Callable[[Message], Awaitable[None]]:
         async def handle(message: Message) -> None:
@@ -135,6 +170,7 @@ class Service:
 
     async def handle(self, route: Route, message: Message) -> None:
         """Answer one request; never raises for anything the request contains."""
+        started = time.perf_counter()
         self.stats.received += 1
         folded = fold_headers(message.headers)
         reply_to = usable_reply_channel(folded.get(REPLY_CHANNEL.lower()))
@@ -154,7 +190,7 @@ class Service:
             self._refuse(message, reply_to, correlation_id, refusal)
             return
         try:
-            await self._answer(route, message, folded, reply_to, correlation_id)
+            await self._answer(route, message, folded, reply_to, correlation_id, started)
         except ReplyRefused as exc:
             self._refuse(message, reply_to, correlation_id, str(exc))
 
@@ -178,11 +214,13 @@ class Service:
         folded: Mapping[str, str],
         reply_to: str,
         correlation_id: str | None,
+        started: float,
     ) -> None:
         if correlation_id is not None and operations.is_mutating(route.kind):
             stored = await self.store.replay(message.channel, correlation_id)
             if stored is not None:
                 await self._send_stored(reply_to, stored)
+                self._observe(route, correlation_id, _status_of(stored), started)
                 return
         try:
             reply = await self._dispatch(route, message, folded, correlation_id)
@@ -190,6 +228,7 @@ class Service:
             stored = await self.store.replay(message.channel, correlation_id or "")
             if stored is not None:
                 await self._send_stored(reply_to, stored)
+                self._observe(route, correlation_id, _status_of(stored), started)
                 return
             reply = _error_reply(TmfError(500, "INTERNAL", "reply record missing"))
         except TmfError as exc:
@@ -201,6 +240,30 @@ class Service:
         await self.transport.publish(reply_to, headers, reply.body())
         self.stats.answered += 1
         self.stats.by_status[reply.status] += 1
+        self._observe(route, correlation_id, reply.status, started)
+
+    def _observe(
+        self, route: Route, correlation_id: str | None, status: int, started: float
+    ) -> None:
+        """The one log line of an answered request, and the observers (metrics)."""
+        seconds = time.perf_counter() - started
+        if log.isEnabledFor(self.request_log_level):
+            log.log(
+                self.request_log_level,
+                "request %s correlation_id=%s status=%d ms=%.2f",
+                route.operation,
+                correlation_id,
+                status,
+                seconds * 1000,
+                extra={
+                    "operation": route.operation,
+                    "correlation_id": correlation_id,
+                    "status": status,
+                    "ms": round(seconds * 1000, 3),
+                },
+            )
+        for observer in self.observers:
+            observer(route.operation, status, seconds)
 
     async def _send_stored(self, reply_to: str, stored: StoredReply) -> None:
         await self.transport.publish(reply_to, stored.headers, stored.body)
@@ -262,6 +325,13 @@ def _check_headers(
         raise bad_request(
             "INVALID_HEADERS", "request headers do not match the schema", details
         ) from None
+
+
+def _status_of(stored: StoredReply) -> int:
+    try:
+        return int(stored.headers.get(STATUS_CODE, "0"))
+    except ValueError:
+        return 0
 
 
 def _error_reply(error: TmfError) -> Reply:

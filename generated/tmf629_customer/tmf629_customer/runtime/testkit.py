@@ -6,9 +6,10 @@
 """What generated conformance tests use to talk to a service: only through the broker.
 
 `Driver` sends a request to an operation by name (on the bare or the prefixed channel) and
-returns the raw reply; the assertion helpers check the parts of a reply every test cares about.
-Nothing here reaches into the service, so the same tests run against the embedded broker, a real
-broker, or another implementation of the API.
+returns the raw reply; on a shared broker (`bare=False`) it sends every request prefixed, so a
+test run reaches only its own service; the assertion helpers check the parts of a reply every
+test cares about. Nothing here reaches into the service, so the same tests run against the
+embedded broker, a real broker, or another implementation of the API.
 """
 
 from __future__ import annotations
@@ -30,14 +31,19 @@ def reply_channel_for(request_channel: str) -> str:
 class Driver:
     """Sends requests to the operations of one API by operation name."""
 
-    def __init__(self, client: TmfClient, routes: Sequence[Route], prefix: str | None) -> None:
+    def __init__(
+        self, client: TmfClient, routes: Sequence[Route], prefix: str | None, bare: bool = True
+    ) -> None:
         self.client = client
         self.routes = {route.operation: route for route in routes}
         self.prefix = prefix
+        self.bare = bare or not prefix
 
     def channel(self, operation: str, prefixed: bool = False) -> str:
+        """The request channel of `operation`: prefixed when asked, or when bare channels are
+        not this run's own (a shared broker)."""
         constant = self.routes[operation].channel
-        if prefixed:
+        if prefixed or not self.bare:
             if not self.prefix:
                 raise ValueError("no prefix configured for prefixed requests")
             return f"{self.prefix}.{constant}"

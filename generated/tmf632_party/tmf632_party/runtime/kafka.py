@@ -94,7 +94,11 @@ class KafkaTransport(Transport):
                 producer = AIOKafkaProducer(
                     bootstrap_servers=self.bootstrap, acks=1, linger_ms=0, request_timeout_ms=10000
                 )
-                await producer.start()
+                try:
+                    await producer.start()
+                except BaseException:
+                    await _bounded(producer.stop(), "producer")  # no unclosed-client warning
+                    raise
                 self._producer = producer
 
     async def ensure_topic(self, topic: str) -> None:

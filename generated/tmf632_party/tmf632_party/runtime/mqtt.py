@@ -43,6 +43,7 @@ import logging
 import socket
 import uuid
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import aiomqtt
@@ -203,7 +204,8 @@ class _MqttSubscription(Subscription):
         while True:
             try:
                 async with self._owner.client(self._topic) as client:
-                    await client.subscribe(self._topic, qos=1)
+                    granted = await client.subscribe(self._topic, qos=1)
+                    _check_granted(self._topic, granted)
                     if first is not None and not first.done():
                         first.set_result(None)
                     else:
@@ -259,6 +261,16 @@ def _acknowledge(client: aiomqtt.Client, incoming: aiomqtt.Message) -> None:
     """PUBACK once the handler is done; if the connection is gone the broker resends instead."""
     if incoming.qos > 0:
         client._client.ack(incoming.mid, incoming.qos)
+
+
+def _check_granted(topic: str, granted: Any) -> None:
+    """A SUBACK can refuse a subscription (e.g. shared subscriptions unsupported, not
+    authorised): that must fail the start, not leave a service that looks ready and hears
+    nothing."""
+    for code in granted or ():
+        value = getattr(code, "value", code)
+        if isinstance(value, int) and value >= 0x80:
+            raise aiomqtt.MqttError(f"subscription to {topic} refused by the broker: {code}")
 
 
 def to_properties(headers: Mapping[str, str]) -> Properties:

@@ -10,4 +10,12 @@ from .runtime.cli import main
 from .samples import SAMPLES
 
 if __name__ == "__main__":
-    raise SystemExit(main("tmf999_widget", build_service, ROUTES, SAMPLES))
+    raise SystemExit(
+        main(
+            "tmf999_widget",
+            build_service,
+            ROUTES,
+            SAMPLES,
+            distribution="tmf999-widget",
+        )
+    )

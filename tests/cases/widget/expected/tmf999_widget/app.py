@@ -5,6 +5,7 @@
 """Assemble the service: routes + transport + store."""
 
 from .handlers import ROUTES
+from .runtime.config import default_group
 from .runtime.service import Service
 from .runtime.store import create_store
 from .runtime.transport import create_transport
@@ -18,15 +19,19 @@ def build_service(
     broker: str | None = None,
     store: str = DEFAULT_STORE,
     prefix: str | None = None,
-    serve_unprefixed: bool = True,
-    group: str = "tmf999_widget",
+    serve_unprefixed: bool = False,
+    group: str | None = None,
 ) -> Service:
-    """A service for every operation of the API, not yet started."""
+    """A service for every operation of the API, not yet started.
+
+    With a `prefix` it serves only the prefixed channels unless `serve_unprefixed`; the default
+    group includes the prefix, so services under different prefixes never share work.
+    """
     return Service(
         create_transport(backend, broker),
         create_store(store),
         ROUTES,
         prefix=prefix,
         serve_unprefixed=serve_unprefixed,
-        group=group,
+        group=group if group is not None else default_group("tmf999_widget", prefix),
     )
