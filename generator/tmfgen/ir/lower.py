@@ -30,6 +30,7 @@ from ..schemas import walk
 from ..schemas.models import generate_models
 from ..schemas.normalize import flatten_optional, normalize_polymorphism
 from ..schemas.samples import object_sample, sample_value
+from ..schemas.values import is_plain_string
 from ..spec.model import OperationSpec, Spec
 from .model import (
     ApiIR,
@@ -301,9 +302,9 @@ class _Lowering:
                 fill_scalars=True,
             )
             patches.append((attribute.name, value))
-        marker = next(
-            (k for k, v in minimal.items() if isinstance(v, str) and not k.startswith("@")), None
-        )
+        marker = self.marker(payload, properties, minimal, provider)
+        if marker is not None and marker not in minimal:
+            minimal[marker] = rich[marker] = sample_value(self.bundle, properties[marker], marker)
         union_attribute = next(
             (
                 name
@@ -323,6 +324,29 @@ class _Lowering:
             "sample_create_rich": literal(rich),
             "sample_patches": literal(tuple(patches)),
         }
+
+    def marker(
+        self,
+        payload: str,
+        properties: Mapping[str, Any],
+        minimal: Mapping[str, Any],
+        provider: Sequence[ProviderIR],
+    ) -> str | None:
+        """The attribute tests tag their resources with: a top-level string any text fits, in
+        both the create schema and the resource; one the sample already sends comes first."""
+        create_properties = walk.effective_properties(self.bundle, self.bundle[payload])
+        owned = {p.name for p in provider}
+
+        def holds_marker(name: str) -> bool:
+            if name.startswith("@") or name in ("id", "href") or name in owned:
+                return False
+            schemas = (create_properties.get(name), properties.get(name))
+            return all(
+                s is not None and is_plain_string(walk.resolve(self.bundle, s)) for s in schemas
+            )
+
+        preferred = [*minimal, "name", "description", *create_properties]
+        return next((name for name in preferred if holds_marker(name)), None)
 
     def operation(self, kind: str, op: Operation, ptr: str) -> OperationIR:
         spec_op = self.spec_ops.get(op.name)
