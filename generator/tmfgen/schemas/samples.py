@@ -52,12 +52,13 @@ def sample_value(
     members = union_members(bundle, schema)
     if members:
         key, target = _preferred_member(members)
-        return sample_value(
-            bundle, bundle[target], name, extra_required, key, depth, tag, fill_scalars
-        )
+        extra = _patch_required(bundle, target, extra_required, fill_scalars)
+        return sample_value(bundle, bundle[target], name, extra, key, depth, tag, fill_scalars)
     referenced = ref_target(schema)
     if type_value is None and referenced is not None:
         type_value = type_name(referenced)
+    if referenced is not None:
+        extra_required = _patch_required(bundle, referenced, extra_required, fill_scalars)
     resolved = resolve(bundle, schema)
     if "const" in resolved:
         return resolved["const"]
@@ -93,6 +94,18 @@ def array_length(schema: Schema) -> int:
     wanted = max(1, int(schema.get("minItems", 1)))
     most = schema.get("maxItems")
     return min(wanted, int(most)) if isinstance(most, int) else wanted
+
+
+def _patch_required(
+    bundle: Mapping[str, Schema], schema_name: str, extra: Iterable[str], patching: bool
+) -> list[str]:
+    """Patch values follow the resource schemas, but must also pass the `_MVO` twin, whose
+    nested schemas may require more (a characteristic's `value`)."""
+    wanted = list(extra)
+    twin = bundle.get(type_name(schema_name) + "_MVO")
+    if patching and twin is not None:
+        wanted += [n for n in effective_required(bundle, twin) if n not in wanted]
+    return wanted
 
 
 def _preferred_member(members: list[tuple[str, str]]) -> tuple[str, str]:
@@ -131,7 +144,12 @@ def _object(
         value = pinned if pinned is not None else type_value
         if value is not None:
             result[TYPE_PROPERTY] = value
+    declared_required = effective_required(bundle, schema)
     for prop in wanted:
+        if prop not in properties and prop in declared_required and prop not in result:
+            # an OAS slip (TMF641 requires "ServiceOrder" beside "serviceOrder"): the models
+            # require it all the same, untyped, so any value passes
+            result[prop] = f"{tag}-{prop}"
         if prop in result or prop not in properties or depth >= MAX_DEPTH:
             continue
         result[prop] = sample_value(
