@@ -128,7 +128,11 @@ class _Linter:
         if properties is None:
             return
         for needed in needs_source(bundle, resource):
-            chosen = f" ({needed.guess.reason})" if needed.guess else ""
+            chosen = (
+                f" ({needed.guess.reason})"
+                if needed.guess
+                else " (no inference rule fits: write the hook, or give an initial value)"
+            )
             yield self.p(
                 f"{ptr}/mandatoryAttributes/{needed.index}",
                 Level.ERROR,
