@@ -256,6 +256,8 @@ def _acknowledge(client: aiomqtt.Client, incoming: aiomqtt.Message) -> None:
     """PUBACK once the handler is done; if the connection is gone the broker resends instead."""
     if incoming.qos > 0:
         client._client.ack(incoming.mid, incoming.qos)
+
+
 def _check_granted(topic: str, granted: Any) -> None:
     """A SUBACK can refuse a subscription (e.g. shared subscriptions unsupported, not
     authorised): that must fail the start, not leave a service that looks ready and hears
