@@ -24,7 +24,7 @@ class First:
 
 
 class Second(First) :
-    y : str = 'a very long default value that black must wrap somewhere because it is far too long' + "!"
+    y : str = 'LONG' + "!"
 # a comment that belongs to the next class
 class Third: pass
 
@@ -42,7 +42,7 @@ VALUE = close( )
 class Fifth:
     pass
 Fifth.model_rebuild = None
-'''
+'''.replace("LONG", "a default so long that black must wrap the line " * 2)
 
 
 def committed_python() -> list[Path]:

@@ -82,7 +82,12 @@ def fresh_tansu_once() -> None:
     subprocess.run([str(ENSURE), "restart", "tansu"], check=False, timeout=60)
 
 
-@pytest.fixture(params=BACKENDS, ids=[b.name for b in BACKENDS])
+#: Each backend's tests form one xdist group: under `pytest -n` they run one after another on one
+#: worker, so a test that restarts a broker never pulls it from under another test of this run.
+@pytest.fixture(
+    params=[pytest.param(b, marks=pytest.mark.xdist_group(b.name)) for b in BACKENDS],
+    ids=[b.name for b in BACKENDS],
+)
 def backend(request: pytest.FixtureRequest) -> Backend:
     chosen: Backend = request.param
     if chosen.service == "tansu":
