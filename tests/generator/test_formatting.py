@@ -1,4 +1,5 @@
-"""Formatting in segments, cached and across processes, gives black's result on the whole file."""
+"""Formatting gives black's result on the whole file: with ruff's formatter, and with black in
+segments, cached and across processes."""
 
 from __future__ import annotations
 
@@ -75,11 +76,12 @@ def test_segments_cut_only_where_black_puts_two_blank_lines() -> None:
     ]
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_formatting_in_segments_equals_black_on_the_whole_file(
-    jobs: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("tool", "jobs"), [("black", "1"), ("black", "2"), ("ruff", "1")])
+def test_formatting_equals_black_on_the_whole_file(
+    tool: str, jobs: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TMFGEN_CACHE_DIR", "off")
+    monkeypatch.setenv("TMFGEN_FORMATTER", tool)
     monkeypatch.setenv("TMFGEN_JOBS", jobs)
     monkeypatch.setattr(formatting, "PARALLEL_THRESHOLD", 0)
     sources = [MESSY, MESSY.replace("First", "Renamed"), "x = ( 1 )\n"]
@@ -93,6 +95,7 @@ def test_a_changed_spec_reformats_only_the_segments_it_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TMFGEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("TMFGEN_FORMATTER", "black")
     monkeypatch.setenv("TMFGEN_JOBS", "1")
     formatted: list[str] = []
     real = formatting._black
@@ -113,10 +116,12 @@ def test_a_changed_spec_reformats_only_the_segments_it_changed(
     assert formatted == []  # the whole file is cached too
 
 
+@pytest.mark.parametrize("tool", ["black", "ruff"])
 def test_python_that_does_not_parse_is_reported_with_its_path(
-    monkeypatch: pytest.MonkeyPatch,
+    tool: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TMFGEN_CACHE_DIR", "off")
+    monkeypatch.setenv("TMFGEN_FORMATTER", tool)
     with pytest.raises(PipelineError) as raised:
         formatting.format_files([("good.py", "x = 1\n"), ("pkg/bad.py", "def broken(:\n")])
     [problem] = raised.value.problems

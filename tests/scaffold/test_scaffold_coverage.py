@@ -1,7 +1,8 @@
 """Every reference TMF v5 OAS scaffolds, generates, imports and passes its conformance tests.
 
 Each OAS gets the minimal profile of `scaffold_support.minimal_profile` (its first resource with
-CREATE, RETRIEVE, LIST and DELETE). The reference folder is outside the repository; the test
+CREATE, RETRIEVE, LIST and DELETE); black must leave every generated file as it is. The
+reference folder is outside the repository; the test
 is skipped when it is absent (CI provides it). Known failures are marked with their cause.
 """
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import black
 import pytest
 from scaffold_support import (
     REFERENCE_OAS,
@@ -80,6 +82,10 @@ def test_scaffold_generate_import_and_test(
     tests = run_package_tests(out)
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert " passed" in tests.stdout and "failed" not in tests.stdout
+    mode = black.Mode(line_length=100, target_versions={black.TargetVersion.PY311})
+    for source in sorted(out.rglob("*.py")):
+        text = source.read_text(encoding="utf-8")
+        assert black.format_str(text, mode=mode) == text, f"black would change {source}"
     mypy = ["mypy", "--strict", "--cache-dir", str(mypy_cache), package]
     for check in (["ruff", "check", "."], mypy):
         done = subprocess.run(
