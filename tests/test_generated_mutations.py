@@ -26,9 +26,6 @@ from pathlib import Path
 
 import pytest
 
-#: under `pytest -n` the whole file runs on one worker, so its module fixture starts the runs once
-pytestmark = pytest.mark.xdist_group("mutations")
-
 PACKAGE = Path(__file__).resolve().parents[1] / "generated" / "tmf629_customer"
 RUNTIME = "tmf629_customer/runtime"
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]

@@ -82,12 +82,9 @@ def fresh_tansu_once() -> None:
     subprocess.run([str(ENSURE), "restart", "tansu"], check=False, timeout=60)
 
 
-#: Each backend's tests form one xdist group: under `pytest -n` they run one after another on one
-#: worker, so a test that restarts a broker never pulls it from under another test of this run.
-@pytest.fixture(
-    params=[pytest.param(b, marks=pytest.mark.xdist_group(b.name)) for b in BACKENDS],
-    ids=[b.name for b in BACKENDS],
-)
+#: the backend's name is the first parameter of every test id here: under `pytest -n`, the tests
+#: of one broker run on one worker (see tests/conftest.py)
+@pytest.fixture(params=BACKENDS, ids=[b.name for b in BACKENDS])
 def backend(request: pytest.FixtureRequest) -> Backend:
     chosen: Backend = request.param
     if chosen.service == "tansu":

@@ -16,9 +16,6 @@ from pathlib import Path
 
 import pytest
 
-#: with the other MQTT tests (see conftest.backend): never beside a restart of the broker
-pytestmark = pytest.mark.xdist_group("mqtt")
-
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "generated" / "tmf629_customer"
 BROKER = ("127.0.0.1", 1884)
 BASE = "customerManagement.v5"
