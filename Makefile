@@ -45,8 +45,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(foreach p,$(PACKAGES),(cd $(word 2,$(subst :, ,$(p))) && $(abspath $(BIN))/ruff check . && $(abspath $(BIN))/mypy --strict $(notdir $(word 2,$(subst :, ,$(p))))) &&) true
 
+## test-toolkit: the toolkit's tests on every core (pytest-xdist); the tests of one broker run on
+## one worker, so a broker restart never hits another test (tests/conftest.py; PYTEST_JOBS=0: serial)
+PYTEST_JOBS ?= auto
 test-toolkit: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS)
 
 test-generated: $(STAMP)
 	$(foreach p,$(PACKAGES),$(BIN)/tmfgen test $(word 2,$(subst :, ,$(p))) -q &&) true

@@ -6,6 +6,9 @@
 A broker that does not answer on 127.0.0.1 is skipped with a line naming it, except under
 CI=true, where that is a failure: CI must not go green by skipping. Prints one line per run and
 exits 1 if any run failed.
+
+Runs on different brokers go side by side (`--jobs`, default 2: most of a run is waiting for the
+broker); runs on the same broker never do, since every suite serves the same channel prefix.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +41,8 @@ PACKAGES = {
     "generated/tmf632_party": ("nats",),
 }
 STORES = {"sqlite": "sqlite://:memory:", "postgresql": POSTGRES}
+#: brokers by how long their runs take here, slowest first
+SLOWEST = ("kafka", "redis", "jetstream", "nats", "rabbitmq", "mqtt")
 
 
 def answers(port: int) -> bool:
@@ -68,60 +75,75 @@ def jetstream_streams(delete: set[str] | None = None) -> set[str]:
     return asyncio.run(streams())
 
 
+def run_one(package: str, backend: str, store_name: str) -> tuple[bool, str]:
+    """One suite run: (passed, what to print)."""
+    url, port = BROKERS[backend]
+    label = f"{package} on {backend} with {store_name}"
+    needed = [(backend, port)] + ([("postgresql", 5432)] if store_name != "sqlite" else [])
+    down = [f"{name} (127.0.0.1:{p})" for name, p in needed if not answers(p)]
+    if down:
+        return False, f"SKIP {label}: not answering: {', '.join(down)}"
+    started = time.perf_counter()
+    streams_before = jetstream_streams() if backend == "jetstream" else set()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tmfgen.cli",
+            "test",
+            package,
+            "--backend",
+            backend,
+            "--broker",
+            url,
+            "--store",
+            STORES[store_name],
+            "-q",
+            "-p",
+            "no:logging",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if backend == "jetstream":
+        jetstream_streams(delete=jetstream_streams() - streams_before)
+    tail = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+    verdict = "ok  " if done.returncode == 0 else "FAIL"
+    line = f"{verdict} {label}: {tail} ({time.perf_counter() - started:.0f} s)"
+    if done.returncode != 0:
+        line += "\n" + done.stdout[-4000:] + "\n" + done.stderr[-2000:]
+    return done.returncode == 0, line
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", action="append", default=[], help="limit to these backends")
+    parser.add_argument("--jobs", type=int, default=2, help="brokers tested side by side")
     args = parser.parse_args()
     ci = os.environ.get("CI", "").lower() == "true"
-    failures = 0
+    lanes: dict[str, list[tuple[str, str, str]]] = {}
     for package, backends in PACKAGES.items():
         for backend in backends:
-            if args.only and backend not in args.only:
-                continue
-            url, port = BROKERS[backend]
-            for store_name, store in STORES.items():
-                label = f"{package} on {backend} with {store_name}"
-                needed = [(backend, port)] + (
-                    [("postgresql", 5432)] if store_name != "sqlite" else []
-                )
-                down = [f"{name} (127.0.0.1:{p})" for name, p in needed if not answers(p)]
-                if down:
-                    print(f"SKIP {label}: not answering: {', '.join(down)}", flush=True)
-                    failures += ci
-                    continue
-                started = time.perf_counter()
-                streams_before = jetstream_streams() if backend == "jetstream" else set()
-                done = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "tmfgen.cli",
-                        "test",
-                        package,
-                        "--backend",
-                        backend,
-                        "--broker",
-                        url,
-                        "--store",
-                        store,
-                        "-q",
-                        "-p",
-                        "no:logging",
-                    ],
-                    cwd=ROOT,
-                    capture_output=True,
-                    text=True,
-                )
-                if backend == "jetstream":
-                    jetstream_streams(delete=jetstream_streams() - streams_before)
-                tail = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
-                verdict = "ok  " if done.returncode == 0 else "FAIL"
-                print(
-                    f"{verdict} {label}: {tail} ({time.perf_counter() - started:.0f} s)", flush=True
-                )
-                if done.returncode != 0:
+            if not args.only or backend in args.only:
+                for store_name in STORES:
+                    lanes.setdefault(backend, []).append((package, backend, store_name))
+    failures = 0
+    lock = threading.Lock()
+
+    def run_lane(runs: list[tuple[str, str, str]]) -> None:
+        nonlocal failures
+        for run in runs:
+            passed, line = run_one(*run)
+            with lock:
+                print(line, flush=True)
+                if not passed and (ci or not line.startswith("SKIP")):
                     failures += 1
-                    print(done.stdout[-4000:], done.stderr[-2000:], sep="\n")
+
+    # the slowest broker first, so that it does not start last
+    order = sorted(lanes.values(), key=lambda runs: SLOWEST.index(runs[0][1]))
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        list(pool.map(run_lane, order))
     print(f"conformance matrix: {failures} failed or missing", flush=True)
     return 1 if failures else 0
 

@@ -1,4 +1,5 @@
-"""Generated output is byte-identical whatever the hash seed, and with or without the cache."""
+"""Generated output is byte-identical whatever the hash seed, with or without the cache, and
+whether ruff's formatter (the default) or black itself formats it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from gen_support import TMF629, run_tmfgen, tree
 
 def test_output_does_not_depend_on_hash_seed_or_cache(tmp_path: Path) -> None:
     outs = []
-    for seed, cache in (
-        ("1", "off"),
-        ("4242", str(tmp_path / "cache")),
-        ("7", str(tmp_path / "cache")),
+    for seed, cache, tool in (
+        ("1", "off", "ruff"),
+        ("4242", str(tmp_path / "cache"), "ruff"),
+        ("7", str(tmp_path / "cache"), "ruff"),
+        ("99", "off", "black"),
     ):
         out = tmp_path / f"out-{seed}"
         done = run_tmfgen(
@@ -24,9 +26,9 @@ def test_output_does_not_depend_on_hash_seed_or_cache(tmp_path: Path) -> None:
             "--out",
             str(out),
             "-q",
-            env={"PYTHONHASHSEED": seed, "TMFGEN_CACHE_DIR": cache},
+            env={"PYTHONHASHSEED": seed, "TMFGEN_CACHE_DIR": cache, "TMFGEN_FORMATTER": tool},
         )
         assert done.returncode == 0, done.stderr
         outs.append(tree(out))
-    assert outs[0] == outs[1] == outs[2]
+    assert outs[0] == outs[1] == outs[2] == outs[3]
     assert len(outs[0]) > 30

@@ -84,6 +84,8 @@ def fresh_tansu_once() -> None:
     subprocess.run([str(ENSURE), "restart", "tansu"], check=False, timeout=60)
 
 
+#: the backend's name is the first parameter of every test id here: under `pytest -n`, the tests
+#: of one broker run on one worker (see tests/conftest.py)
 @pytest.fixture(params=BACKENDS, ids=[b.name for b in BACKENDS])
 def backend(request: pytest.FixtureRequest) -> Backend:
     chosen: Backend = request.param

@@ -144,7 +144,6 @@ async def test_service_serves_again_after_broker_restart(
     harness: Harness,
     backend: Backend,
     restart_broker: Callable[[Backend], None],
-    request: pytest.FixtureRequest,
 ) -> None:
     if backend.port is None:
         pytest.skip("the embedded broker has nothing to restart")
@@ -152,8 +151,9 @@ async def test_service_serves_again_after_broker_restart(
         # Tansu, the Kafka-protocol test broker, keeps everything in memory: a restart loses every
         # topic, offset and group, which a real Kafka cluster does not. The transport-level
         # restart test covers reconnection; recovery of a whole service after this total loss
-        # passed in some runs and not in others.
-        request.applymarker(pytest.mark.xfail(reason="Tansu loses all state on restart"))
+        # passed in some runs and not in others, and a failing run waited out the whole deadline
+        # (two minutes of the suite) to report an expected failure: it is not run.
+        pytest.xfail("Tansu loses all state on restart")
     await harness.service()
     client = await harness.client()
     before = await client.request(CREATE, CREATE_REPLY, body=customer("before"), parameters={})

@@ -90,10 +90,15 @@ def render_templates(api: ApiIR, root: Path | None = None) -> list[GeneratedFile
 
 
 def runtime_files(api: ApiIR) -> list[GeneratedFile]:
-    """The support runtime, copied verbatim into the package."""
+    """The support runtime, copied verbatim into the package. It is black-formatted already
+    (`make lint` checks it, a test checks every generated file), so it is not formatted again."""
     runtime = Path(__file__).resolve().parents[1] / "runtime"
     return [
-        GeneratedFile(f"{api.package}/runtime/{path.name}", path.read_text(encoding="utf-8"))
+        GeneratedFile(
+            f"{api.package}/runtime/{path.name}",
+            path.read_text(encoding="utf-8"),
+            formatted=True,
+        )
         for path in sorted(runtime.glob("*.py"))
     ]
 

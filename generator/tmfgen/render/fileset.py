@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .formatting import format_python
+from .formatting import format_files
 from .literals import doc
 
 MANIFEST = ".tmfgen-manifest.json"
@@ -36,6 +36,9 @@ class GeneratedFile:
     path: str  # relative, POSIX separators
     content: str
     owner: Owner = Owner.GENERATED
+    #: already black-formatted (a verbatim copy of linted source): the banner, a comment, keeps
+    #: it so, and formatting it again would cost a cold run time for an identical result
+    formatted: bool = False
 
 
 def sha256(text: str) -> str:
@@ -63,7 +66,8 @@ def banner(path: str, generator_version: str, inputs: Sequence[str]) -> str | No
 def finish(
     files: Iterable[GeneratedFile], generator_version: str, inputs: Sequence[str]
 ) -> list[GeneratedFile]:
-    """Add banners, format Python with black, add the manifest; sorted by path."""
+    """Add banners, format Python with black (all files in one go, see formatting), add the
+    manifest; sorted by path."""
     finished: list[GeneratedFile] = []
     for item in files:
         content = item.content
@@ -71,9 +75,11 @@ def finish(
             line = banner(item.path, generator_version, inputs)
             if line is not None and content.strip():
                 content = line + "\n" + content
-        if item.path.endswith(".py"):
-            content = format_python(content, item.path)
         finished.append(replace(item, content=content))
+    python = [i for i, f in enumerate(finished) if f.path.endswith(".py") and not f.formatted]
+    formatted = format_files([(finished[i].path, finished[i].content) for i in python])
+    for index, content in zip(python, formatted, strict=True):
+        finished[index] = replace(finished[index], content=content)
     finished.sort(key=lambda f: f.path)
     manifest = {
         "generator": f"tmfgen {generator_version}",

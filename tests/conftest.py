@@ -1,0 +1,44 @@
+"""Which tests share a worker under `pytest -n` (pytest-xdist, as `make test-toolkit` runs it).
+
+A test that restarts a broker (tests/transports) would pull it from under any other test using
+that broker at the same moment, so all the tests of one broker form one unit of work and run
+one after another on one worker; the mutation file is one unit too, since its module fixture
+starts every run of the file. Every other test is a unit of its own and goes wherever a worker
+is free. (xdist's `xdist_group` mark cannot do this here: with pytest 9 it no longer changes
+how tests are distributed.)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+BROKERS = ("nats", "rabbitmq", "mqtt", "redis", "kafka")
+_FIRST_PARAMETER = re.compile(r"\[([a-z]+)")
+
+
+def unit_of(nodeid: str) -> str:
+    """The unit of work of a test: tests with the same unit never run at the same time."""
+    path = nodeid.split("::", 1)[0]
+    if path.endswith("test_generated_mutations.py"):
+        return path
+    if path.endswith("test_mosquitto_rr.py"):
+        return "broker:mqtt"
+    if "/transports/" in f"/{path}":
+        found = _FIRST_PARAMETER.search(nodeid)
+        if found and found.group(1) in BROKERS:
+            return f"broker:{found.group(1)}"
+    return nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrokerUnits(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    return BrokerUnits(config, log)

@@ -1,0 +1,129 @@
+"""Formatting gives black's result on the whole file: with ruff's formatter, and with black in
+segments, cached and across processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import black
+import pytest
+from black.mode import Mode, TargetVersion
+from gen_support import CASES, ROOT
+from tmfgen.problems import PipelineError
+from tmfgen.render import formatting
+
+MODE = Mode(line_length=formatting.LINE_LENGTH, target_versions={TargetVersion.PY311})
+
+#: unformatted Python with what black treats specially between top-level statements
+MESSY = '''"""Module docstring."""
+from __future__ import annotations
+import os
+class First:
+    """A class right after the imports."""
+    x: int=1
+
+
+
+class Second(First) :
+    y : str = 'LONG' + "!"
+# a comment that belongs to the next class
+class Third: pass
+
+@decorated( "x" )
+class Fourth:
+    def method(self):
+          return   {'a':1,
+     'b':2}
+
+async def function( a,b ):
+    return a+b
+def close(): return 1
+VALUE = close( )
+
+class Fifth:
+    pass
+Fifth.model_rebuild = None
+'''.replace("LONG", "a default so long that black must wrap the line " * 2)
+
+
+def committed_python() -> list[Path]:
+    roots = [ROOT / "generated", *sorted(CASES.glob("*/expected"))]
+    return sorted(p for root in roots for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_every_generated_python_file_is_left_unchanged_by_black() -> None:
+    files = committed_python()
+    assert len(files) > 50
+    changed = [
+        str(p.relative_to(ROOT))
+        for p in files
+        if black.format_str(text := p.read_text(encoding="utf-8"), mode=MODE) != text
+    ]
+    assert changed == []
+
+
+def test_segments_cut_only_where_black_puts_two_blank_lines() -> None:
+    pieces = formatting.segments(MESSY)
+    assert "".join(pieces) == MESSY
+    starts = [piece.split("\n", 1)[0] for piece in pieces]
+    # not after the docstring, not where a comment is attached, not without a blank line
+    assert starts == [
+        '"""Module docstring."""',
+        "class Second(First) :",
+        '@decorated( "x" )',
+        "async def function( a,b ):",
+        "class Fifth:",
+    ]
+
+
+@pytest.mark.parametrize(("tool", "jobs"), [("black", "1"), ("black", "2"), ("ruff", "1")])
+def test_formatting_equals_black_on_the_whole_file(
+    tool: str, jobs: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMFGEN_CACHE_DIR", "off")
+    monkeypatch.setenv("TMFGEN_FORMATTER", tool)
+    monkeypatch.setenv("TMFGEN_JOBS", jobs)
+    monkeypatch.setattr(formatting, "PARALLEL_THRESHOLD", 0)
+    sources = [MESSY, MESSY.replace("First", "Renamed"), "x = ( 1 )\n"]
+    expected = [black.format_str(source, mode=MODE) for source in sources]
+    got = formatting.format_files([(f"f{i}.py", s) for i, s in enumerate(sources)])
+    assert got == expected
+    assert got[0] != MESSY
+
+
+def test_a_changed_spec_reformats_only_the_segments_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMFGEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("TMFGEN_FORMATTER", "black")
+    monkeypatch.setenv("TMFGEN_JOBS", "1")
+    formatted: list[str] = []
+    real = formatting._black
+
+    def counting(source: str) -> tuple[bool, str]:
+        formatted.append(source)
+        return real(source)
+
+    monkeypatch.setattr(formatting, "_black", counting)
+    formatting.format_python(MESSY, "m.py")
+    assert len(formatted) == len(formatting.segments(MESSY))
+    formatted.clear()
+    changed = MESSY.replace("return a+b", "return a-b")
+    assert formatting.format_python(changed, "m.py") == black.format_str(changed, mode=MODE)
+    assert formatted == [p for p in formatting.segments(changed) if "a-b" in p]
+    formatted.clear()
+    formatting.format_python(changed, "m.py")
+    assert formatted == []  # the whole file is cached too
+
+
+@pytest.mark.parametrize("tool", ["black", "ruff"])
+def test_python_that_does_not_parse_is_reported_with_its_path(
+    tool: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMFGEN_CACHE_DIR", "off")
+    monkeypatch.setenv("TMFGEN_FORMATTER", tool)
+    with pytest.raises(PipelineError) as raised:
+        formatting.format_files([("good.py", "x = 1\n"), ("pkg/bad.py", "def broken(:\n")])
+    [problem] = raised.value.problems
+    assert problem.file == "pkg/bad.py"
+    assert "does not parse" in problem.message
