@@ -36,6 +36,7 @@ from .wire import (
     QUERY_FILTERS,
     REPLY_CHANNEL,
     Reply,
+    bad_text,
     check_header_text,
     fold_headers,
     parse_parameters,
@@ -102,6 +103,8 @@ def reply_size(headers: Mapping[str, str], body: bytes) -> int:
     return len(body) + block + _HEADER_PREAMBLE
 
 
+#: longest X-Correlation-Id accepted (UTF-8 bytes): it is part of the stored reply's key
+MAX_CORRELATION_ID_BYTES = 1024
 #: `NATS/1.0` status line and the closing blank line of a header block
 _HEADER_PREAMBLE = 16
 #: room kept for LIST count headers, whose values are known only after the page is cut
@@ -176,7 +179,8 @@ class Service:
             check_header_text(folded)
         except TmfError as exc:
             # the bad value may be the correlation id itself, which a reply cannot echo
-            await self._reply(reply_to, message.channel, None, _error_reply(exc))
+            echo = None if correlation_id is None or bad_text(correlation_id) else correlation_id
+            await self._reply(reply_to, message.channel, echo, _error_reply(exc))
             return
         digest = request_digest(route, folded, message.body)
         if correlation_id is not None and operations.is_mutating(route.kind):
@@ -263,6 +267,12 @@ class Service:
     ) -> Reply:
         if correlation_id is None:
             raise bad_request("MISSING_CORRELATION_ID", "X-Correlation-Id header is mandatory")
+        if len(correlation_id.encode("utf-8")) > MAX_CORRELATION_ID_BYTES:
+            # it is a database key; PostgreSQL cannot index a key of a few kB
+            raise bad_request(
+                "INVALID_CORRELATION_ID",
+                f"X-Correlation-Id is longer than {MAX_CORRELATION_ID_BYTES} bytes",
+            )
         parameters = parse_parameters(folded.get(PARAMETERS.lower()))
         _check_headers(route, folded, parameters)
         limit = self.transport.max_payload
