@@ -21,6 +21,7 @@ async def test_a_replace_of_a_stale_read_is_refused(store: Store) -> None:
     read = await store.get_versioned("Customer", "1")
     assert read is not None
     document, version = read
+    assert document == {"id": "1", "n": 0}
     assert version == 0
     await store.apply(change("replace", "1", {"id": "1", "n": 1}, "c1", expected_version=version))
     with pytest.raises(Stale):  # written from the same (now old) read
