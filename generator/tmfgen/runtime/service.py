@@ -182,8 +182,10 @@ class Service:
             echo = None if correlation_id is None or bad_text(correlation_id) else correlation_id
             await self._reply(reply_to, message.channel, echo, _error_reply(exc))
             return
-        digest = request_digest(route, folded, message.body)
-        if correlation_id is not None and operations.is_mutating(route.kind):
+        mutating = operations.is_mutating(route.kind)
+        # only a mutating request's reply is stored, so only it needs its digest
+        digest = request_digest(route, folded, message.body) if mutating else ""
+        if correlation_id is not None and mutating:
             stored = await self.store.replay(message.channel, correlation_id)
             if stored is not None:
                 await self._answer_repeat(reply_to, message.channel, correlation_id, stored, digest)
