@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
+import pytest
 from hostile_support import Harness, channel, drop_schema, reply_channel
 from tmf629_customer.runtime.store import SQLiteStore, create_store
 from tmf629_customer.samples import SAMPLES
@@ -222,3 +223,22 @@ async def test_an_older_postgresql_database_is_migrated(postgres_url: str) -> No
     finally:
         await store.close()
         await drop_schema(schema)
+
+
+def test_serve_takes_the_retention_from_the_flag_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tmf629_customer.runtime.cli import _parser
+
+    def parsed(*argv: str) -> float | None:
+        value: float | None = _parser("pkg").parse_args(["serve", *argv]).reply_retention
+        return value
+
+    assert parsed() == 24 * 3600
+    assert parsed("--reply-retention", "90") == 90
+    assert parsed("--reply-retention", "none") is None
+    monkeypatch.setenv("TMF_REPLY_RETENTION", "120")
+    assert parsed() == 120
+    for bad in ("0", "-5", "soon", "inf"):
+        with pytest.raises(SystemExit):
+            parsed("--reply-retention", bad)
