@@ -10,10 +10,12 @@ names it, and the resource is unchanged.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from hostile_support import Harness, channel, reply_channel
+from tmf629_customer.runtime.client import Inbox
 from tmf629_customer.samples import SAMPLES
 from tmfgen.runtime.errors import TmfError
 from tmfgen.runtime.rules import ConditionalRule, ResourceRules, broken_by_patch
@@ -120,24 +122,34 @@ async def test_hostile_list_headers_are_400(harness: Harness, name: str) -> None
     assert reply.status == 400, reply.json()
 
 
-async def test_a_surrogate_correlation_id_is_answered_without_echoing_it(
-    harness: Harness,
+@pytest.mark.parametrize(
+    "correlation_id, code",
+    [("id-\ud800", "INVALID_HEADER_ENCODING"), ("c" * 1025, "INVALID_CORRELATION_ID")],
+    ids=["surrogate", "over-1024-bytes"],
+)
+async def test_a_bad_correlation_id_is_answered_without_echoing_it(
+    harness: Harness, correlation_id: str, code: str
 ) -> None:
     await harness.service()
     client = await harness.client()
-    inbox_channel = reply_channel("list") + ".raw"
-    from tmf629_customer.runtime.client import Inbox
-
+    inbox_channel = reply_channel("create") + ".raw"
     inbox = await Inbox(client.transport, inbox_channel).open()
     try:
         await client.transport.publish(
-            channel("list"),
-            {"X-Correlation-Id": "id-\ud800", "Reply-Channel": inbox_channel, "Parameters": "{}"},
-            b"",
+            channel("create"),
+            {
+                "X-Correlation-Id": correlation_id,
+                "Reply-Channel": inbox_channel,
+                "Parameters": "{}",
+            },
+            json.dumps(create_body()).encode(),
         )
         reply = await inbox.next(5.0)
         assert reply is not None and reply.status == 400
+        assert reply.json()["code"] == code
         assert "X-Correlation-Id" not in reply.headers
+        listed = await client.request(channel("list"), reply_channel("list"), parameters={})
+        assert listed.total_count == 0, "nothing was created"
     finally:
         await inbox.close()
 

@@ -36,6 +36,10 @@ from mutations import CORRELATION_ID, Case, Generator
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PACKAGE = ROOT / "generated" / "tmf629_customer"
+#: header bytes a requester can send per backend without its own connection being closed
+#: (AMQP: the header frame must fit the default 128 KiB frame_max); larger cases count as
+#: unsendable rather than costing a reconnect each
+HEADER_LIMITS = {"rabbitmq": 120_000}
 
 
 @dataclass
@@ -88,10 +92,16 @@ class _ErrorCounter(logging.Handler):
         self.report.crashes.append(f"{record.name}: {record.getMessage()[:200]}")
 
 
+#: the service echoes correlation ids up to this many UTF-8 bytes (README, X-Correlation-Id)
+ECHOED_CORRELATION_ID_BYTES = 1024
+
+
 def _echoable(correlation_id: str | None) -> bool:
     if not correlation_id:
         return False
-    return not any(c == "\0" or "\ud800" <= c <= "\udfff" for c in correlation_id)
+    if any(c == "\0" or "\ud800" <= c <= "\udfff" for c in correlation_id):
+        return False
+    return len(correlation_id.encode("utf-8")) <= ECHOED_CORRELATION_ID_BYTES
 
 
 def _describe(case: Case) -> str:
@@ -151,10 +161,15 @@ async def run(args: argparse.Namespace) -> Report:
         if route.binding.name == resource
     }
     generator = Generator(rng, channels, sample, reply_channel, args.backend != "memory")
+    header_limit = HEADER_LIMITS.get(args.backend)
     started = time.monotonic()
     try:
         for _ in range(args.count):
             case = generator.case()
+            size = sum(len(k.encode("utf-8", "replace")) + len(v) for k, v in case.headers.items())
+            if header_limit is not None and size > header_limit:
+                report.unsendable += 1
+                continue
             try:
                 await client.publish(case.channel, case.headers, case.body)
             except Exception as exc:  # the client refused to encode it: nothing reached a broker

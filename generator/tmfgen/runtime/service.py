@@ -177,9 +177,10 @@ class Service:
             return
         try:
             check_header_text(folded)
+            _check_correlation_id(correlation_id)
         except TmfError as exc:
-            # the bad value may be the correlation id itself, which a reply cannot echo
-            echo = None if correlation_id is None or bad_text(correlation_id) else correlation_id
+            # the bad value may be the correlation id itself, which a reply must not echo
+            echo = correlation_id if _echoable(correlation_id) else None
             await self._reply(reply_to, message.channel, echo, _error_reply(exc))
             return
         mutating = operations.is_mutating(route.kind)
@@ -269,12 +270,6 @@ class Service:
     ) -> Reply:
         if correlation_id is None:
             raise bad_request("MISSING_CORRELATION_ID", "X-Correlation-Id header is mandatory")
-        if len(correlation_id.encode("utf-8")) > MAX_CORRELATION_ID_BYTES:
-            # it is a database key; PostgreSQL cannot index a key of a few kB
-            raise bad_request(
-                "INVALID_CORRELATION_ID",
-                f"X-Correlation-Id is longer than {MAX_CORRELATION_ID_BYTES} bytes",
-            )
         parameters = parse_parameters(folded.get(PARAMETERS.lower()))
         _check_headers(route, folded, parameters)
         limit = self.transport.max_payload
@@ -311,6 +306,24 @@ class Service:
         if route.kind == "delete":
             return await operations.delete(binding, store, request, finalize)
         raise TmfError(501, "NOT_IMPLEMENTED", f"operation kind {route.kind!r} not served")
+
+
+def _echoable(correlation_id: str | None) -> bool:
+    """Whether a reply may carry this correlation id back: text a carrier can encode, and short
+    enough for every broker's header limit (AMQP header frames, NATS control lines)."""
+    if correlation_id is None or bad_text(correlation_id):
+        return False
+    return len(correlation_id.encode("utf-8")) <= MAX_CORRELATION_ID_BYTES
+
+
+def _check_correlation_id(correlation_id: str | None) -> None:
+    """A correlation id is a database key (PostgreSQL cannot index one of a few kB) and is
+    echoed in the reply: one over `MAX_CORRELATION_ID_BYTES` is refused, without the echo."""
+    if correlation_id is not None and not _echoable(correlation_id):
+        raise bad_request(
+            "INVALID_CORRELATION_ID",
+            f"X-Correlation-Id is longer than {MAX_CORRELATION_ID_BYTES} bytes",
+        )
 
 
 def _check_headers(
