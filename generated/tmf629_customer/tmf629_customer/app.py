@@ -7,7 +7,7 @@
 
 from .handlers import ROUTES
 from .runtime.service import Service
-from .runtime.store import create_store
+from .runtime.store import DEFAULT_REPLY_RETENTION, create_store
 from .runtime.transport import create_transport
 
 DEFAULT_BACKEND = "memory"
@@ -21,11 +21,13 @@ def build_service(
     prefix: str | None = None,
     serve_unprefixed: bool = True,
     group: str = "tmf629_customer",
+    reply_retention: float | None = DEFAULT_REPLY_RETENTION,
 ) -> Service:
-    """A service for every operation of the API, not yet started."""
+    """A service for every operation of the API, not yet started; `reply_retention` is how
+    many seconds a mutating request's reply is kept for replay (None: forever)."""
     return Service(
         create_transport(backend, broker),
-        create_store(store),
+        create_store(store, reply_retention),
         ROUTES,
         prefix=prefix,
         serve_unprefixed=serve_unprefixed,

@@ -12,6 +12,9 @@ handler raised is logged and dropped, because core NATS has nothing to redeliver
 Reconnection is nats-py's own (infinite attempts); it re-sends every subscription on reconnect,
 so nothing here needs a supervisor loop. `subscribe` flushes so the server knows the interest
 before it returns, which is what makes "active when subscribe returns" hold.
+
+`max_payload` is the server's own limit, read from its INFO on connect (1 MB by default), so the
+service answers a reply that would not fit with a 413 instead of having it refused.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ class NatsTransport(Transport):
             disconnected_cb=self._on_disconnected,
             reconnected_cb=self._on_reconnected,
         )
+        self.max_payload = self._nc.max_payload
 
     async def _on_error(self, error: Exception) -> None:
         log.warning("nats: %s", error)

@@ -17,12 +17,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .client import ReplyMessage, TmfClient
 from .service import Route, Service
+from .store import DEFAULT_REPLY_RETENTION
 
 BuildService = Callable[..., Service]
 
@@ -41,8 +43,28 @@ def _parser(package: str) -> argparse.ArgumentParser:
         "--prefixed-only", action="store_true", help="with --prefix, do not serve bare channels"
     )
     serve.add_argument("--group", default=package, help="consumer group shared by replicas")
+    serve.add_argument(
+        "--reply-retention",
+        type=_retention,
+        # a string default goes through `type` too, so a bad environment value is a usage error
+        default=os.environ.get("TMF_REPLY_RETENTION", str(DEFAULT_REPLY_RETENTION)),
+        help="seconds a stored reply is replayed for ('none': forever; env TMF_REPLY_RETENTION)",
+    )
     sub.add_parser("demo", help="one request of each operation on the embedded broker")
     return parser
+
+
+def _retention(text: str) -> float | None:
+    """Seconds, or "none" to keep stored replies forever."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"retention must be positive seconds: {text!r}")
+    return value
 
 
 async def _serve(build: BuildService, args: argparse.Namespace) -> None:
@@ -53,6 +75,7 @@ async def _serve(build: BuildService, args: argparse.Namespace) -> None:
         prefix=args.prefix,
         serve_unprefixed=not args.prefixed_only,
         group=args.group,
+        reply_retention=args.reply_retention,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
