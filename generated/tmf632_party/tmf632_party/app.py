@@ -8,7 +8,7 @@
 from .handlers import ROUTES
 from .runtime.config import default_group
 from .runtime.service import Service
-from .runtime.store import create_store
+from .runtime.store import DEFAULT_REPLY_RETENTION, create_store
 from .runtime.transport import create_transport
 
 DEFAULT_BACKEND = "memory"
@@ -22,15 +22,18 @@ def build_service(
     prefix: str | None = None,
     serve_unprefixed: bool = False,
     group: str | None = None,
+    reply_retention: float | None = DEFAULT_REPLY_RETENTION,
 ) -> Service:
     """A service for every operation of the API, not yet started.
 
     With a `prefix` it serves only the prefixed channels unless `serve_unprefixed`; the default
     group includes the prefix, so services under different prefixes never share work.
+    `reply_retention` is how many seconds a mutating request's reply is kept for replay (None:
+    forever).
     """
     return Service(
         create_transport(backend, broker),
-        create_store(store),
+        create_store(store, reply_retention),
         ROUTES,
         prefix=prefix,
         serve_unprefixed=serve_unprefixed,

@@ -8,7 +8,8 @@ whole and dotted keeps it whole. Names are percent-decoded like filter terms.
 
 Pagination: `offset` defaults to 0, `limit` to `DEFAULT_LIMIT` (100); a limit above `MAX_LIMIT`
 (1000) is lowered to it rather than refused, so a client asking for "everything" gets a bounded
-page plus `X-Total-Count` to go on. Negative or non-integer values are errors.
+page plus `X-Total-Count` to go on. Negative or non-integer values are errors, and so is an
+offset beyond signed 64 bits, which no database can bind.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from .filters_catalog import AttributeCatalog, FilterError
 ALWAYS_SELECTED = ("id", "href", "@type")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+#: the largest offset a database binds (signed 64-bit)
+MAX_OFFSET = 2**63 - 1
 
 FieldPaths = tuple[tuple[str, ...], ...]
 #: name -> None (keep whole) or the selection inside it
@@ -114,4 +117,6 @@ def _non_negative(name: str, value: str | int | None, default: int) -> int:
         number = int(text)
     if number < 0:
         raise FilterError(f"{name} must be a non-negative integer, got {value!r}")
+    if number > MAX_OFFSET:
+        raise FilterError(f"{name} must be at most {MAX_OFFSET}")
     return number

@@ -101,7 +101,9 @@ class MemoryTransport(Transport):
 
     name = "memory"
 
-    def __init__(self, url: str = "memory://default") -> None:
+    def __init__(self, url: str = "memory://default", max_payload: int | None = None) -> None:
+        #: no limit of its own; a test sets one to play a broker that has one
+        self.max_payload = max_payload
         broker_name = url.removeprefix("memory://") or "default"
         self._broker = broker_named(broker_name)
         self._subscriptions: list[_MemorySubscription] = []

@@ -63,6 +63,8 @@ class MqttTransport(Transport):
     """A lazily (re)opened publishing connection plus one supervised connection per subscription."""
 
     name = "mqtt"
+    #: MQTT 5 caps a packet at 268,435,455 bytes; room is kept for the topic (at most 65,535)
+    max_payload = 268_435_455 - 65_535
 
     def __init__(self, url: str = "mqtt://127.0.0.1:1883", publish_timeout: float = 30.0) -> None:
         parts = urlsplit(url)

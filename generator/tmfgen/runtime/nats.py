@@ -20,6 +20,9 @@ Staying connected whatever a peer sends, and why each piece is needed:
   after the parser has consumed the frame, so the frame costs a poison count and the loop goes on;
   a watchdog reconnects should the read loop end in any other way while the client thinks it is
   connected.
+
+`max_payload` is the server's own limit, read from its INFO on connect (1 MB by default), so the
+service answers a reply that would not fit with a 413 instead of having it refused.
 """
 
 from __future__ import annotations
@@ -155,6 +158,7 @@ class NatsTransport(Transport):
         except Exception as error:
             raise ConnectionError(str(self._first_error or error)) from error
         nc.options["max_reconnect_attempts"] = -1  # once connected, never give up on a lost socket
+        self.max_payload = nc.max_payload
         return nc
 
     async def _on_error(self, error: Exception) -> None:

@@ -2,14 +2,29 @@
 
 Two tables, the same on every database:
 
-    tmf_resource(seq, resource, id, body)      one row per resource instance; `seq` gives a stable
-                                               creation order for pagination; `body` is JSON
+    tmf_resource(seq, resource, id, body,      one row per resource instance; `seq` gives a stable
+                 version)                      creation order for pagination; `body` is JSON;
+                                               `version` counts replacements (optimistic locking)
     tmf_processed(channel, correlation_id,     one row per request the service has answered that
-                  reply)                       changed state; `reply` is the stored reply envelope
+                  reply, digest, stored_at)    changed state; `reply` is the stored reply envelope,
+                                               `digest` what the request held, `stored_at` epoch s
 
 A mutating request and its `tmf_processed` row are written in one transaction. When a broker
 redelivers a request (the service crashed after committing but before acknowledging), the service
-finds the stored reply and sends it again instead of applying the change twice.
+finds the stored reply and sends it again instead of applying the change twice. The digest binds
+the stored reply to the request's content, so a different request reusing the correlation id is
+told so (409) instead of receiving someone else's reply (see service.py).
+
+Stored replies are kept for `reply_retention` seconds (default 24 h; None keeps them forever):
+an expired one is never replayed, and expired rows are deleted on write, at most once per
+`PRUNE_EVERY` seconds, so the table stays bounded by the write rate times the retention.
+
+A patch is a read-modify-write; two replicas patching one resource would each write over the
+other's change. A `replace` carrying `expected_version` only succeeds when the row still has the
+version that was read, else it raises `Stale` and the caller reads again (operations.patch).
+
+Databases created before these columns existed are migrated on open (columns added); stored
+replies from before then have no digest, so a repeat of one is answered 409, never replayed.
 
 The store speaks JSON documents (`dict`), not models: validation belongs to the handlers.
 """
@@ -21,6 +36,7 @@ import importlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,14 +58,16 @@ class StoredReply:
 
     headers: dict[str, str]
     body: bytes
+    #: digest of the request this answers (service.request_digest); stored beside the envelope
+    digest: str = ""
 
     def to_json(self) -> str:
         return json.dumps({"headers": self.headers, "body": self.body.decode("utf-8")})
 
     @classmethod
-    def from_json(cls, text: str) -> StoredReply:
+    def from_json(cls, text: str, digest: str = "") -> StoredReply:
         raw = json.loads(text)
-        return cls(headers=dict(raw["headers"]), body=raw["body"].encode("utf-8"))
+        return cls(headers=dict(raw["headers"]), body=raw["body"].encode("utf-8"), digest=digest)
 
 
 @dataclass(frozen=True)
@@ -63,10 +81,22 @@ class Mutation:
     channel: str
     correlation_id: str
     reply: StoredReply
+    #: for "replace": the version read before the change; None replaces whatever is there
+    expected_version: int | None = None
 
 
 class Conflict(Exception):
     """An insert hit an existing id, or a replace/delete found no row."""
+
+
+class Stale(Exception):
+    """A replace found the row changed since it was read (its version moved on)."""
+
+
+#: stored replies are kept this long unless the store is told otherwise
+DEFAULT_REPLY_RETENTION = 24 * 3600.0
+#: expired stored replies are deleted by a write at most this often (seconds)
+PRUNE_EVERY = 60.0
 
 
 class AlreadyProcessed(Exception):
@@ -76,6 +106,15 @@ class AlreadyProcessed(Exception):
 class Store(abc.ABC):
     """What handlers need from a database."""
 
+    #: seconds a stored reply is replayed for; None keeps every reply forever
+    reply_retention: float | None = DEFAULT_REPLY_RETENTION
+    #: wall clock for `stored_at`; tests move it
+    clock = staticmethod(time.time)
+
+    def reply_cutoff(self) -> float | None:
+        """Replies stored before this instant have expired (None: nothing expires)."""
+        return None if self.reply_retention is None else self.clock() - self.reply_retention
+
     @abc.abstractmethod
     async def open(self) -> None: ...
 
@@ -84,6 +123,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def get(self, resource: str, id: str) -> Document | None: ...
+
+    async def get_versioned(self, resource: str, id: str) -> tuple[Document, int | None] | None:
+        """The document and its version, for a replace that must not overwrite a newer one;
+        a store without versions answers None as the version (no check)."""
+        document = await self.get(resource, id)
+        return None if document is None else (document, None)
 
     @abc.abstractmethod
     async def list(
@@ -104,7 +149,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def replay(self, channel: str, correlation_id: str) -> StoredReply | None:
-        """The reply stored for this request, if it was answered before."""
+        """The reply stored for this request, if it was answered before and has not expired;
+        its `digest` is the one stored with it."""
 
     #: SQL dialect of `where` conditions: "sqlite" or "postgresql"
     dialect: str = ""
@@ -116,15 +162,35 @@ CREATE TABLE IF NOT EXISTS tmf_resource (
     resource TEXT NOT NULL,
     id TEXT NOT NULL,
     body TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0,
     UNIQUE (resource, id)
 );
 CREATE TABLE IF NOT EXISTS tmf_processed (
     channel TEXT NOT NULL,
     correlation_id TEXT NOT NULL,
     reply TEXT NOT NULL,
+    digest TEXT NOT NULL DEFAULT '',
+    stored_at REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (channel, correlation_id)
 );
 """
+
+#: columns added after the first release: (table, column, declaration)
+_SQLITE_ADDED_COLUMNS = (
+    ("tmf_resource", "version", "INTEGER NOT NULL DEFAULT 0"),
+    ("tmf_processed", "digest", "TEXT NOT NULL DEFAULT ''"),
+    ("tmf_processed", "stored_at", "REAL NOT NULL DEFAULT 0"),
+)
+
+
+def _migrate_sqlite(db: sqlite3.Connection, now: float) -> None:
+    """Add the columns an older database lacks; its stored replies count as stored now."""
+    for table, column, declaration in _SQLITE_ADDED_COLUMNS:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    db.execute("UPDATE tmf_processed SET stored_at = ? WHERE stored_at = 0", (now,))
+    db.execute("CREATE INDEX IF NOT EXISTS tmf_processed_age ON tmf_processed (stored_at)")
 
 
 class SQLiteStore(Store):
@@ -136,10 +202,14 @@ class SQLiteStore(Store):
 
     dialect = "sqlite"
 
-    def __init__(self, path: str = ":memory:") -> None:
+    def __init__(
+        self, path: str = ":memory:", reply_retention: float | None = DEFAULT_REPLY_RETENTION
+    ) -> None:
         self._path = path
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self.reply_retention = reply_retention
+        self._pruned_at = 0.0
 
     async def open(self) -> None:
         if self._db is not None:
@@ -149,6 +219,13 @@ class SQLiteStore(Store):
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SQLITE_SCHEMA)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            _migrate_sqlite(db, self.clock())
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
         self._db = db
 
     async def close(self) -> None:
@@ -168,6 +245,14 @@ class SQLiteStore(Store):
                 "SELECT body FROM tmf_resource WHERE resource = ? AND id = ?", (resource, id)
             ).fetchone()
         return None if row is None else _load(row[0])
+
+    async def get_versioned(self, resource: str, id: str) -> tuple[Document, int | None] | None:
+        with self._lock:
+            row = self.db.execute(
+                "SELECT body, version FROM tmf_resource WHERE resource = ? AND id = ?",
+                (resource, id),
+            ).fetchone()
+        return None if row is None else (_load(row[0]), int(row[1]))
 
     async def list(
         self,
@@ -189,14 +274,24 @@ class SQLiteStore(Store):
     async def apply(self, mutation: Mutation) -> None:
         with self._lock:
             db = self.db
+            now, cutoff = self.clock(), self.reply_cutoff()
             db.execute("BEGIN IMMEDIATE")
             try:
                 _apply_sqlite(db, mutation)
+                if cutoff is not None:
+                    self._prune(db, mutation, now, cutoff)
                 try:
                     db.execute(
-                        "INSERT INTO tmf_processed (channel, correlation_id, reply)"
-                        " VALUES (?, ?, ?)",
-                        (mutation.channel, mutation.correlation_id, mutation.reply.to_json()),
+                        "INSERT INTO tmf_processed"
+                        " (channel, correlation_id, reply, digest, stored_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (
+                            mutation.channel,
+                            mutation.correlation_id,
+                            mutation.reply.to_json(),
+                            mutation.reply.digest,
+                            now,
+                        ),
                     )
                 except sqlite3.IntegrityError as exc:
                     raise AlreadyProcessed(mutation.correlation_id) from exc
@@ -205,13 +300,26 @@ class SQLiteStore(Store):
                 raise
             db.execute("COMMIT")
 
+    def _prune(self, db: sqlite3.Connection, m: Mutation, now: float, cutoff: float) -> None:
+        """Drop the expired record of this very key (so it can be reused), and now and then
+        every expired record."""
+        db.execute(
+            "DELETE FROM tmf_processed WHERE channel = ? AND correlation_id = ? AND stored_at < ?",
+            (m.channel, m.correlation_id, cutoff),
+        )
+        if now - self._pruned_at >= PRUNE_EVERY:
+            db.execute("DELETE FROM tmf_processed WHERE stored_at < ?", (cutoff,))
+            self._pruned_at = now
+
     async def replay(self, channel: str, correlation_id: str) -> StoredReply | None:
+        cutoff = self.reply_cutoff()
         with self._lock:
             row = self.db.execute(
-                "SELECT reply FROM tmf_processed WHERE channel = ? AND correlation_id = ?",
-                (channel, correlation_id),
+                "SELECT reply, digest FROM tmf_processed"
+                " WHERE channel = ? AND correlation_id = ? AND stored_at >= ?",
+                (channel, correlation_id, cutoff if cutoff is not None else float("-inf")),
             ).fetchone()
-        return None if row is None else StoredReply.from_json(row[0])
+        return None if row is None else StoredReply.from_json(row[0], row[1])
 
 
 def _apply_sqlite(db: sqlite3.Connection, m: Mutation) -> None:
@@ -225,10 +333,19 @@ def _apply_sqlite(db: sqlite3.Connection, m: Mutation) -> None:
             raise Conflict(f"{m.resource} {m.id} exists") from exc
         return
     if m.kind == "replace":
-        cursor = db.execute(
-            "UPDATE tmf_resource SET body = ? WHERE resource = ? AND id = ?",
-            (_dump(m.body), m.resource, m.id),
+        sql = (
+            "UPDATE tmf_resource SET body = ?, version = version + 1 WHERE resource = ? AND id = ?"
         )
+        args: tuple[Any, ...] = (_dump(m.body), m.resource, m.id)
+        if m.expected_version is not None:
+            sql, args = sql + " AND version = ?", (*args, m.expected_version)
+        cursor = db.execute(sql, args)
+        if cursor.rowcount != 1 and m.expected_version is not None:
+            exists = db.execute(
+                "SELECT 1 FROM tmf_resource WHERE resource = ? AND id = ?", (m.resource, m.id)
+            ).fetchone()
+            if exists is not None:
+                raise Stale(f"{m.resource} {m.id} changed since it was read")
     elif m.kind == "delete":
         cursor = db.execute(
             "DELETE FROM tmf_resource WHERE resource = ? AND id = ?", (m.resource, m.id)
@@ -257,16 +374,17 @@ STORES: dict[str, str] = {
 }
 
 
-def create_store(url: str) -> Store:
+def create_store(url: str, reply_retention: float | None = DEFAULT_REPLY_RETENTION) -> Store:
     """Build a store from a URL: `sqlite://:memory:`, `sqlite:///abs/path.db`, `sqlite://rel.db`, or
     `postgresql://...` once that store is present."""
     scheme, _, rest = url.partition("://")
     if scheme == "sqlite":
-        return SQLiteStore(rest or ":memory:")
+        return SQLiteStore(rest or ":memory:", reply_retention)
     target = STORES.get(scheme)
     if target is None:
         raise ValueError(f"unknown store URL scheme {scheme!r} in {url!r}")
     module_name, factory_name = target.split(":")
     module = importlib.import_module(f"{__package__}.{module_name}")
     store: Store = getattr(module, factory_name)(url)
+    store.reply_retention = reply_retention
     return store

@@ -6,6 +6,12 @@ Every header value is a string. Structured headers carry JSON text:
 - `Query-Filters`: TMF630 filter syntax in URL query form, e.g. `status=Approved&name=Bob`;
 - `Status-Code`, `X-Total-Count`, `X-Result-Count`: decimal integers.
 Payloads are UTF-8 JSON; a reply with no payload (204) has an empty body.
+
+Decoded JSON (payloads and `Parameters`) is bounded before any handler sees it, because every
+layer after it (pydantic, the stores, the reply encoder) fails in its own way on values that
+JSON allows but nothing downstream can hold: nesting deeper than `MAX_DEPTH`, integers outside
+signed 64 bits, `NaN`/`Infinity`, and strings with a lone surrogate or a NUL (PostgreSQL text
+refuses NUL, UTF-8 cannot encode a surrogate). Each is a 400 naming the problem, never a 500.
 """
 
 from __future__ import annotations
@@ -41,6 +47,13 @@ _SYSTEM_PREFIX = "$"
 _INBOX_PREFIX = "_INBOX."
 REQUEST_SUFFIX = "commandRequest"
 REPLY_SUFFIX = "commandReply"
+
+#: deepest array/object nesting accepted in a payload or a structured header
+MAX_DEPTH = 64
+#: integers must fit a signed 64-bit column (SQLite INTEGER, PostgreSQL bigint)
+MIN_INT, MAX_INT = -(2**63), 2**63 - 1
+#: text no store or encoder downstream can hold: lone surrogates, NUL
+_BAD_TEXT = re.compile("[\ud800-\udfff\x00]")
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -120,6 +133,48 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
             raise ValueError(f"reply-channel pattern {pattern!r}: {exc}") from None
         return lambda name: compiled.fullmatch(name) is not None
     return lambda name: fnmatch.fnmatchcase(name, pattern)
+def bad_text(value: str) -> bool:
+    """True when `value` holds a lone surrogate or a NUL, which no reply or store can carry."""
+    return _BAD_TEXT.search(value) is not None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def load_json(text: str) -> Any:
+    """`json.loads` bounded as the module docstring says; ValueError names what is wrong."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError(f"nesting deeper than {MAX_DEPTH} levels") from None
+    _check_value(value, 0)
+    return value
+
+
+def _check_value(value: Any, depth: int) -> None:
+    if isinstance(value, str):
+        if bad_text(value):
+            raise ValueError("string holds a lone surrogate or NUL character")
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not MIN_INT <= value <= MAX_INT:
+            raise ValueError("integer outside the signed 64-bit range")
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("number too large")
+    elif isinstance(value, dict | list):
+        if depth >= MAX_DEPTH:
+            raise ValueError(f"nesting deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if bad_text(key):
+                    raise ValueError("member name holds a lone surrogate or NUL character")
+                _check_value(item, depth + 1)
+        else:
+            for item in value:
+                _check_value(item, depth + 1)
 
 
 def parse_parameters(raw: str | None) -> dict[str, Any] | None:
@@ -127,7 +182,7 @@ def parse_parameters(raw: str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        value = json.loads(raw)
+        value = load_json(raw)
     except ValueError as exc:
         raise bad_request(
             "INVALID_PARAMETERS", "Parameters header is not valid JSON", str(exc)
@@ -140,9 +195,20 @@ def parse_parameters(raw: str | None) -> dict[str, Any] | None:
 def parse_json_body(body: bytes) -> Any:
     """Decode a JSON payload; bytes that are not UTF-8 JSON are a 400."""
     try:
-        return json.loads(body.decode("utf-8"))
+        return load_json(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise bad_request("INVALID_PAYLOAD", "payload is not valid JSON", str(exc)) from None
+
+
+def check_header_text(headers: Mapping[str, str]) -> None:
+    """Refuse header names or values that a reply or a store cannot carry (400)."""
+    for name, value in headers.items():
+        if bad_text(name) or bad_text(value):
+            raise bad_request(
+                "INVALID_HEADER_ENCODING",
+                "header holds a lone surrogate or NUL character",
+                f"header {name!a}",
+            )
 
 
 def dump_json(value: Any) -> bytes:

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
+from .store import DEFAULT_REPLY_RETENTION
+
 #: exit status of a configuration error (as argparse uses for usage errors)
 CONFIG_EXIT = 2
 
@@ -69,7 +71,9 @@ class Option:
     env: str
     help: str
     default: Any = None
-    kind: str = "str"  # str | int | float | flag | list (repeatable; the env value comma-separated)
+    #: str | int | float | flag | list (repeatable; the env value comma-separated) |
+    #: seconds (positive seconds, or "none" for no limit)
+    kind: str = "str"
     choices: tuple[str, ...] = ()
     metavar: str | None = None
 
@@ -85,13 +89,18 @@ class Option:
                 value = int(raw)
             elif self.kind == "float":
                 value = float(raw)
+            elif self.kind == "seconds":
+                value = None if raw.strip().lower() == "none" else float(raw)
+                if value is not None and not 0 < value < float("inf"):
+                    raise ValueError(raw)
             elif self.kind == "flag":
                 lowered = raw.strip().lower()
                 if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
                     raise ValueError(raw)
                 value = lowered in ("1", "true", "yes", "on")
         except ValueError:
-            raise ConfigError(f"{source}={raw!r}: expected {self.kind}") from None
+            expected = "positive seconds or none" if self.kind == "seconds" else self.kind
+            raise ConfigError(f"{source}={raw!r}: expected {expected}") from None
         if self.choices and value not in self.choices:
             raise ConfigError(f"{source}={raw!r}: expected one of {', '.join(self.choices)}")
         return value
@@ -176,6 +185,14 @@ SERVE_OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "--metrics-host", "TMF_METRICS_HOST", "address the metrics endpoint listens on", "127.0.0.1"
+    ),
+    Option(
+        "--reply-retention",
+        "TMF_REPLY_RETENTION",
+        "seconds a stored reply is replayed for a repeated request ('none': forever)",
+        DEFAULT_REPLY_RETENTION,
+        "seconds",
+        metavar="SECONDS",
     ),
     Option(
         "--reply-channel-pattern",

@@ -69,6 +69,9 @@ class KafkaTransport(Transport):
     """One producer for every publish, one consumer per subscription."""
 
     name = "kafka"
+    #: aiokafka's producer sends at most 1 MiB per request (`max_request_size`) and brokers keep
+    #: `message.max.bytes` near it; 1 KiB of that is left for record and batch framing
+    max_payload = 1024 * 1024 - 1024
 
     def __init__(
         self,

@@ -15,12 +15,18 @@ Guarantees, whatever a request holds:
   `stats.refused_reply`, never retried. A refusal only the broker can tell (`ReplyRefused` from
   publish, e.g. Redis WRONGTYPE) comes after the operation ran and is counted the same way;
 - a mutating request that was answered before (same channel and X-Correlation-Id, e.g. a broker
-  redelivery) gets the stored reply again and is not applied twice.
+  redelivery) gets the stored reply again and is not applied twice; the stored reply is bound to
+  a digest of what the request asked (operation, Parameters, Query-Filters, payload; not the
+  Reply-Channel), so a *different* request reusing the correlation id gets a 409
+  IDEMPOTENCY_KEY_REUSED, never another request's reply, and is not applied either;
+- a reply larger than the transport's `max_payload` is never sent: a LIST page is cut to fit,
+  anything else becomes a 413 REPLY_TOO_LARGE (see operations.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections import Counter
@@ -32,7 +38,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import operations
 from .errors import TmfError, bad_request
-from .operations import Request, ResourceBinding
+from .operations import Request, ResourceBinding, reply_too_large
 from .store import AlreadyProcessed, Store, StoredReply
 from .transport import Message, ReplyRefused, Subscription, Transport
 from .wire import (
@@ -43,6 +49,8 @@ from .wire import (
     STATUS_CODE,
     Reply,
     ReplyPolicy,
+    bad_text,
+    check_header_text,
     fold_headers,
     parse_parameters,
     reply_headers,
@@ -68,6 +76,8 @@ class ServiceStats:
     received: int = 0
     answered: int = 0
     replayed: int = 0
+    #: repeats of a correlation id with different content, refused with 409
+    reused_keys: int = 0
     unanswerable: int = 0
     refused_reply: int = 0
     by_status: Counter[int] = field(default_factory=Counter)
@@ -87,6 +97,38 @@ def channel_names(constant: str, prefix: str | None, serve_unprefixed: bool) -> 
     if serve_unprefixed or not prefix:
         names.append(constant)
     return names
+
+
+def request_digest(route: Route, folded: Mapping[str, str], body: bytes) -> str:
+    """What makes two deliveries "the same request": the operation, the Parameters and
+    Query-Filters headers and the payload, each length-prefixed so no two differ only in where
+    one part ends. The Reply-Channel is left out: a redelivery may come back on another one."""
+    digest = hashlib.sha256()
+    parts = (
+        route.operation.encode(),
+        folded.get(PARAMETERS.lower(), "").encode("utf-8", "surrogatepass"),
+        folded.get(QUERY_FILTERS.lower(), "").encode("utf-8", "surrogatepass"),
+        body,
+    )
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def reply_size(headers: Mapping[str, str], body: bytes) -> int:
+    """Bytes a reply takes against a broker's payload limit: the body plus the headers as a
+    NATS-style block (`name: value` lines), the largest of the carriers' header encodings."""
+    block = sum(len(k.encode()) + len(v.encode()) + 4 for k, v in headers.items())
+    return len(body) + block + _HEADER_PREAMBLE
+
+
+#: longest X-Correlation-Id accepted (UTF-8 bytes): it is part of the stored reply's key
+MAX_CORRELATION_ID_BYTES = 1024
+#: `NATS/1.0` status line and the closing blank line of a header block
+_HEADER_PREAMBLE = 16
+#: room kept for LIST count headers, whose values are known only after the page is cut
+_COUNT_HEADERS_ROOM = 64
 
 
 class Service:
@@ -190,9 +232,12 @@ class Service:
             self._refuse(message, reply_to, correlation_id, refusal)
             return
         try:
-            await self._answer(route, message, folded, reply_to, correlation_id, started)
+            status = await self._answer(route, message, folded, reply_to, correlation_id)
         except ReplyRefused as exc:
             self._refuse(message, reply_to, correlation_id, str(exc))
+            return
+        if status is not None:
+            self._observe(route, correlation_id, status, started)
 
     def _refuse(
         self, message: Message, reply_to: str, correlation_id: str | None, reason: str
@@ -214,33 +259,61 @@ class Service:
         folded: Mapping[str, str],
         reply_to: str,
         correlation_id: str | None,
-        started: float,
-    ) -> None:
-        if correlation_id is not None and operations.is_mutating(route.kind):
+    ) -> int | None:
+        """Answer a request whose reply channel is allowed; the status sent (None: none was)."""
+        try:
+            check_header_text(folded)
+            _check_correlation_id(correlation_id)
+        except TmfError as exc:
+            # the bad value may be the correlation id itself, which a reply must not echo
+            echo = correlation_id if _echoable(correlation_id) else None
+            return await self._reply(reply_to, message.channel, echo, _error_reply(exc))
+        mutating = operations.is_mutating(route.kind)
+        # only a mutating request's reply is stored, so only it needs its digest
+        digest = request_digest(route, folded, message.body) if mutating else ""
+        if correlation_id is not None and mutating:
             stored = await self.store.replay(message.channel, correlation_id)
             if stored is not None:
-                await self._send_stored(reply_to, stored)
-                self._observe(route, correlation_id, _status_of(stored), started)
-                return
+                return await self._answer_repeat(
+                    reply_to, message.channel, correlation_id, stored, digest
+                )
         try:
-            reply = await self._dispatch(route, message, folded, correlation_id)
+            reply = await self._dispatch(route, message, folded, correlation_id, digest)
         except AlreadyProcessed:
             stored = await self.store.replay(message.channel, correlation_id or "")
             if stored is not None:
-                await self._send_stored(reply_to, stored)
-                self._observe(route, correlation_id, _status_of(stored), started)
-                return
+                return await self._answer_repeat(
+                    reply_to, message.channel, correlation_id or "", stored, digest
+                )
             reply = _error_reply(TmfError(500, "INTERNAL", "reply record missing"))
         except TmfError as exc:
             reply = _error_reply(exc)
         except Exception:
             log.exception("operation %s failed", route.operation)
             reply = _error_reply(TmfError(500, "INTERNAL", "internal error"))
-        headers = reply_headers(reply.status, correlation_id, message.channel, reply.headers)
-        await self.transport.publish(reply_to, headers, reply.body())
+        return await self._reply(reply_to, message.channel, correlation_id, reply)
+
+    async def _reply(
+        self, reply_to: str, request_channel: str, correlation_id: str | None, reply: Reply
+    ) -> int | None:
+        """Publish a reply, swapped for a 413 when it is more than the broker can carry; the
+        status sent, or None when not even the 413 fits."""
+        headers = reply_headers(reply.status, correlation_id, request_channel, reply.headers)
+        body = reply.body()
+        limit = self.transport.max_payload
+        if limit is not None and reply_size(headers, body) > limit:
+            size = reply_size(headers, body)
+            reply = _error_reply(reply_too_large(size, limit))
+            headers = reply_headers(reply.status, correlation_id, request_channel, {})
+            body = reply.body()
+            if reply_size(headers, body) > limit:  # only a huge correlation id can do that
+                self.stats.unanswerable += 1
+                log.warning("reply on %s cannot fit the broker's limit; dropped", request_channel)
+                return None
+        await self.transport.publish(reply_to, headers, body)
         self.stats.answered += 1
         self.stats.by_status[reply.status] += 1
-        self._observe(route, correlation_id, reply.status, started)
+        return reply.status
 
     def _observe(
         self, route: Route, correlation_id: str | None, status: int, started: float
@@ -265,29 +338,71 @@ class Service:
         for observer in self.observers:
             observer(route.operation, status, seconds)
 
+    async def _answer_repeat(
+        self,
+        reply_to: str,
+        request_channel: str,
+        correlation_id: str,
+        stored: StoredReply,
+        digest: str,
+    ) -> int | None:
+        """A repeat of an answered request gets the stored reply; a different request under
+        the same correlation id gets a 409 and nothing of the stored one."""
+        if stored.digest == digest:
+            await self._send_stored(reply_to, stored)
+            return _status_of(stored)
+        self.stats.reused_keys += 1
+        log.warning(
+            "correlation id %r on %s reused for a different request: refused",
+            correlation_id,
+            request_channel,
+        )
+        error = TmfError(
+            409,
+            "IDEMPOTENCY_KEY_REUSED",
+            "X-Correlation-Id was already used for a different request on this channel",
+            "send each new request with a new X-Correlation-Id",
+        )
+        return await self._reply(reply_to, request_channel, correlation_id, _error_reply(error))
+
     async def _send_stored(self, reply_to: str, stored: StoredReply) -> None:
         await self.transport.publish(reply_to, stored.headers, stored.body)
         self.stats.replayed += 1
         self.stats.answered += 1
 
     async def _dispatch(
-        self, route: Route, message: Message, folded: Mapping[str, str], correlation_id: str | None
+        self,
+        route: Route,
+        message: Message,
+        folded: Mapping[str, str],
+        correlation_id: str | None,
+        digest: str,
     ) -> Reply:
         if correlation_id is None:
             raise bad_request("MISSING_CORRELATION_ID", "X-Correlation-Id header is mandatory")
         parameters = parse_parameters(folded.get(PARAMETERS.lower()))
         _check_headers(route, folded, parameters)
+        limit = self.transport.max_payload
+        budget = None
+        if limit is not None:
+            fixed = reply_headers(200, correlation_id, message.channel, {})
+            budget = limit - reply_size(fixed, b"") - _COUNT_HEADERS_ROOM
         request = Request(
             channel=message.channel,
             correlation_id=correlation_id,
             parameters=parameters or {},
             query_filters=folded.get(QUERY_FILTERS.lower()),
             body=message.body,
+            max_reply_bytes=budget,
         )
 
         def finalize(req: Request, reply: Reply) -> StoredReply:
+            """The reply to store with the change; too large for the broker, nothing is done."""
             headers = reply_headers(reply.status, req.correlation_id, req.channel, reply.headers)
-            return StoredReply(headers, reply.body())
+            body = reply.body()
+            if limit is not None and reply_size(headers, body) > limit:
+                raise reply_too_large(reply_size(headers, body), limit)
+            return StoredReply(headers, body, digest)
 
         binding, store = route.binding, self.store
         if route.kind == "create":
@@ -301,6 +416,24 @@ class Service:
         if route.kind == "delete":
             return await operations.delete(binding, store, request, finalize)
         raise TmfError(501, "NOT_IMPLEMENTED", f"operation kind {route.kind!r} not served")
+
+
+def _echoable(correlation_id: str | None) -> bool:
+    """Whether a reply may carry this correlation id back: text a carrier can encode, and short
+    enough for every broker's header limit (AMQP header frames, NATS control lines)."""
+    if correlation_id is None or bad_text(correlation_id):
+        return False
+    return len(correlation_id.encode("utf-8")) <= MAX_CORRELATION_ID_BYTES
+
+
+def _check_correlation_id(correlation_id: str | None) -> None:
+    """A correlation id is a database key (PostgreSQL cannot index one of a few kB) and is
+    echoed in the reply: one over `MAX_CORRELATION_ID_BYTES` is refused, without the echo."""
+    if correlation_id is not None and not _echoable(correlation_id):
+        raise bad_request(
+            "INVALID_CORRELATION_ID",
+            f"X-Correlation-Id is longer than {MAX_CORRELATION_ID_BYTES} bytes",
+        )
 
 
 def _check_headers(

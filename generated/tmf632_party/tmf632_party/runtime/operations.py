@@ -11,10 +11,23 @@ compiled from the profile, the user's hooks); these functions do the work. Each 
 
 Mutating operations hand the store a `Mutation` that carries the reply, so the change and the
 record of having answered it commit together (see store.py).
+
+A patch reads the resource with its version and writes only if the version is unchanged; when
+another replica wrote in between (`Stale`), it reads again and re-applies the patch (hooks
+included), up to `PATCH_ATTEMPTS` times, then answers 409. A patch whose result lacks an
+attribute the profile makes mandatory (in responses, or on creation) is a 400.
+
+Replies must fit the broker (`Request.max_reply_bytes`, the payload budget left after headers):
+a LIST returns the longest prefix of its page that fits, with X-Result-Count saying how many
+items came and X-Total-Count still counting every match, so the consumer pages on from
+`offset + X-Result-Count`; a single resource too large for the broker is a 413 REPLY_TOO_LARGE,
+for a create or patch before anything is written.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,8 +40,8 @@ from . import rules as profile_rules
 from .errors import TmfError, bad_request, not_found
 from .merge_patch import merge_patch
 from .query import QuerySupport
-from .store import Conflict, Mutation, Store, StoredReply
-from .wire import RESULT_COUNT, TOTAL_COUNT, Reply, parse_json_body
+from .store import Conflict, Mutation, Stale, Store, StoredReply
+from .wire import RESULT_COUNT, TOTAL_COUNT, Reply, dump_json, parse_json_body
 
 Document = dict[str, Any]
 
@@ -58,6 +71,8 @@ class Request:
     parameters: dict[str, Any]
     query_filters: str | None
     body: bytes
+    #: bytes the reply payload may take on this broker; None: no limit
+    max_reply_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,33 @@ class ResourceBinding:
 
 
 Finalize = Callable[[Request, Reply], StoredReply]
+
+#: reads and writes a patch tries before giving up on a resource other writers keep changing
+PATCH_ATTEMPTS = 30
+
+
+def reply_too_large(size: int, limit: int) -> TmfError:
+    return TmfError(
+        413,
+        "REPLY_TOO_LARGE",
+        f"reply of {size} bytes exceeds the broker's limit of {limit} bytes",
+        "select fewer attributes with Parameters.fields, or fewer items with Parameters.limit",
+    )
+
+
+def fit_page(items: list[Document], budget: int | None) -> list[Document]:
+    """The longest prefix of `items` whose JSON array fits `budget` bytes; 413 when not even the
+    first item fits (paging on could never get past it)."""
+    if budget is None:
+        return items
+    used = 2  # the brackets
+    for count, item in enumerate(items):
+        used += len(dump_json(item)) + (1 if count else 0)
+        if used > budget:
+            if count == 0:
+                raise reply_too_large(used, budget)
+            return items[:count]
+    return items
 
 
 def _validate(model: type[BaseModel], document: Any, what: str) -> Document:
@@ -183,6 +225,7 @@ async def list_(binding: ResourceBinding, store: Store, request: Request) -> Rep
     where = binding.query.where(request.query_filters, store.dialect)
     page = await store.list(binding.name, where, offset, limit)
     items = [binding.query.select(doc, request.parameters) for doc in page.items]
+    items = fit_page(items, request.max_reply_bytes)
     headers = {TOTAL_COUNT: str(page.total), RESULT_COUNT: str(len(items))}
     return Reply(200, items, headers)
 
@@ -197,18 +240,24 @@ async def patch(
         raise bad_request("NON_PATCHABLE", "attributes cannot be patched: " + ", ".join(refused))
     if binding.patch_model is not None:
         _validate(binding.patch_model, changes, "payload")
-    current = await store.get(binding.name, id)
-    if current is None:
-        raise not_found(binding.name, id)
-    changes = await binding.hooks.before_patch(current, changes)
-    merged = merge_patch(current, changes)
-    profile_rules.fill_server_assigned(merged, binding.rules, binding.hooks.new_id)
-    provider.fill_on_change(merged, binding.rules.provider_assigned)
-    stored = _conformant(binding, merged)
-    reply = Reply(200, binding.query.select(stored, request.parameters))
-    await _apply(
-        store,
-        Mutation(
+    for attempt in range(PATCH_ATTEMPTS):
+        read = await store.get_versioned(binding.name, id)
+        if read is None:
+            raise not_found(binding.name, id)
+        current, version = read
+        applied = await binding.hooks.before_patch(current, changes)
+        merged = merge_patch(current, applied)
+        profile_rules.fill_server_assigned(merged, binding.rules, binding.hooks.new_id)
+        provider.fill_on_change(merged, binding.rules.provider_assigned)
+        broken = profile_rules.broken_by_patch(current, merged, binding.rules)
+        if broken:
+            raise bad_request(
+                "MISSING_ATTRIBUTE",
+                "patch would leave mandatory attributes missing: " + ", ".join(broken),
+            )
+        stored = _conformant(binding, merged)
+        reply = Reply(200, binding.query.select(stored, request.parameters))
+        mutation = Mutation(
             "replace",
             binding.name,
             id,
@@ -216,9 +265,18 @@ async def patch(
             request.channel,
             request.correlation_id,
             finalize(request, reply),
-        ),
+            expected_version=version,
+        )
+        try:
+            await _apply(store, mutation)
+        except Stale:
+            # another writer won: back off a little, more after each loss, and read again
+            await asyncio.sleep(random.uniform(0, 0.001 * (attempt + 1)))
+            continue
+        return reply
+    raise TmfError(
+        409, "CONCURRENT_UPDATE", f"{binding.name} {id!r} kept changing; retry the patch"
     )
-    return reply
 
 
 async def delete(

@@ -5,6 +5,9 @@
 #   profile.yaml sha256:445b19622b754039
 """PostgreSQL store: the same two tables as SQLite, with `body jsonb` and a pool of connections.
 
+Stored-reply digests and retention, versions for patches and the migration of older databases
+work as store.py describes.
+
     postgresql://user@host:5432/db                 tables in the user's default schema
     postgresql://user@host:5432/db?schema=tenant1  tables in schema `tenant1` (created if absent),
                                                    e.g. one schema per test run or per tenant
@@ -29,7 +32,18 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 
-from .store import AlreadyProcessed, Conflict, Document, Mutation, Page, Store, StoredReply
+from .store import (
+    DEFAULT_REPLY_RETENTION,
+    PRUNE_EVERY,
+    AlreadyProcessed,
+    Conflict,
+    Document,
+    Mutation,
+    Page,
+    Stale,
+    Store,
+    StoredReply,
+)
 
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
@@ -39,16 +53,23 @@ CREATE TABLE IF NOT EXISTS tmf_resource (
     resource text NOT NULL,
     id text NOT NULL,
     body jsonb NOT NULL,
+    version bigint NOT NULL DEFAULT 0,
     UNIQUE (resource, id)
 );
 CREATE TABLE IF NOT EXISTS tmf_processed (
     channel text NOT NULL,
     correlation_id text NOT NULL,
     reply text NOT NULL,
+    digest text NOT NULL DEFAULT '',
+    stored_at double precision NOT NULL DEFAULT 0,
     PRIMARY KEY (channel, correlation_id)
 );
+ALTER TABLE tmf_resource ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 0;
+ALTER TABLE tmf_processed ADD COLUMN IF NOT EXISTS digest text NOT NULL DEFAULT '';
+ALTER TABLE tmf_processed ADD COLUMN IF NOT EXISTS stored_at double precision NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS tmf_resource_listing ON tmf_resource (resource, seq);
 CREATE INDEX IF NOT EXISTS tmf_resource_body ON tmf_resource USING gin (body jsonb_path_ops);
+CREATE INDEX IF NOT EXISTS tmf_processed_age ON tmf_processed (stored_at);
 """
 
 
@@ -73,11 +94,19 @@ class PostgresStore(Store):
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        min_size: int = 1,
+        max_size: int = 10,
+        reply_retention: float | None = DEFAULT_REPLY_RETENTION,
+    ) -> None:
         self._dsn, self._schema = split_url(url)
         self._min_size = min_size
         self._max_size = max_size
         self._pool: Any = None
+        self.reply_retention = reply_retention
+        self._pruned_at = 0.0
 
     @property
     def schema(self) -> str | None:
@@ -106,6 +135,10 @@ class PostgresStore(Store):
                 # DDL of concurrent starters would race on the catalogs; serialise it
                 await connection.execute("SELECT pg_advisory_xact_lock(hashtext('tmf_schema'))")
                 await connection.execute(_DDL)
+                # replies stored before the column existed count as stored now
+                await connection.execute(
+                    "UPDATE tmf_processed SET stored_at = $1 WHERE stored_at = 0", self.clock()
+                )
         except BaseException:
             await pool.close()
             raise
@@ -128,6 +161,12 @@ class PostgresStore(Store):
             "SELECT body FROM tmf_resource WHERE resource = $1 AND id = $2", resource, id
         )
         return None if body is None else _load(body)
+
+    async def get_versioned(self, resource: str, id: str) -> tuple[Document, int | None] | None:
+        row = await self.pool.fetchrow(
+            "SELECT body, version FROM tmf_resource WHERE resource = $1 AND id = $2", resource, id
+        )
+        return None if row is None else (_load(row["body"]), int(row["version"]))
 
     async def list(
         self,
@@ -155,25 +194,47 @@ class PostgresStore(Store):
         return Page(items=[_load(row["body"]) for row in rows], total=int(total))
 
     async def apply(self, mutation: Mutation) -> None:
+        now, cutoff = self.clock(), self.reply_cutoff()
         async with self.pool.acquire() as connection, connection.transaction():
             await _apply(connection, mutation)
+            if cutoff is not None:
+                await self._prune(connection, mutation, now, cutoff)
             status = await connection.execute(
-                "INSERT INTO tmf_processed (channel, correlation_id, reply) VALUES ($1, $2, $3)"
-                " ON CONFLICT DO NOTHING",
+                "INSERT INTO tmf_processed (channel, correlation_id, reply, digest, stored_at)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                 mutation.channel,
                 mutation.correlation_id,
                 mutation.reply.to_json(),
+                mutation.reply.digest,
+                now,
             )
             if status.endswith(" 0"):
                 raise AlreadyProcessed(mutation.correlation_id)
 
+    async def _prune(self, connection: Any, m: Mutation, now: float, cutoff: float) -> None:
+        """Drop the expired record of this key (so it can be reused), and now and then every
+        expired record."""
+        await connection.execute(
+            "DELETE FROM tmf_processed"
+            " WHERE channel = $1 AND correlation_id = $2 AND stored_at < $3",
+            m.channel,
+            m.correlation_id,
+            cutoff,
+        )
+        if now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+            await connection.execute("DELETE FROM tmf_processed WHERE stored_at < $1", cutoff)
+
     async def replay(self, channel: str, correlation_id: str) -> StoredReply | None:
-        reply = await self.pool.fetchval(
-            "SELECT reply FROM tmf_processed WHERE channel = $1 AND correlation_id = $2",
+        cutoff = self.reply_cutoff()
+        row = await self.pool.fetchrow(
+            "SELECT reply, digest FROM tmf_processed"
+            " WHERE channel = $1 AND correlation_id = $2 AND stored_at >= $3",
             channel,
             correlation_id,
+            cutoff if cutoff is not None else float("-inf"),
         )
-        return None if reply is None else StoredReply.from_json(reply)
+        return None if row is None else StoredReply.from_json(row["reply"], row["digest"])
 
 
 async def _apply(connection: Any, m: Mutation) -> None:
@@ -190,12 +251,20 @@ async def _apply(connection: Any, m: Mutation) -> None:
             raise Conflict(f"{m.resource} {m.id} exists")
         return
     if m.kind == "replace":
-        status = await connection.execute(
-            "UPDATE tmf_resource SET body = $3::jsonb WHERE resource = $1 AND id = $2",
-            m.resource,
-            m.id,
-            _dump(m.body),
+        sql = (
+            "UPDATE tmf_resource SET body = $3::jsonb, version = version + 1"
+            " WHERE resource = $1 AND id = $2"
         )
+        args: tuple[Any, ...] = (m.resource, m.id, _dump(m.body))
+        if m.expected_version is not None:
+            sql, args = sql + " AND version = $4", (*args, m.expected_version)
+        status = await connection.execute(sql, *args)
+        if status.endswith(" 0") and m.expected_version is not None:
+            exists = await connection.fetchval(
+                "SELECT 1 FROM tmf_resource WHERE resource = $1 AND id = $2", m.resource, m.id
+            )
+            if exists is not None:
+                raise Stale(f"{m.resource} {m.id} changed since it was read")
     elif m.kind == "delete":
         status = await connection.execute(
             "DELETE FROM tmf_resource WHERE resource = $1 AND id = $2", m.resource, m.id

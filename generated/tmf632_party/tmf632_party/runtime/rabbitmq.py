@@ -88,6 +88,8 @@ class RabbitMQTransport(Transport):
     """One robust AMQP connection; one channel for publishing, one per subscription."""
 
     name = "rabbitmq"
+    #: RabbitMQ 4 refuses messages over `max_message_size`, 16 MiB by default (3.x: 128 MiB)
+    max_payload = 16 * 1024 * 1024
 
     def __init__(
         self,

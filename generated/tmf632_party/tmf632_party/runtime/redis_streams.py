@@ -70,6 +70,8 @@ class RedisStreamsTransport(Transport):
     """A redis-py connection pool; each subscription takes its own connection for blocking reads."""
 
     name = "redis"
+    #: a stream field is a Redis bulk string: at most `proto-max-bulk-len`, 512 MB by default
+    max_payload = 512 * 1024 * 1024
 
     def __init__(
         self,

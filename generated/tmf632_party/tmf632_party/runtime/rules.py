@@ -92,6 +92,22 @@ def missing_in_response(document: dict[str, Any], rules: ResourceRules) -> list[
     return missing
 
 
+def broken_by_patch(
+    before: dict[str, Any], after: dict[str, Any], rules: ResourceRules
+) -> list[str]:
+    """Mandatory attributes a patch left missing: merge patch `null` removes a key, so a patch
+    can blank what the response needs and what creation demanded (which must stay present).
+    An attribute that was already missing before the patch is not the patch's doing."""
+
+    def missing(document: dict[str, Any]) -> dict[str, None]:
+        return dict.fromkeys(
+            [*missing_in_response(document, rules), *missing_on_create(document, rules)]
+        )
+
+    already = missing(before)
+    return [path for path in missing(after) if path not in already]
+
+
 def fill_server_assigned(document: dict[str, Any], rules: ResourceRules, new_id: Any) -> None:
     """Give contained sub-resources the attributes the provider owns (e.g. an `id`), in place."""
     for rule in rules.conditional:
