@@ -35,6 +35,7 @@ class _Linter:
         return Problem(self.sfile, ptr, level, code, message)
 
     def run(self) -> Iterator[Problem]:
+        yield from self.tmf_id()
         yield from self.prefix_example()
         yield from self.spec_operations_covered()
         for index, resource in enumerate(self.profile.resources):
@@ -44,6 +45,16 @@ class _Linter:
                 yield from self.operation(resource, kind, op, f"{ptr}/operations/{kind.value}")
 
     # -- profile-wide checks ------------------------------------------------------------------
+
+    def tmf_id(self) -> Iterator[Problem]:
+        if self.profile.api.tmf_id is None:
+            yield self.p(
+                "/api/tmfId",
+                Level.ERROR,
+                "profile-tmf-id",
+                "the profile names no TMF id (the package is named after it); add "
+                "'tmfId: TMFnnn' under 'api', or scaffold it from the OAS",
+            )
 
     def prefix_example(self) -> Iterator[Problem]:
         example = self.profile.channel_prefix.example

@@ -76,6 +76,7 @@ class _Lowering:
 
     def api(self) -> ApiIR:
         info = self.profile.api
+        assert info.tmf_id is not None, "lint reports a profile without a TMF id"
         package = naming.package_name(info.tmf_id, info.name)
         resources = tuple(
             self.resource(r, pointer("resources", i)) for i, r in enumerate(self.profile.resources)

@@ -274,7 +274,8 @@ def import_profile_document(
 
     `source` names the document in findings ("doc.txt:42: error ..."). `tmf_id` overrides the
     TMF number, which the documents do not print; without it the number is looked up by API
-    name. Warnings (unknown sections, ignored content) go to `problems` when given. Raises
+    name, and an API that is not a known one leaves it open (a warning). Warnings (unknown
+    sections, ignored content) go to `problems` when given. Raises
     `PipelineError` with every error found.
     """
     found = Problems() if problems is None else problems
@@ -342,12 +343,13 @@ def _api_info(reader: _DocumentReader, title: str, tmf_id: str | None) -> ApiInf
             )
     number = tmf_id or doc_rules.known_tmf_id(first.api_name, title)
     if number is None:
-        reader.error(
-            1,
+        reader.problems.warning(
+            f"{reader.source}:1",
+            "",
             "profile-doc-tmf-id",
-            f"cannot tell the TMF id of API {first.api_name!r}; give it explicitly",
+            f"cannot tell the TMF id of API {first.api_name!r}: left open (scaffold takes it "
+            "from the OAS; --tmf-id gives it explicitly)",
         )
-        return None
     return ApiInfo(tmf_id=number, name=first.api_name, version=first.version, title=title)
 
 

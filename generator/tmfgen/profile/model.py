@@ -141,7 +141,13 @@ class ChannelPrefix(Closed):
 
 
 class ApiInfo(Closed):
-    tmf_id: NonEmpty = Field(alias="tmfId", description="e.g. TMF629")
+    tmf_id: NonEmpty | None = Field(
+        default=None,
+        alias="tmfId",
+        description="e.g. TMF629. Conformance documents do not print it: `profile import` leaves "
+        "it open when the API is not a known one, `scaffold` then takes it from the OAS. "
+        "Generation needs it.",
+    )
     name: NonEmpty = Field(description="API name used in channels, e.g. customerManagement")
     version: NonEmpty = Field(description="Major version used in channels, e.g. v5")
     title: str = ""

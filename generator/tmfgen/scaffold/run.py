@@ -23,7 +23,7 @@ from ..profile.loader import load_profile
 from ..profile.model import Profile
 from .document import build_document
 from .mapping import map_profile
-from .oas import read_oas
+from .oas import OasIndex, read_oas
 from .yamltext import dump_yaml
 
 ASYNCAPI_FILE = "asyncapi.yaml"
@@ -71,6 +71,30 @@ def _header(profile: Profile, oas_name: str, profile_name: str) -> str:
     return f"{title}, asynchronous request/reply API.\n\n" + "\n".join(textwrap.wrap(text, 96))
 
 
+def _with_tmf_id(
+    profile: Profile, tmf_id: str | None, oas: OasIndex, profile_path: Path, report: ScaffoldReport
+) -> Profile:
+    """The profile with its TMF id: `--tmf-id`, else the profile's, else the OAS's."""
+    number = tmf_id or profile.api.tmf_id
+    if number is None:
+        number = oas.tmf_id
+        if number is None:
+            problems = Problems()
+            problems.error(
+                str(profile_path),
+                "/api/tmfId",
+                "scaffold-tmf-id",
+                f"the profile names no TMF id and {oas.file.name} states none "
+                "(no x-tmf-id, no 'TMF nnn' in its description or file name); give --tmf-id",
+            )
+            raise PipelineError(problems)
+        report.notes.append(f"TMF id {number} taken from {oas.file.name}")
+    if number == profile.api.tmf_id:
+        return profile
+    api = profile.api.model_copy(update={"tmf_id": number})
+    return profile.model_copy(update={"api": api})
+
+
 def scaffold(
     openapi: Path, profile_path: Path, out: Path, tmf_id: str | None = None
 ) -> ScaffoldReport:
@@ -83,9 +107,10 @@ def scaffold(
         problems = Problems()
         problems.error(str(openapi), "", "scaffold-oas", str(exc))
         raise PipelineError(problems) from None
+    profile = _with_tmf_id(profile, tmf_id, oas, profile_path, report)
     mapping = map_profile(profile, oas)
     report.unmapped = mapping.unmapped
-    report.notes = mapping.notes
+    report.notes.extend(mapping.notes)
     report.mapped = [f"{m.resource} {m.kind.value}: {m.operation.name}" for m in mapping.operations]
     if not mapping.operations:
         problems = Problems()
