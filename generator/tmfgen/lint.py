@@ -114,7 +114,7 @@ class _Linter:
                     "the rule cannot be enforced and is skipped",
                 )
         for i, block in enumerate(resource.if_present):
-            if block.parent not in properties:
+            if walk.path_property(self.spec.schemas, properties, block.parent) is None:
                 yield self.p(
                     f"{ptr}/ifPresent/{i}/parent",
                     Level.WARNING,

@@ -115,3 +115,54 @@ def test_a_row_after_a_blank_line_is_still_checked() -> None:
     [problem] = caught.value.problems
     assert problem.file == f"doc.txt:{line_of(text, 'M (sometimes)')}"
     assert problem.code == "profile-doc-rule"
+
+
+NESTED_TABLE = """# Order Resource Mandatory Attributes
+
+Mandatory attribute when parent is present\t\tRule
+@type\t\tM
+orderItem (if present)\t\t
+\tid\tM
+\tproductOffering (if present)\t
+\t\t@type\tM
+\t\tid\tM
+\tproduct (if present)\t
+\t\tid\tM (in response)
+\taction\tM
+note.author (if present)\t\t
+\tname\tM
+"""
+
+
+def nested_document(table: str) -> str:
+    start = SEED.index("# Customer Resource Mandatory Attributes")
+    end = SEED.index("# Notification Model Conformance")
+    return SEED[:start] + table.replace("Order", "Customer") + "\n" + SEED[end:]
+
+
+def test_if_present_two_levels_deep() -> None:
+    profile, problems = imported(nested_document(NESTED_TABLE))
+    assert list(problems) == []
+    blocks = {
+        b.parent: [(a.name, a.scope.value) for a in b.attributes]
+        for b in profile.resources[0].if_present
+    }
+    assert blocks == {
+        "orderItem": [("id", "always"), ("action", "always")],
+        "orderItem.productOffering": [("@type", "always"), ("id", "always")],
+        "orderItem.product": [("id", "response")],
+        "note.author": [("name", "always")],
+    }
+
+
+def test_second_level_row_without_its_parent_is_an_error() -> None:
+    table = NESTED_TABLE.replace("\tproductOffering (if present)\t\n", "")
+    text = nested_document(table)
+    with pytest.raises(PipelineError) as caught:
+        import_profile_document(text, "doc.txt")
+    found = [(p.file, p.code) for p in caught.value.problems]
+    first = line_of(text, "\t\t@type\tM")
+    assert found == [
+        (f"doc.txt:{first}", "profile-doc-indent"),
+        (f"doc.txt:{first + 1}", "profile-doc-indent"),
+    ]

@@ -172,12 +172,13 @@ class _Lowering:
     ) -> list[ConditionalIR]:
         rules = []
         for block in resource.if_present:
-            if block.parent not in properties:
+            parent = walk.path_property(self.bundle, properties, block.parent)
+            if parent is None:
                 skipped.append(
                     SkippedRule(f"{block.parent} (if present)", f"no attribute {block.parent!r}")
                 )
                 continue
-            item = walk.item_schema(self.bundle, properties[block.parent])
+            item = walk.item_schema(self.bundle, parent)
             reference = walk.is_reference(self.bundle, item)
             for attribute in block.attributes:
                 server_assigned = (
@@ -211,10 +212,13 @@ class _Lowering:
         minimal = object_sample(self.bundle, payload, resource.name, on_create)
         nested: dict[str, list[str]] = {}
         for rule in conditional:
-            if not rule.server_assigned:
-                nested.setdefault(rule.parent, []).append(rule.attribute)
-            else:
-                nested.setdefault(rule.parent, [])
+            # a rule two levels deep (item.offering) asks its first level to carry the second
+            top, _, below = rule.parent.partition(".")
+            carried = nested.setdefault(top, [])
+            if below and below not in carried:
+                carried.append(below)
+            if not below and not rule.server_assigned and rule.attribute not in carried:
+                carried.append(rule.attribute)
         rich = object_sample(self.bundle, payload, resource.name, on_create, nested)
         # patch values follow the resource schema, not the _MVO one: the merged result must
         # still be a conformant resource

@@ -35,6 +35,8 @@ class Row:
     line: int
     cells: tuple[str, ...]
     indented: bool
+    #: leading tabs: 2 for a row under a nested "(if present)" row of an attribute table
+    depth: int = 0
 
     @property
     def name(self) -> str:
@@ -74,7 +76,9 @@ def _cells(line: str) -> tuple[str, ...]:
 
 
 def _row(number: int, raw: str) -> Row:
-    return Row(number, _cells(raw), indented=raw[:1] in ("\t", " "))
+    indented = raw[:1] in ("\t", " ")
+    tabs = len(raw) - len(raw.lstrip("\t"))
+    return Row(number, _cells(raw), indented=indented, depth=max(tabs, int(indented)))
 
 
 #: how the header row of every table the documents use begins (normalised, lower case); a

@@ -63,7 +63,9 @@ class AttributeRule(Closed):
 class ConditionalAttributes(Closed):
     """An "(if present)" block: when `parent` is present, each listed attribute is mandatory.
 
-    For an array parent the rule applies to every element.
+    For an array parent the rule applies to every element. `parent` is an attribute or a
+    dotted path two levels deep (`productOrderItem.productOffering`: the productOffering of each
+    order item), which documents write as an indented "(if present)" row under the first.
     """
 
     parent: NonEmpty
