@@ -146,9 +146,20 @@ def profile_group() -> None:
 @click.argument("document", type=ExistingFile)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--tmf-id", default=None, help="e.g. TMF629, when the API is not a known one")
+@click.option(
+    "--openapi",
+    "openapi",
+    type=ExistingFile,
+    default=None,
+    help="the API's OAS: infer sources of provider-assigned attributes from its schemas",
+)
 @click.option("--fail-on-warning", is_flag=True)
 def profile_import(
-    document: Path, output: Path | None, tmf_id: str | None, fail_on_warning: bool
+    document: Path,
+    output: Path | None,
+    tmf_id: str | None,
+    openapi: Path | None,
+    fail_on_warning: bool,
 ) -> None:
     """Read a conformance-profile document (text form) into profile YAML."""
     from .problems import Problems
@@ -163,6 +174,13 @@ def profile_import(
     except PipelineError as error:
         _fail(error)
         return
+    if openapi is not None:
+        from .profile.provider_inference import infer_profile
+        from .scaffold.run import oas_schemas
+
+        profile, guesses = infer_profile(profile, oas_schemas(openapi))
+        for guess in guesses:
+            problems.warning(str(document), "", "provider-inferred", guess)
     _report(problems)
     text = dump_profile_yaml(
         profile, header=f"Imported from {document.name} by tmfgen profile import"

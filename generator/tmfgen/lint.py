@@ -15,7 +15,16 @@ from typing import Any
 
 from . import naming
 from .problems import Level, Problem, pointer
-from .profile.model import HeaderRule, Operation, OperationKind, Profile, Resource, Rule
+from .profile.model import (
+    HeaderRule,
+    Operation,
+    OperationKind,
+    Profile,
+    Resource,
+    Rule,
+    ValueSource,
+)
+from .profile.provider_inference import needs_source, suggestion
 from .schemas import walk
 from .spec.model import MessageSpec, OperationSpec, Spec
 
@@ -41,6 +50,7 @@ class _Linter:
         for index, resource in enumerate(self.profile.resources):
             ptr = pointer("resources", index)
             yield from self.attributes(resource, ptr)
+            yield from self.provider_assigned(resource, ptr)
             for kind, op in resource.operations.items():
                 yield from self.operation(resource, kind, op, f"{ptr}/operations/{kind.value}")
 
@@ -120,6 +130,89 @@ class _Linter:
                     Level.WARNING,
                     "unknown-attribute",
                     f"{block.parent!r} is no {resource.name} attribute; its rules are skipped",
+                )
+
+    def provider_assigned(self, resource: Resource, ptr: str) -> Iterator[Problem]:
+        """Every response-mandatory attribute no consumer sends has a source that fits."""
+        bundle = self.spec.schemas
+        properties = self.properties(resource.name)
+        if properties is None:
+            return
+        for needed in needs_source(bundle, resource):
+            chosen = (
+                f" ({needed.guess.reason})"
+                if needed.guess
+                else " (no inference rule fits: write the hook, or give an initial value)"
+            )
+            yield self.p(
+                f"{ptr}/mandatoryAttributes/{needed.index}",
+                Level.ERROR,
+                "provider-source-missing",
+                f"{needed.name!r} is mandatory in responses but not for creation, so the provider "
+                f"must assign it; add under providerAssigned: {suggestion(needed)}{chosen}",
+            )
+        for i, entry in enumerate(resource.provider_assigned):
+            here = f"{ptr}/providerAssigned/{i}"
+            if entry.name not in properties:
+                yield self.p(
+                    here + "/name",
+                    Level.ERROR,
+                    "provider-unknown-attribute",
+                    f"{entry.name!r} is no {resource.name} attribute; the provider cannot "
+                    "assign it",
+                )
+                continue
+            schema = walk.resolve(bundle, properties[entry.name])
+            yield from self._provider_value(entry.source, entry.value, schema, entry.name, here)
+            if entry.inferred is not None:
+                yield self.p(
+                    here,
+                    Level.WARNING,
+                    "provider-inferred",
+                    f"{entry.name}: source {entry.source.value}"
+                    + (f" = {entry.value!r}" if entry.value is not None else "")
+                    + f" was inferred ({entry.inferred}); remove `inferred` to confirm it",
+                )
+            if entry.source is ValueSource.HOOK:
+                method = entry.hook or "assign_" + naming.snake(entry.name)
+                yield self.p(
+                    here,
+                    Level.WARNING,
+                    "provider-hook",
+                    f"{entry.name} comes from the hook {method}(self, document) of "
+                    f"{naming.hooks_class(resource.name)} in hooks.py; the service refuses to "
+                    "start until it is written",
+                )
+
+    def _provider_value(
+        self, source: ValueSource, value: Any, schema: Mapping[str, Any], name: str, ptr: str
+    ) -> Iterator[Problem]:
+        stamp = source in (ValueSource.CREATED, ValueSource.CHANGED)
+        if stamp and (
+            schema.get("type") not in (None, "string")
+            or schema.get("format") not in (None, "date-time", "date")
+        ):
+            yield self.p(
+                ptr + "/source",
+                Level.ERROR,
+                "provider-not-timestamp",
+                f"{name} is no date-time or date string; a timestamp cannot be assigned",
+            )
+        if source is ValueSource.INITIAL:
+            enum = schema.get("enum")
+            if enum and value not in enum:
+                yield self.p(
+                    ptr + "/value",
+                    Level.ERROR,
+                    "provider-value-invalid",
+                    f"{value!r} is not one of {name}'s values {enum}",
+                )
+            elif "const" in schema and value != schema["const"]:
+                yield self.p(
+                    ptr + "/value",
+                    Level.ERROR,
+                    "provider-value-invalid",
+                    f"{name} is always {schema['const']!r}, not {value!r}",
                 )
 
     # -- operations -----------------------------------------------------------------------------

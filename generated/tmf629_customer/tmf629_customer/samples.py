@@ -70,7 +70,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                 [
                     {
                         "@type": "CreditProfile",
-                        "creditProfileDate": "2024-01-01T00:00:00Z",
+                        "creditProfileDate": "2024-02-02T00:00:00Z",
                         "creditRiskRating": 1,
                         "creditScore": 1,
                         "href": "patched-href",
@@ -104,7 +104,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
             ("statusReason", "patched-statusReason"),
             (
                 "validFor",
-                {"endDateTime": "2024-01-01T00:00:00Z", "startDateTime": "2024-01-01T00:00:00Z"},
+                {"endDateTime": "2024-02-02T00:00:00Z", "startDateTime": "2024-02-02T00:00:00Z"},
             ),
         ),
     },

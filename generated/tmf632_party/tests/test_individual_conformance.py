@@ -14,6 +14,7 @@ can run against any implementation of the API.
 
 import asyncio
 import copy
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -33,6 +34,11 @@ MANDATORY_IN_RESPONSE = ("@type", "id")
 MANDATORY_ON_CREATE = ("@type", "familyName", "givenName")
 CONDITIONAL = ()
 NON_PATCHABLE = ("@baseType", "@schemaLocation", "@type", "href", "id")
+#: (attribute, source, initial value) of each attribute the provider assigns
+PROVIDER_ASSIGNED = ()
+#: provider-assigned attributes the create schema does not let a consumer send, with a value
+PROVIDER_REFUSED = ()
+CHANGE_STAMPS = ()
 ALWAYS_SELECTED = ("id", "href", "@type")
 
 
@@ -53,6 +59,41 @@ async def create(driver: Driver, body: dict[str, Any]) -> dict[str, Any]:
     assert reply.status == 201, reply.json()
     created: dict[str, Any] = reply.json()
     return created
+
+
+def moment(text: str) -> dt.datetime:
+    """An RFC 3339 date-time the provider assigned; it must say UTC."""
+    value = dt.datetime.fromisoformat(text)
+    assert value.utcoffset() == dt.timedelta(0), text
+    return value
+
+
+@rule("CREATE: the provider assigns the attributes it owns (timestamps, initial values, hooks)")
+@pytest.mark.parametrize("attribute,source,value", PROVIDER_ASSIGNED)
+async def test_create_assigns_provider_attribute(
+    driver: Driver, attribute: str, source: str, value: Any
+) -> None:
+    body = sample()
+    created = await create(driver, body)
+    assert missing(created, [attribute]) == [], f"provider did not assign {attribute}"
+    if attribute in body:
+        assert created[attribute] == body[attribute]
+    elif source == "initial":
+        assert created[attribute] == value
+    elif source in ("created", "changed") and "T" in created[attribute]:
+        moment(created[attribute])
+    elif source in ("created", "changed"):
+        dt.date.fromisoformat(created[attribute])
+
+
+@rule("CREATE: an attribute the provider assigns and the create schema lacks is refused (400)")
+@pytest.mark.parametrize("attribute,value", PROVIDER_REFUSED)
+async def test_create_with_provider_assigned_attribute_is_400(
+    driver: Driver, attribute: str, value: Any
+) -> None:
+    reply = await driver.send(CREATE, body={**sample(), attribute: value})
+    error = error_body(reply, 400)
+    assert attribute in error["reason"] + error.get("message", "")
 
 
 @rule("CREATE: 201 if successful; mandatory attributes returned; values sent come back")
@@ -242,6 +283,19 @@ async def test_patch_non_patchable_is_400(driver: Driver, attribute: str) -> Non
     assert attribute in error["reason"]
     again = await driver.send(RETRIEVE, parameters={"id": created["id"]})
     assert again.json() == created
+
+
+@rule("PATCH: change timestamps move on with every change")
+@pytest.mark.parametrize("attribute", CHANGE_STAMPS)
+async def test_patch_moves_change_timestamp(driver: Driver, attribute: str) -> None:
+    patches = SAMPLES[RESOURCE]["patches"]
+    if not patches:
+        pytest.skip("no patchable attribute to change")
+    created = await create(driver, sample())
+    await asyncio.sleep(0.01)
+    reply = await driver.send(PATCH, parameters={"id": created["id"]}, body=dict(patches[:1]))
+    assert reply.status == 200, reply.json()
+    assert moment(reply.json()[attribute]) > moment(created[attribute])
 
 
 @rule("PATCH: unknown id gives 404")

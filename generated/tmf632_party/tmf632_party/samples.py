@@ -25,7 +25,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "givenName": "sample-givenName",
         },
         "patches": (
-            ("birthDate", "2024-01-01T00:00:00Z"),
+            ("birthDate", "2024-02-02T00:00:00Z"),
             (
                 "contactMedium",
                 [
@@ -43,7 +43,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
             ("givenName", "patched-givenName"),
             ("middleName", "patched-middleName"),
             ("nationality", "patched-nationality"),
-            ("status", "initialized"),
+            ("status", "validated"),
             ("title", "patched-title"),
         ),
     },
@@ -66,7 +66,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
             ("isLegalEntity", True),
             ("name", "patched-name"),
             ("organizationType", "patched-organizationType"),
-            ("status", "initialized"),
+            ("status", "validated"),
             ("tradingName", "patched-tradingName"),
         ),
     },

@@ -11,17 +11,26 @@ from __future__ import annotations
 import ast
 import hashlib
 import pprint
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .. import __version__, naming
 from ..problems import Level, PipelineError, Problem, pointer
-from ..profile.model import HeaderRule, Operation, Profile, Resource, Rule, Scope
+from ..profile.model import (
+    HeaderRule,
+    Operation,
+    Profile,
+    Resource,
+    Rule,
+    Scope,
+    ValueSource,
+)
 from ..schemas import walk
 from ..schemas.models import generate_models
 from ..schemas.normalize import flatten_optional, normalize_polymorphism
 from ..schemas.samples import object_sample, sample_value
+from ..schemas.values import is_plain_string
 from ..spec.model import OperationSpec, Spec
 from .model import (
     ApiIR,
@@ -29,6 +38,7 @@ from .model import (
     HeaderIR,
     InputFile,
     OperationIR,
+    ProviderIR,
     ResourceIR,
     SkippedRule,
 )
@@ -133,6 +143,10 @@ class _Lowering:
         )
         conditional = tuple(self.conditional(resource, properties, skipped))
         patch = resource.operations.patch
+        provider = self.provider_assigned(resource, properties, known, ptr)
+        non_patchable = [a.name for a in (patch.non_patchable if patch else ())]
+        if patch is not None:
+            non_patchable += [p.name for p in provider if not p.patchable]
         operations = tuple(
             self.operation(kind.value, op, f"{ptr}/operations/{kind.value}")
             for kind, op in resource.operations.items()
@@ -158,11 +172,64 @@ class _Lowering:
             patchable=tuple(
                 a.name for a in (patch.patchable if patch else ()) if a.name in properties
             ),
-            non_patchable=tuple(a.name for a in (patch.non_patchable if patch else ())),
+            non_patchable=tuple(dict.fromkeys(non_patchable)),
             skipped_rules=tuple(skipped),
             operations=operations,
-            **self.samples(resource, create, patch, on_create, conditional, properties),
+            provider_assigned=provider,
+            **self.samples(resource, create, patch, on_create, conditional, properties, provider),
         )
+
+    def provider_assigned(
+        self,
+        resource: Resource,
+        properties: Mapping[str, Any],
+        known: Callable[[str, str], bool],
+        ptr: str,
+    ) -> tuple[ProviderIR, ...]:
+        """The profile's provider-assigned attributes, with what the schemas say of each: the
+        timestamp format, and whether the create schema lets a consumer send it."""
+        create = resource.operations.create
+        payload = create.request_payload if create else None
+        create_properties = (
+            walk.effective_properties(self.bundle, self.bundle[payload])
+            if payload in self.bundle and payload is not None
+            else {}
+        )
+        patch = resource.operations.patch
+        patchable = {a.name for a in (patch.patchable if patch else ())}
+        result = []
+        for index, entry in enumerate(resource.provider_assigned):
+            if not known(entry.name, f"provider-assigned {entry.name}"):
+                continue
+            prop = walk.resolve(self.bundle, properties[entry.name])
+            sent = create_properties.get(entry.name)
+            settable = sent is not None and not walk.resolve(self.bundle, sent).get("readOnly")
+            hook = None
+            if entry.source is ValueSource.HOOK:
+                hook = entry.hook or "assign_" + naming.snake(entry.name)
+                if not hook.isidentifier():
+                    self.fail(
+                        f"{ptr}/providerAssigned/{index}/hook",
+                        f"{hook!r} is no method name; give `hook:` explicitly",
+                    )
+            example: Any = entry.value
+            if entry.source in (ValueSource.CREATED, ValueSource.CHANGED):
+                example = sample_value(self.bundle, prop, entry.name)
+            elif entry.source is not ValueSource.INITIAL:
+                example = sample_value(self.bundle, prop, entry.name, tag="consumer")
+            result.append(
+                ProviderIR(
+                    name=entry.name,
+                    source=entry.source.value,
+                    value=literal(entry.value),
+                    format="date" if prop.get("format") == "date" else "date-time",
+                    settable=settable,
+                    patchable=entry.patchable or entry.name in patchable,
+                    hook=hook,
+                    example=literal(example),
+                )
+            )
+        return tuple(result)
 
     def conditional(
         self,
@@ -199,6 +266,7 @@ class _Lowering:
         on_create: Sequence[str],
         conditional: Sequence[ConditionalIR],
         properties: Mapping[str, Any],
+        provider: Sequence[ProviderIR] = (),
     ) -> dict[str, Any]:
         payload = create.request_payload if create else None
         if payload is None or payload not in self.bundle:
@@ -223,9 +291,10 @@ class _Lowering:
         # patch values follow the resource schema, not the _MVO one: the merged result must
         # still be a conformant resource
         patches = []
+        refused = {p.name for p in provider if not p.patchable}
         for attribute in patch.patchable if patch else ():
             prop = properties.get(attribute.name)
-            if prop is None:
+            if prop is None or attribute.name in refused:
                 continue
             children = nested.get(attribute.name, ())
             value = sample_value(
@@ -238,9 +307,9 @@ class _Lowering:
                 fill_scalars=True,
             )
             patches.append((attribute.name, value))
-        marker = next(
-            (k for k, v in minimal.items() if isinstance(v, str) and not k.startswith("@")), None
-        )
+        marker = self.marker(payload, properties, minimal, provider)
+        if marker is not None and marker not in minimal:
+            minimal[marker] = rich[marker] = sample_value(self.bundle, properties[marker], marker)
         union_attribute = next(
             (
                 name
@@ -260,6 +329,29 @@ class _Lowering:
             "sample_create_rich": literal(rich),
             "sample_patches": literal(tuple(patches)),
         }
+
+    def marker(
+        self,
+        payload: str,
+        properties: Mapping[str, Any],
+        minimal: Mapping[str, Any],
+        provider: Sequence[ProviderIR],
+    ) -> str | None:
+        """The attribute tests tag their resources with: a top-level string any text fits, in
+        both the create schema and the resource; one the sample already sends comes first."""
+        create_properties = walk.effective_properties(self.bundle, self.bundle[payload])
+        owned = {p.name for p in provider}
+
+        def holds_marker(name: str) -> bool:
+            if name.startswith("@") or name in ("id", "href") or name in owned:
+                return False
+            schemas = (create_properties.get(name), properties.get(name))
+            return all(
+                s is not None and is_plain_string(walk.resolve(self.bundle, s)) for s in schemas
+            )
+
+        preferred = [*minimal, "name", "description", *create_properties]
+        return next((name for name in preferred if holds_marker(name)), None)
 
     def operation(self, kind: str, op: Operation, ptr: str) -> OperationIR:
         spec_op = self.spec_ops.get(op.name)

@@ -49,6 +49,22 @@ class ConditionalIR:
 
 
 @dataclass(frozen=True)
+class ProviderIR:
+    """A provider-assigned attribute: its source, and what the create schema lets a consumer do."""
+
+    name: str
+    source: str
+    #: Python literal of the initial value ("None" for other sources)
+    value: str
+    format: str
+    settable: bool
+    patchable: bool
+    hook: str | None
+    #: Python literal of a schema-valid value a consumer could try to send (refusal tests)
+    example: str = "None"
+
+
+@dataclass(frozen=True)
 class SkippedRule:
     """A profile rule the generated service cannot enforce, and why (reported by lint too)."""
 
@@ -74,6 +90,7 @@ class ResourceIR:
     non_patchable: tuple[str, ...]
     skipped_rules: tuple[SkippedRule, ...]
     operations: tuple[OperationIR, ...]
+    provider_assigned: tuple[ProviderIR, ...]
     #: Python literals (source text) of sample payloads used by the conformance tests
     sample_create: str
     sample_create_rich: str
@@ -86,6 +103,25 @@ class ResourceIR:
 
     def operation(self, kind: str) -> OperationIR | None:
         return next((op for op in self.operations if op.kind == kind), None)
+
+    @property
+    def provider_hooks(self) -> tuple[ProviderIR, ...]:
+        return tuple(p for p in self.provider_assigned if p.hook is not None)
+
+    @property
+    def provider_refused(self) -> tuple[ProviderIR, ...]:
+        """Provider-assigned attributes a consumer may not send on create."""
+        return tuple(
+            p for p in self.provider_assigned if not p.settable and p.source not in ("id", "href")
+        )
+
+    @property
+    def change_stamps(self) -> tuple[str, ...]:
+        return tuple(
+            p.name
+            for p in self.provider_assigned
+            if p.source == "changed" and p.format == "date-time"
+        )
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ _ALWAYS_WRITTEN: dict[type[BaseModel], frozenset[str]] = {
 }
 
 _FLOW_MAX_KEYS = 4
+#: a row longer than this (keys and values) is written as a block, so it is never folded
+_FLOW_MAX_CHARS = 80
 
 
 class _Row(dict[str, Any]):
@@ -56,7 +58,8 @@ def _plain(value: Any) -> Any:
 
 def _is_row(data: dict[str, Any]) -> bool:
     scalars = all(not isinstance(v, dict | list) for v in data.values())
-    return scalars and len(data) <= _FLOW_MAX_KEYS
+    size = sum(len(str(k)) + len(str(v)) + 4 for k, v in data.items())
+    return scalars and len(data) <= _FLOW_MAX_KEYS and size <= _FLOW_MAX_CHARS
 
 
 def _model(model: BaseModel) -> dict[str, Any]:

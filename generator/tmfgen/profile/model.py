@@ -9,9 +9,9 @@ committed (`specs/profile.schema.json`) so editors can validate profiles too.
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
@@ -123,12 +123,78 @@ class Operations(Closed):
         return tuple((kind, op) for kind, op in found if op is not None)
 
 
+class ValueSource(enum.StrEnum):
+    """Where the provider takes the value of an attribute the consumer does not send."""
+
+    CREATED = "created"
+    CHANGED = "changed"
+    INITIAL = "initial"
+    ID = "id"
+    HREF = "href"
+    HOOK = "hook"
+
+
+_SOURCE_HELP = (
+    "created: the time of creation (creationDate, orderDate); changed: the time of creation and "
+    "of every later change (lastUpdate); timestamps follow the attribute's format (date-time: "
+    "RFC 3339 in UTC, date: the UTC day). initial: `value` (an enum member or a constant, e.g. "
+    "the first state of a lifecycle). id, href: the resource's own id and href, which the "
+    "provider always assigns. hook: the value the user's hooks.py method `hook` returns."
+)
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Constant = str | int | float | bool
+
+
+class ProviderAssigned(Closed):
+    """An attribute whose value the provider assigns on create (and, for `changed`, on change).
+
+    The consumer may not send it when the create schema (`_FVO`) lacks it or marks it readOnly:
+    such a create is refused with 400. Otherwise the consumer's value wins and the provider's
+    fills the gap. It is non-patchable unless `patchable` is true or the PATCH section lists it.
+    """
+
+    name: NonEmpty = Field(description="The resource attribute, e.g. creationDate.")
+    source: ValueSource = Field(description=_SOURCE_HELP)
+    value: Constant | None = Field(
+        default=None, description="source initial only: the value every new resource starts with."
+    )
+    hook: Identifier | None = Field(
+        default=None,
+        description="source hook only: the method of the resource's hooks class that returns the "
+        "value (`async def NAME(self, document)`); default `assign_<attribute in snake case>`. "
+        "A service whose hooks.py lacks it refuses to start, naming the method.",
+    )
+    patchable: bool = Field(
+        default=False, description="True lets a PATCH change it (a state the consumer moves on)."
+    )
+    inferred: str | None = Field(
+        default=None,
+        description="Set by `profile import --openapi` and `scaffold` when they guessed this "
+        "source, saying why; lint warns (provider-inferred) until a person removes it.",
+    )
+
+    @model_validator(mode="after")
+    def _fields_fit_source(self) -> Self:
+        if (self.source is ValueSource.INITIAL) != (self.value is not None):
+            raise ValueError("`value` is given exactly when source is initial")
+        if self.hook is not None and self.source is not ValueSource.HOOK:
+            raise ValueError("`hook` is given only when source is hook")
+        return self
+
+
 class Resource(Closed):
     name: NonEmpty
     mandatory: bool = True
     comment: str = ""
     mandatory_attributes: tuple[AttributeRule, ...] = Field(default=(), alias="mandatoryAttributes")
     if_present: tuple[ConditionalAttributes, ...] = Field(default=(), alias="ifPresent")
+    provider_assigned: tuple[ProviderAssigned, ...] = Field(
+        default=(),
+        alias="providerAssigned",
+        description="Attributes the provider assigns: every attribute mandatory in responses but "
+        "not for creation needs one (lint error provider-source-missing otherwise).",
+    )
     operations: Operations
 
 

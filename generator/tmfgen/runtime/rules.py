@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .provider import ProviderAttribute
+
 RESPONSE = "response"
 CREATION = "creation"
 ALWAYS = "always"
@@ -37,6 +39,8 @@ class ResourceRules:
     conditional: tuple[ConditionalRule, ...] = ()
     patchable: tuple[str, ...] = ()
     non_patchable: tuple[str, ...] = ()
+    #: attributes the provider assigns (timestamps, initial states, hook values)
+    provider_assigned: tuple[ProviderAttribute, ...] = ()
 
 
 def is_blank(value: Any) -> bool:

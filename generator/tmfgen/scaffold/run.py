@@ -21,6 +21,7 @@ from ..profile.dump import dump_profile_yaml
 from ..profile.importer import import_profile_document
 from ..profile.loader import load_profile
 from ..profile.model import Profile
+from ..profile.provider_inference import infer_profile
 from .document import build_document
 from .mapping import map_profile
 from .oas import OasIndex, read_oas
@@ -56,6 +57,14 @@ def read_profile(path: Path, problems: Problems, tmf_id: str | None = None) -> P
     if is_profile_yaml(text):
         return load_profile(path)
     return import_profile_document(text, str(path), tmf_id=tmf_id, problems=problems)
+
+
+def oas_schemas(path: Path) -> dict[str, Any]:
+    """The OAS's component schemas, as the bundle the inference walks (refs stay local)."""
+    document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    components = document.get("components") if isinstance(document, dict) else None
+    schemas = components.get("schemas") if isinstance(components, dict) else None
+    return dict(schemas) if isinstance(schemas, dict) else {}
 
 
 def _header(profile: Profile, oas_name: str, profile_name: str) -> str:
@@ -109,8 +118,10 @@ def scaffold(
         raise PipelineError(problems) from None
     profile = _with_tmf_id(profile, tmf_id, oas, profile_path, report)
     mapping = map_profile(profile, oas)
+    inferred, guesses = infer_profile(mapping.profile, oas_schemas(openapi))
+    mapping.profile = inferred
     report.unmapped = mapping.unmapped
-    report.notes.extend(mapping.notes)
+    report.notes.extend(mapping.notes + [f"provider-assigned {g}" for g in guesses])
     report.mapped = [f"{m.resource} {m.kind.value}: {m.operation.name}" for m in mapping.operations]
     if not mapping.operations:
         problems = Problems()

@@ -3,9 +3,12 @@
 A conformance suite needs a valid create payload for every resource of every API it is generated
 for, so the samples are derived from the schemas and the profile rather than written by hand:
 required properties plus the attributes the profile makes mandatory, one element per array,
-the first member (by discriminator value) of each union. Values are fixed strings, so the output
-stays deterministic. Whether a sample is valid is checked where it matters: the generated
-tests create it through the service and assert a 201.
+the first member (by discriminator value) of each union, `minItems` elements per array. Scalars
+honour their constraints (`values.py`), enums and consts; patch values (`tag="patched"`) take
+another enum member where there is one, so a patch visibly changes something. Values are fixed,
+so the output stays deterministic. That every sample validates is a property test over every
+reference OAS (tests/provider/test_samples_validate.py), and the generated tests create them
+through the service and assert a 201.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .values import number_value, string_value
 from .walk import (
     Schema,
     effective_properties,
@@ -48,17 +52,19 @@ def sample_value(
     members = union_members(bundle, schema)
     if members:
         key, target = _preferred_member(members)
-        return sample_value(
-            bundle, bundle[target], name, extra_required, key, depth, tag, fill_scalars
-        )
+        extra = _patch_required(bundle, target, extra_required, fill_scalars)
+        return sample_value(bundle, bundle[target], name, extra, key, depth, tag, fill_scalars)
     referenced = ref_target(schema)
     if type_value is None and referenced is not None:
         type_value = type_name(referenced)
+    if referenced is not None:
+        extra_required = _patch_required(bundle, referenced, extra_required, fill_scalars)
     resolved = resolve(bundle, schema)
     if "const" in resolved:
         return resolved["const"]
     if resolved.get("enum"):
-        return resolved["enum"][0]
+        members = [m for m in resolved["enum"] if m is not None] or resolved["enum"]
+        return members[1] if tag == "patched" and len(members) > 1 else members[0]
     kind = resolved.get("type")
     properties = effective_properties(bundle, resolved)
     if kind == "object" or properties or "allOf" in resolved:
@@ -68,9 +74,38 @@ def sample_value(
     if kind == "array":
         items = resolved.get("items") or {}
         return [
-            sample_value(bundle, items, name, extra_required, None, depth + 1, tag, fill_scalars)
+            sample_value(
+                bundle,
+                items,
+                name,
+                extra_required,
+                None,
+                depth + 1,
+                f"{tag}{n}" if n else tag,
+                fill_scalars,
+            )
+            for n in range(array_length(resolved))
         ]
     return _scalar(resolved, name, tag)
+
+
+def array_length(schema: Schema) -> int:
+    """One element, or as many as `minItems` asks, never more than `maxItems` allows."""
+    wanted = max(1, int(schema.get("minItems", 1)))
+    most = schema.get("maxItems")
+    return min(wanted, int(most)) if isinstance(most, int) else wanted
+
+
+def _patch_required(
+    bundle: Mapping[str, Schema], schema_name: str, extra: Iterable[str], patching: bool
+) -> list[str]:
+    """Patch values follow the resource schemas, but must also pass the `_MVO` twin, whose
+    nested schemas may require more (a characteristic's `value`)."""
+    wanted = list(extra)
+    twin = bundle.get(type_name(schema_name) + "_MVO")
+    if patching and twin is not None:
+        wanted += [n for n in effective_required(bundle, twin) if n not in wanted]
+    return wanted
 
 
 def _preferred_member(members: list[tuple[str, str]]) -> tuple[str, str]:
@@ -109,7 +144,12 @@ def _object(
         value = pinned if pinned is not None else type_value
         if value is not None:
             result[TYPE_PROPERTY] = value
+    declared_required = effective_required(bundle, schema)
     for prop in wanted:
+        if prop not in properties and prop in declared_required and prop not in result:
+            # an OAS slip (TMF641 requires "ServiceOrder" beside "serviceOrder"): the models
+            # require it all the same, untyped, so any value passes
+            result[prop] = f"{tag}-{prop}"
         if prop in result or prop not in properties or depth >= MAX_DEPTH:
             continue
         result[prop] = sample_value(
@@ -120,22 +160,11 @@ def _object(
 
 def _scalar(schema: Schema, name: str, tag: str) -> Any:
     kind = schema.get("type")
-    fmt = schema.get("format")
-    if kind == "integer":
-        return 1
-    if kind == "number":
-        return 1.5
+    if kind in ("integer", "number"):
+        return number_value(schema, kind == "integer")
     if kind == "boolean":
         return True
-    if fmt == "date-time":
-        return "2024-01-01T00:00:00Z"
-    if fmt == "date":
-        return "2024-01-01"
-    if fmt == "email":
-        return f"{tag}@example.com"
-    if fmt in ("uri", "url"):
-        return f"https://example.com/{tag}/{name}"
-    return f"{tag}-{name}"
+    return string_value(schema, name, tag)
 
 
 def object_sample(
@@ -157,10 +186,17 @@ def object_sample(
         prop = properties[parent]
         resolved = resolve(bundle, prop)
         if resolved.get("type") == "array":
-            element = sample_value(
-                bundle, resolved.get("items") or {}, parent, children, tag=tag, depth=1
-            )
-            result[parent] = [element]
+            result[parent] = [
+                sample_value(
+                    bundle,
+                    resolved.get("items") or {},
+                    parent,
+                    children,
+                    tag=f"{tag}{n}" if n else tag,
+                    depth=1,
+                )
+                for n in range(array_length(resolved))
+            ]
         else:
             result[parent] = sample_value(bundle, prop, parent, children, tag=tag, depth=1)
     return result

@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from . import provider
 from . import rules as profile_rules
 from .errors import TmfError, bad_request, not_found
 from .merge_patch import merge_patch
@@ -70,6 +71,9 @@ class ResourceBinding:
     create_model: type[BaseModel] | None = None
     patch_model: type[BaseModel] | None = None
     hooks: ResourceHooks = field(default_factory=ResourceHooks)
+
+    def __post_init__(self) -> None:
+        provider.check_hooks(self.hooks, self.rules.provider_assigned, self.name)
 
 
 Finalize = Callable[[Request, Reply], StoredReply]
@@ -127,6 +131,12 @@ async def create(
     binding: ResourceBinding, store: Store, request: Request, finalize: Finalize
 ) -> Reply:
     document = _object_body(request)
+    assigned = binding.rules.provider_assigned
+    refused = provider.refused_on_create(document, assigned)
+    if refused:
+        raise bad_request(
+            "PROVIDER_ASSIGNED", "attributes are assigned by the provider: " + ", ".join(refused)
+        )
     missing = profile_rules.missing_on_create(document, binding.rules)
     if missing:
         raise bad_request(
@@ -141,6 +151,7 @@ async def create(
     new_id = binding.hooks.new_id()
     document = {**document, "id": new_id, "href": f"{binding.href_base}/{new_id}"}
     profile_rules.fill_server_assigned(document, binding.rules, binding.hooks.new_id)
+    await provider.fill_on_create(document, assigned, binding.hooks)
     stored = _conformant(binding, document)
     reply = Reply(201, binding.query.select(stored, request.parameters))
     await store.apply(
@@ -192,6 +203,7 @@ async def patch(
     changes = await binding.hooks.before_patch(current, changes)
     merged = merge_patch(current, changes)
     profile_rules.fill_server_assigned(merged, binding.rules, binding.hooks.new_id)
+    provider.fill_on_change(merged, binding.rules.provider_assigned)
     stored = _conformant(binding, merged)
     reply = Reply(200, binding.query.select(stored, request.parameters))
     await _apply(
