@@ -110,7 +110,12 @@ def run_one(document: Path, work: Path) -> Outcome:
 
 
 def _steps(document: Path, work: Path, outcome: Outcome) -> None:
-    imported = _run(_tmfgen("profile", "import", document, "-o", work / "imported.yaml"), ROOT)
+    imported = _run(
+        _tmfgen(
+            "profile", "import", document, "--openapi", oas_for(document), "-o", work / "p.yaml"
+        ),
+        ROOT,
+    )
     if imported.returncode != 0:
         outcome.detail = imported.stderr[-2000:]
         return
@@ -184,10 +189,11 @@ def run_all(paths: list[Path], workers: int | None = None) -> list[Outcome]:
     """Every document through `run_one`, `workers` at a time (default: TMFGEN_PROFILE_JOBS or
     the number of CPUs, at most 4), each in its own temporary folder."""
     jobs = workers or int(os.environ.get("TMFGEN_PROFILE_JOBS", "0")) or min(4, os.cpu_count() or 1)
+    kept = os.environ.get("TMFGEN_PROFILE_WORK")  # keep the folders there, to look into
     with tempfile.TemporaryDirectory(prefix="tmfgen-profiles-") as tmp:
-        folders = [Path(tmp) / path.stem for path in paths]
+        folders = [Path(kept or tmp) / path.stem for path in paths]
         for folder in folders:
-            folder.mkdir()
+            folder.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             return list(pool.map(run_one, paths, folders))
 

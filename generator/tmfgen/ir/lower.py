@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import pprint
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,16 @@ class _Lowering:
         if schema is None:
             return None
         name = naming.model_class(schema)
-        if name not in self.classes:
-            self.fail(ptr, f"schema {schema!r} produced no model class {name!r}")
+        if name in self.classes:
+            return name
+        # datamodel-code-generator numbers a class whose name it considers taken
+        # (TMF620's ProductOffering becomes ProductOffering3); one numbered twin is that class
+        twins = [c for c in self.classes if re.fullmatch(re.escape(name) + r"\d+", c)]
+        predicted = {naming.model_class(s) for s in self.bundle}
+        twins = [c for c in twins if c not in predicted]
+        if len(twins) == 1:
+            return twins[0]
+        self.fail(ptr, f"schema {schema!r} produced no model class {name!r}")
         return name
 
     def api(self) -> ApiIR:
@@ -276,10 +285,17 @@ class _Lowering:
                 "sample_patches": "()",
                 "marker": None,
                 "union_attribute": None,
+                "conditional_on_create": (),
             }
         minimal = object_sample(self.bundle, payload, resource.name, on_create)
+        create_properties = walk.effective_properties(self.bundle, self.bundle[payload])
+        sendable = tuple(
+            rule
+            for rule in conditional
+            if walk.path_property(self.bundle, create_properties, rule.parent) is not None
+        )
         nested: dict[str, list[str]] = {}
-        for rule in conditional:
+        for rule in sendable:
             # a rule two levels deep (item.offering) asks its first level to carry the second
             top, _, below = rule.parent.partition(".")
             carried = nested.setdefault(top, [])
@@ -328,6 +344,7 @@ class _Lowering:
             "sample_create": literal(minimal),
             "sample_create_rich": literal(rich),
             "sample_patches": literal(tuple(patches)),
+            "conditional_on_create": sendable,
         }
 
     def marker(

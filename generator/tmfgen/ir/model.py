@@ -86,6 +86,9 @@ class ResourceIR:
     mandatory_in_response: tuple[str, ...]
     mandatory_on_create: tuple[str, ...]
     conditional: tuple[ConditionalIR, ...]
+    #: the conditional rules a consumer can exercise on create: their parent is in the create
+    #: schema (rules on response-only sub-resources, e.g. an order's milestones, are not)
+    conditional_on_create: tuple[ConditionalIR, ...]
     patchable: tuple[str, ...]
     non_patchable: tuple[str, ...]
     skipped_rules: tuple[SkippedRule, ...]
