@@ -144,6 +144,8 @@ class _Linter:
                 if needed.guess
                 else " (no inference rule fits: write the hook, or give an initial value)"
             )
+            if needed.consumer_may_send:
+                chosen += "; or, as the create schema carries it, make it mandatory for creation"
             yield self.p(
                 f"{ptr}/mandatoryAttributes/{needed.index}",
                 Level.ERROR,

@@ -101,3 +101,103 @@ def test_scaffolded_trouble_ticket_service_passes_its_own_suite(tmp_path: Path) 
             timeout=300,
         )
         assert done.returncode == 0, f"{check[0]}: {done.stdout[-3000:]}"
+
+
+@pytest.mark.slow
+def test_a_hook_source_stops_the_service_until_the_hook_is_written(tmp_path: Path) -> None:
+    spec = tmp_path / "spec"
+    assert (
+        run_tmfgen(
+            "scaffold", "--openapi", OAS, "--profile", DOCUMENT, "--tmf-id", "TMF621", "--out", spec
+        ).returncode
+        == 0
+    )
+    profile_file = spec / "profile.yaml"
+    profile = yaml.safe_load(profile_file.read_text(encoding="utf-8"))
+    resource = profile["resources"][0]
+    resource["mandatoryAttributes"].append({"name": "statusReason", "scope": "response"})
+    resource["providerAssigned"].append({"name": "statusReason", "source": "hook"})
+    profile_file.write_text(yaml.safe_dump(profile, sort_keys=False), encoding="utf-8")
+    out = tmp_path / PACKAGE
+    generated = run_tmfgen(
+        "generate", "--asyncapi", spec / "asyncapi.yaml", "--profile", profile_file, "--out", out
+    )
+    assert generated.returncode == 0, generated.stderr
+    assert "[provider-hook]" in generated.stderr
+    refused = import_package(out, PACKAGE)
+    assert refused.returncode != 0
+    assert "TroubleTicketHooks has no method assign_status_reason" in refused.stderr
+    hooks = out / PACKAGE / "hooks.py"
+    text = hooks.read_text(encoding="utf-8")
+    assert "# async def assign_status_reason(self, document" in text
+    hooks.write_text(
+        text.replace(
+            '    """Hooks for TroubleTicket."""\n',
+            '    """Hooks for TroubleTicket."""\n\n'
+            "    async def assign_status_reason(self, document: dict[str, object]) -> str:\n"
+            '        return "opened by " + str(document["@type"])\n',
+        ),
+        encoding="utf-8",
+    )
+    assert import_package(out, PACKAGE).returncode == 0
+    tests = run_package_tests(out, "-rA", "-k", "provider")
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    passed = "PASSED tests/test_trouble_ticket_conformance.py::"
+    assert f"{passed}test_create_assigns_provider_attribute[statusReason-hook-None]" in (
+        tests.stdout
+    )
+
+
+def _without_plain_strings(document: dict[str, object]) -> dict[str, object]:
+    """The OAS with every free string but id and href capped at 20 characters: no room for
+    a test's marker."""
+
+    def cap(node: object) -> None:
+        if isinstance(node, dict):
+            for name, prop in (node.get("properties") or {}).items():
+                plain = prop.get("type") == "string" and not {"format", "pattern", "enum"} & set(
+                    prop
+                )
+                if plain and name not in ("id", "href") and "maxLength" not in prop:
+                    prop["maxLength"] = 20
+            for value in node.values():
+                cap(value)
+        elif isinstance(node, list):
+            for value in node:
+                cap(value)
+
+    cap(document["components"])
+    return document
+
+
+@pytest.mark.slow
+def test_without_a_marker_attribute_list_tests_find_resources_by_id(tmp_path: Path) -> None:
+    oas = tmp_path / OAS.name
+    capped = _without_plain_strings(yaml.safe_load(OAS.read_text(encoding="utf-8")))
+    oas.write_text(yaml.safe_dump(capped, sort_keys=False), encoding="utf-8")
+    spec = tmp_path / "spec"
+    assert (
+        run_tmfgen(
+            "scaffold", "--openapi", oas, "--profile", DOCUMENT, "--tmf-id", "TMF621", "--out", spec
+        ).returncode
+        == 0
+    )
+    out = tmp_path / PACKAGE
+    generated = run_tmfgen(
+        "generate",
+        "--asyncapi",
+        spec / "asyncapi.yaml",
+        "--profile",
+        spec / "profile.yaml",
+        "--out",
+        out,
+    )
+    assert generated.returncode == 0, generated.stderr
+    conformance = (out / "tests" / "test_trouble_ticket_conformance.py").read_text("utf-8")
+    assert "\nMARKER = None\n" in conformance
+    tests = run_package_tests(out, "-rA", "-k", "list")
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    for name in ("pagination_and_counts", "filter_or_and_not_equal", "without_match_is_empty"):
+        assert f"PASSED tests/test_trouble_ticket_conformance.py::test_list_{name}" in (
+            tests.stdout
+        )

@@ -79,6 +79,16 @@ def test_a_change_moves_only_change_timestamps() -> None:
     }
 
 
+async def test_a_plain_method_serves_as_a_hook_too() -> None:
+    class PlainHooks:
+        def assign_ticket_number(self, document: dict[str, Any]) -> str:
+            return "TT-plain"
+
+    document: dict[str, Any] = {}
+    await fill_on_create(document, ATTRIBUTES, PlainHooks(), MOMENT)
+    assert document["ticketNumber"] == "TT-plain"
+
+
 def test_a_missing_hook_is_named_at_start() -> None:
     check_hooks(Hooks(), ATTRIBUTES, "TroubleTicket")
     with pytest.raises(MissingHook, match=r"assign_ticket_number.*TroubleTicket\.ticketNumber"):

@@ -116,6 +116,8 @@ class Needed:
     index: int
     name: str
     guess: Guess | None
+    #: the create schema carries it: making it mandatory for creation is the other way out
+    consumer_may_send: bool = False
 
 
 def _create_properties(bundle: Mapping[str, Any], resource: Resource) -> dict[str, Any]:
@@ -142,9 +144,8 @@ def needs_source(bundle: Mapping[str, Any], resource: Resource) -> list[Needed]:
         if rule.scope is not Scope.RESPONSE or name in sent | covered or name not in properties:
             continue
         covered.add(name)
-        found.append(
-            Needed(index, name, guess_source(bundle, properties[name], name, create_properties))
-        )
+        guess = guess_source(bundle, properties[name], name, create_properties)
+        found.append(Needed(index, name, guess, name in create_properties))
     return found
 
 

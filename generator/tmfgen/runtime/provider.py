@@ -12,6 +12,7 @@ overwritten, so a consumer learns that its value was not kept.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,7 +88,8 @@ async def fill_on_create(
         elif attribute.source == INITIAL:
             document[attribute.name] = attribute.value
         elif attribute.source == HOOK and attribute.hook is not None:
-            document[attribute.name] = await getattr(hooks, attribute.hook)(document)
+            value = getattr(hooks, attribute.hook)(document)
+            document[attribute.name] = await value if inspect.isawaitable(value) else value
 
 
 def fill_on_change(
@@ -112,5 +114,5 @@ def check_hooks(hooks: object, attributes: Sequence[ProviderAttribute], resource
             raise MissingHook(
                 f"hooks.py: {type(hooks).__name__} has no method {attribute.hook}(self, "
                 f"document), which the profile names as the source of {resource}."
-                f"{attribute.name}; add it (async, returning the value)"
+                f"{attribute.name}; add it (returning the value, async or not)"
             )

@@ -46,11 +46,21 @@ def rule(text: str) -> Any:
     return pytest.mark.rule(text)
 
 
-def sample(rich: bool = False) -> dict[str, Any]:
+def sample(rich: bool = False, tag: str | None = None) -> dict[str, Any]:
+    """A create payload; its marker attribute (if the schema has one) holds `tag` or a unique
+    value, so the test finds its own resources on a shared service."""
     body = copy.deepcopy(SAMPLES[RESOURCE]["create_rich" if rich else "create"])
     if MARKER is not None:
-        body[MARKER] = unique(MARKER)
+        body[MARKER] = tag or unique(MARKER)
     return body
+
+
+def matching(created: list[dict[str, Any]]) -> str:
+    """Query-Filters that select exactly `created`: their shared marker value, else their ids
+    (for a resource without a string attribute any text fits)."""
+    if MARKER is not None and len({doc[MARKER] for doc in created}) == 1:
+        return f"{MARKER}={created[0][MARKER]}"
+    return "id=" + ",".join(doc["id"] for doc in created)
 
 
 async def create(driver: Driver, body: dict[str, Any]) -> dict[str, Any]:
