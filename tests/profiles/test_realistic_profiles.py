@@ -9,6 +9,7 @@ broker, ruff, mypy --strict), all documents in parallel processes, once per sess
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -53,7 +54,11 @@ def test_document_imports_cleanly(document: Path) -> None:
 @pytest.fixture(scope="module")
 def outcomes() -> dict[str, pipeline.Outcome]:
     needs_reference()
-    return {o.document: o for o in pipeline.run_all(DOCUMENTS)}
+    found = pipeline.run_all(DOCUMENTS)
+    report = os.environ.get("TMFGEN_PROFILE_REPORT")  # the table of results, for the record
+    if report:
+        Path(report).write_text(pipeline.table(found) + "\n", encoding="utf-8")
+    return {o.document: o for o in found}
 
 
 @pytest.mark.slow
