@@ -41,8 +41,11 @@ def _shown(value: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _check(file: str, ptr: str, value: str, pattern: re.Pattern[str], what: str) -> Problem | None:
-    if pattern.fullmatch(value):
+def _check(
+    file: str, ptr: str, value: str | None, pattern: re.Pattern[str], what: str
+) -> Problem | None:
+    """None when `value` is absent (lint reports a missing one where it matters) or matches."""
+    if value is None or pattern.fullmatch(value):
         return None
     return Problem(
         file,

@@ -46,6 +46,7 @@ class _Linter:
     def run(self) -> Iterator[Problem]:
         yield from identifiers.profile_names(self.profile, self.pfile)
         yield from identifiers.spec_names(self.spec, self.sfile)
+        yield from self.tmf_id()
         yield from self.prefix_example()
         yield from self.spec_operations_covered()
         for index, resource in enumerate(self.profile.resources):
@@ -56,6 +57,16 @@ class _Linter:
                 yield from self.operation(resource, kind, op, f"{ptr}/operations/{kind.value}")
 
     # -- profile-wide checks ------------------------------------------------------------------
+
+    def tmf_id(self) -> Iterator[Problem]:
+        if self.profile.api.tmf_id is None:
+            yield self.p(
+                "/api/tmfId",
+                Level.ERROR,
+                "profile-tmf-id",
+                "the profile names no TMF id (the package is named after it); add "
+                "'tmfId: TMFnnn' under 'api', or scaffold it from the OAS",
+            )
 
     def prefix_example(self) -> Iterator[Problem]:
         example = self.profile.channel_prefix.example
@@ -115,7 +126,7 @@ class _Linter:
                     "the rule cannot be enforced and is skipped",
                 )
         for i, block in enumerate(resource.if_present):
-            if block.parent not in properties:
+            if walk.path_property(self.spec.schemas, properties, block.parent) is None:
                 yield self.p(
                     f"{ptr}/ifPresent/{i}/parent",
                     Level.WARNING,

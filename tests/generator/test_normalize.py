@@ -79,3 +79,28 @@ def test_generated_models_dispatch_on_type_and_reject_unknown_types(tmp_path: Pa
         party.model_validate({"medium": [{"@type": "FaxMedium"}]})
     with pytest.raises(ValidationError):
         party.model_validate({"medium": [{"email": "no type"}]})
+
+
+def test_required_names_the_object_does_not_declare_are_dropped() -> None:
+    from tmfgen.schemas.normalize import normalize_polymorphism
+
+    schemas = {
+        "Base": {"type": "object", "properties": {"id": {"type": "string"}}},
+        "Cancel": {
+            "allOf": [
+                {"$ref": "#/components/schemas/Base"},
+                {
+                    "type": "object",
+                    "properties": {"order": {"type": "string"}},
+                    "required": ["Order", "order", "id"],
+                },
+            ]
+        },
+        "Only": {"type": "object", "properties": {"a": {}}, "required": ["b"]},
+        "Free": {"type": "object", "required": ["anything"]},
+    }
+    result = normalize_polymorphism(schemas)
+    assert result["Cancel"]["allOf"][1]["required"] == ["order", "id"]
+    assert "required" not in result["Only"]
+    assert result["Free"]["required"] == ["anything"]
+    assert schemas["Cancel"]["allOf"][1]["required"] == ["Order", "order", "id"]

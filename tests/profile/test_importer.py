@@ -82,14 +82,19 @@ def test_tmf_id_argument_overrides_the_lookup() -> None:
     assert profile.api.tmf_id == "TMF999"
 
 
-def test_unknown_api_needs_an_explicit_tmf_id() -> None:
+def test_unknown_api_leaves_the_tmf_id_open_with_a_warning() -> None:
     text = SEED.replace("customerManagement", "shoeManagement").replace(
         "# Customer Management Conformance Profile", "# Shoe Management Conformance Profile"
     )
-    [(_, code, message)] = errors_of(text)
-    assert code == "profile-doc-tmf-id" and "shoeManagement" in message
-    profile = import_profile_document(text, "doc.txt", tmf_id="TMF000")
-    assert profile.api.name == "shoeManagement" and profile.api.title == "Shoe Management"
+    problems = Problems()
+    profile = import_profile_document(text, "doc.txt", problems=problems)
+    assert profile.api.tmf_id is None
+    [warning] = problems.warnings
+    assert (warning.file, warning.code) == ("doc.txt:1", "profile-doc-tmf-id")
+    assert "shoeManagement" in warning.message
+    given = import_profile_document(text, "doc.txt", tmf_id="TMF000")
+    assert given.api.tmf_id == "TMF000"
+    assert given.api.name == "shoeManagement" and given.api.title == "Shoe Management"
 
 
 def test_unknown_attribute_rule_names_its_line() -> None:

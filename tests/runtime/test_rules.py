@@ -163,3 +163,35 @@ def test_patch_removing_a_non_patchable_attribute_is_refused() -> None:
 
 def test_patch_of_patchable_attributes_is_accepted() -> None:
     assert refused_patch_attributes({"name": "n", "relatedParty": []}, RULES) == []
+
+
+NESTED = ResourceRules(
+    conditional=(
+        ConditionalRule("item.offering", "id", ALWAYS),
+        ConditionalRule("item.product", "id", RESPONSE, server_assigned=True),
+    )
+)
+
+
+def test_rule_two_levels_deep_names_each_element_on_the_way() -> None:
+    document = {
+        "item": [
+            {"offering": {"id": "o1"}},
+            {"offering": {"name": "no id"}},
+            {"note": "no offering: nothing needed"},
+        ]
+    }
+    assert missing_on_create(document, NESTED) == ["item[1].offering.id"]
+    assert missing_in_response(document, NESTED) == ["item[1].offering.id"]
+
+
+def test_rule_two_levels_deep_through_arrays_and_objects() -> None:
+    document = {"item": {"offering": [{"id": "a"}, {}]}}
+    assert missing_on_create(document, NESTED) == ["item.offering[1].id"]
+
+
+def test_provider_fills_ids_two_levels_deep() -> None:
+    document: dict[str, Any] = {"item": [{"product": {}}, {"product": {"id": "kept"}}]}
+    ids = count(1)
+    fill_server_assigned(document, NESTED, lambda: f"p{next(ids)}")
+    assert [i["product"]["id"] for i in document["item"]] == ["p1", "kept"]

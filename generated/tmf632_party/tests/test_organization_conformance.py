@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tmf632_party.runtime.rules import elements
 from tmf632_party.runtime.testkit import Driver, assert_echoes, error_body, missing, unique
 from tmf632_party.samples import SAMPLES
 
@@ -119,10 +120,10 @@ async def test_create_returns_201_with_mandatory_attributes(driver: Driver) -> N
 async def test_create_with_every_optional_sub_resource(driver: Driver) -> None:
     created = await create(driver, sample(rich=True))
     for parent, attribute, _server_assigned in CONDITIONAL:
-        value = created.get(parent)
-        assert value is not None, f"{parent} was sent but not returned"
-        for item in value if isinstance(value, list) else [value]:
-            assert item.get(attribute) not in (None, ""), f"{parent}.{attribute} missing"
+        found = list(elements(created, parent))
+        assert found, f"{parent} was sent but not returned"
+        for path, item in found:
+            assert item.get(attribute) not in (None, ""), f"{path}.{attribute} missing"
 
 
 @rule("CREATE: mandatory attributes for resource creation (missing one gives 400)")
@@ -141,14 +142,13 @@ async def test_create_conditional_attribute(
     driver: Driver, parent: str, attribute: str, server_assigned: bool
 ) -> None:
     body = sample(rich=True)
-    value = body[parent]
-    first = value[0] if isinstance(value, list) else value
+    _path, first = next(elements(body, parent), ("", None))
+    assert first is not None, f"the rich sample carries no {parent}"
     first.pop(attribute, None)
     reply = await driver.send(CREATE, body=body)
     if server_assigned:
         assert reply.status == 201, reply.json()
-        returned = reply.json()[parent]
-        returned_first = returned[0] if isinstance(returned, list) else returned
+        _path, returned_first = next(elements(reply.json(), parent), ("", {}))
         assert returned_first.get(attribute), f"provider did not assign {parent}.{attribute}"
     else:
         error = error_body(reply, 400)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import pprint
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -92,12 +93,21 @@ class _Lowering:
         if schema is None:
             return None
         name = naming.model_class(schema)
-        if name not in self.classes:
-            self.fail(ptr, f"schema {schema!r} produced no model class {name!r}")
+        if name in self.classes:
+            return name
+        # datamodel-code-generator numbers a class whose name it considers taken
+        # (TMF620's ProductOffering becomes ProductOffering3); one numbered twin is that class
+        twins = [c for c in self.classes if re.fullmatch(re.escape(name) + r"\d+", c)]
+        predicted = {naming.model_class(s) for s in self.bundle}
+        twins = [c for c in twins if c not in predicted]
+        if len(twins) == 1:
+            return twins[0]
+        self.fail(ptr, f"schema {schema!r} produced no model class {name!r}")
         return name
 
     def api(self) -> ApiIR:
         info = self.profile.api
+        assert info.tmf_id is not None, "lint reports a profile without a TMF id"
         package = naming.package_name(info.tmf_id, info.name)
         resources = tuple(
             self.resource(r, pointer("resources", i)) for i, r in enumerate(self.profile.resources)
@@ -250,12 +260,13 @@ class _Lowering:
     ) -> list[ConditionalIR]:
         rules = []
         for block in resource.if_present:
-            if block.parent not in properties:
+            parent = walk.path_property(self.bundle, properties, block.parent)
+            if parent is None:
                 skipped.append(
                     SkippedRule(f"{block.parent} (if present)", f"no attribute {block.parent!r}")
                 )
                 continue
-            item = walk.item_schema(self.bundle, properties[block.parent])
+            item = walk.item_schema(self.bundle, parent)
             reference = walk.is_reference(self.bundle, item)
             for attribute in block.attributes:
                 server_assigned = (
@@ -286,14 +297,24 @@ class _Lowering:
                 "sample_patches": "()",
                 "marker": None,
                 "union_attribute": None,
+                "conditional_on_create": (),
             }
         minimal = object_sample(self.bundle, payload, resource.name, on_create)
+        create_properties = walk.effective_properties(self.bundle, self.bundle[payload])
+        sendable = tuple(
+            rule
+            for rule in conditional
+            if walk.path_property(self.bundle, create_properties, rule.parent) is not None
+        )
         nested: dict[str, list[str]] = {}
-        for rule in conditional:
-            if not rule.server_assigned:
-                nested.setdefault(rule.parent, []).append(rule.attribute)
-            else:
-                nested.setdefault(rule.parent, [])
+        for rule in sendable:
+            # a rule two levels deep (item.offering) asks its first level to carry the second
+            top, _, below = rule.parent.partition(".")
+            carried = nested.setdefault(top, [])
+            if below and below not in carried:
+                carried.append(below)
+            if not below and not rule.server_assigned and rule.attribute not in carried:
+                carried.append(rule.attribute)
         rich = object_sample(self.bundle, payload, resource.name, on_create, nested)
         # patch values follow the resource schema, not the _MVO one: the merged result must
         # still be a conformant resource
@@ -341,7 +362,12 @@ class _Lowering:
                 Problem(origin[0] or self.profile_file, origin[1], Level.ERROR, "sample", str(exc))
             )
             texts = {"sample_create": "{}", "sample_create_rich": "{}", "sample_patches": "()"}
-        return {"marker": marker, "union_attribute": union_attribute, **texts}
+        return {
+            "marker": marker,
+            "union_attribute": union_attribute,
+            "conditional_on_create": sendable,
+            **texts,
+        }
 
     def marker(
         self,

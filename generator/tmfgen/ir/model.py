@@ -86,6 +86,9 @@ class ResourceIR:
     mandatory_in_response: tuple[str, ...]
     mandatory_on_create: tuple[str, ...]
     conditional: tuple[ConditionalIR, ...]
+    #: the conditional rules a consumer can exercise on create: their parent is in the create
+    #: schema (rules on response-only sub-resources, e.g. an order's milestones, are not)
+    conditional_on_create: tuple[ConditionalIR, ...]
     patchable: tuple[str, ...]
     non_patchable: tuple[str, ...]
     skipped_rules: tuple[SkippedRule, ...]
@@ -148,3 +151,13 @@ class ApiIR:
     #: the AsyncAPI document and every file it references, as (path relative to it, text): the
     #: package carries the contract it implements
     contract: tuple[tuple[str, str], ...] = ()
+
+    # import lists in the order ruff's isort wants them, which is not the resources' order
+    # (PRODUCT_OFFERING_PRICE_RULES sorts before PRODUCT_OFFERING_RULES)
+    @property
+    def hooks_imports(self) -> tuple[str, ...]:
+        return tuple(sorted(r.hooks_class for r in self.resources))
+
+    @property
+    def rules_imports(self) -> tuple[str, ...]:
+        return tuple(sorted(f"{r.constant}_RULES" for r in self.resources))

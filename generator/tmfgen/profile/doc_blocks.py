@@ -35,6 +35,8 @@ class Row:
     line: int
     cells: tuple[str, ...]
     indented: bool
+    #: leading tabs: 2 for a row under a nested "(if present)" row of an attribute table
+    depth: int = 0
 
     @property
     def name(self) -> str:
@@ -74,31 +76,81 @@ def _cells(line: str) -> tuple[str, ...]:
 
 
 def _row(number: int, raw: str) -> Row:
-    return Row(number, _cells(raw), indented=raw[:1] in ("\t", " "))
+    indented = raw[:1] in ("\t", " ")
+    tabs = len(raw) - len(raw.lstrip("\t"))
+    return Row(number, _cells(raw), indented=indented, depth=max(tabs, int(indented)))
+
+
+#: how the header row of every table the documents use begins (normalised, lower case); a
+#: tab-separated run that begins otherwise, after only blank lines, continues the table above
+TABLE_HEADERS = (
+    "resource name",
+    "mandatory attribute",
+    "uniform api operation",
+    "request channel",
+    "reply channel",
+    "property",
+    "status code",
+    "non patchable attribute",
+    "patchable attribute",
+    "notification",
+    "release number",
+    "version number",
+)
+
+
+def _starts_table(lines: list[str], index: int) -> bool:
+    """A line with a tab between cells starts a table; one whose only tabs trail does too when
+    the next line is a table row, so "Customer<TAB>" under a header is a row, while a sentence
+    exported with a stray trailing tab stays a sentence. (After a table and blank lines, a lone
+    cell with a trailing tab continues the table: see `split_blocks`.)"""
+    raw = lines[index].rstrip(" \r\u00a0")
+    if "\t" in raw.strip():
+        return True
+    if "\t" not in raw:
+        return False
+    following = lines[index + 1] if index + 1 < len(lines) else ""
+    return "\t" in following.strip()
+
+
+def _lone_cell(raw: str) -> bool:
+    """A single cell with a trailing tab ("contactMedium<TAB>"), not a sentence that got one."""
+    text = raw.strip()
+    return "\t" in raw and len(text.split()) <= 4 and not text.endswith((".", ":"))
+
+
+def _is_header(cells: tuple[str, ...]) -> bool:
+    key = " ".join(" ".join(cells).split()).lower()
+    return key.startswith(TABLE_HEADERS)
 
 
 def split_blocks(text: str) -> list[Block]:
     """Return the document's blocks in order, line numbers 1-based.
 
     A table starts at a line holding a tab and runs until the next blank line, so a row whose
-    only tab was a trailing one (and got lost) still belongs to its table. A heading or a blank
-    line ends a paragraph; paragraph lines are joined with a space.
+    only tab was a trailing one (and got lost) still belongs to its table. Rows after blank
+    lines that do not begin with a known header row (`TABLE_HEADERS`) continue the table
+    above: exports put stray blank lines inside tables. A heading or a blank line ends a
+    paragraph; paragraph lines are joined with a space.
     """
     blocks: list[Block] = []
     lines = text.splitlines()
     index = 0
+    after_table = False  # only blank lines since the last table row
     while index < len(lines):
         raw = lines[index].rstrip(" \r\u00a0")
         number = index + 1
         stripped = raw.strip()
         if not stripped:
             index += 1
-        elif stripped.startswith("#"):
+            continue
+        if stripped.startswith("#"):
             level = len(stripped) - len(stripped.lstrip("#"))
             blocks.append(Heading(number, level, stripped[level:].strip()))
             index += 1
-        elif "\t" in raw:
-            header = _cells(raw)
+            after_table = False
+        elif _starts_table(lines, index) or (after_table and _lone_cell(raw)):
+            first = _row(number, raw)
             rows: list[Row] = []
             index += 1
             while index < len(lines) and lines[index].strip():
@@ -106,15 +158,21 @@ def split_blocks(text: str) -> list[Block]:
                     break
                 rows.append(_row(index + 1, lines[index].rstrip(" \r\u00a0")))
                 index += 1
-            blocks.append(Table(number, header, tuple(rows)))
+            previous = blocks[-1] if blocks else None
+            if after_table and isinstance(previous, Table) and not _is_header(first.cells):
+                blocks[-1] = Table(previous.line, previous.header, (*previous.rows, first, *rows))
+            else:
+                blocks.append(Table(number, first.cells, tuple(rows)))
+            after_table = True
         else:
             parts = [stripped]
             index += 1
             while index < len(lines):
                 nxt = lines[index].strip()
-                if not nxt or nxt.startswith("#") or "\t" in lines[index]:
+                if not nxt or nxt.startswith("#") or _starts_table(lines, index):
                     break
                 parts.append(nxt)
                 index += 1
             blocks.append(Paragraph(number, " ".join(parts)))
+            after_table = False
     return blocks

@@ -184,27 +184,38 @@ class _DocumentReader:
             return
         assert self.resource is not None
         resource = self.resources[self.resource]
-        parent: list[AttributeRule] | None = None
+        parent: tuple[str, list[AttributeRule]] | None = None
+        nested: list[AttributeRule] | None = None
         for row in table.rows:
             present = re.fullmatch(r"(.+?)\s*\(if present\)", row.name, re.IGNORECASE)
-            if not row.indented and present is not None:
-                parent = []
-                resource.if_present.append((present.group(1), parent))
+            if present is not None and row.depth <= 1 and not (row.depth and parent is None):
+                name = present.group(1)
+                if row.depth == 0:
+                    parent, nested = (name, []), None
+                    resource.if_present.append(parent)
+                else:
+                    assert parent is not None
+                    nested = []
+                    resource.if_present.append((f"{parent[0]}.{name}", nested))
                 continue
             rule = self.attribute_rule(row)
             if rule is None:
                 continue
-            if not row.indented:
-                parent = None
+            if row.depth == 0:
+                parent = nested = None
                 resource.attributes.append(rule)
-            elif parent is None:
+            elif row.depth == 1 and parent is not None:
+                nested = None
+                parent[1].append(rule)
+            elif row.depth == 2 and nested is not None:
+                nested.append(rule)
+            else:
                 self.error(
                     row.line,
                     "profile-doc-indent",
-                    f"indented attribute {row.name!r} follows no 'PARENT (if present)' row",
+                    f"indented attribute {row.name!r} follows no 'PARENT (if present)' row"
+                    + (" at the level above" if row.depth > 1 else ""),
                 )
-            else:
-                parent.append(rule)
 
     def attribute_rule(self, row: Row) -> AttributeRule | None:
         scope = doc_rules.attribute_scope(row.value)
@@ -274,7 +285,8 @@ def import_profile_document(
 
     `source` names the document in findings ("doc.txt:42: error ..."). `tmf_id` overrides the
     TMF number, which the documents do not print; without it the number is looked up by API
-    name. Warnings (unknown sections, ignored content) go to `problems` when given. Raises
+    name, and an API that is not a known one leaves it open (a warning). Warnings (unknown
+    sections, ignored content) go to `problems` when given. Raises
     `PipelineError` with every error found.
     """
     found = Problems() if problems is None else problems
@@ -342,12 +354,13 @@ def _api_info(reader: _DocumentReader, title: str, tmf_id: str | None) -> ApiInf
             )
     number = tmf_id or doc_rules.known_tmf_id(first.api_name, title)
     if number is None:
-        reader.error(
-            1,
+        reader.problems.warning(
+            f"{reader.source}:1",
+            "",
             "profile-doc-tmf-id",
-            f"cannot tell the TMF id of API {first.api_name!r}; give it explicitly",
+            f"cannot tell the TMF id of API {first.api_name!r}: left open (scaffold takes it "
+            "from the OAS; --tmf-id gives it explicitly)",
         )
-        return None
     return ApiInfo(tmf_id=number, name=first.api_name, version=first.version, title=title)
 
 

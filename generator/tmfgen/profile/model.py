@@ -63,7 +63,9 @@ class AttributeRule(Closed):
 class ConditionalAttributes(Closed):
     """An "(if present)" block: when `parent` is present, each listed attribute is mandatory.
 
-    For an array parent the rule applies to every element.
+    For an array parent the rule applies to every element. `parent` is an attribute or a
+    dotted path two levels deep (`productOrderItem.productOffering`: the productOffering of each
+    order item), which documents write as an indented "(if present)" row under the first.
     """
 
     parent: NonEmpty
@@ -207,7 +209,13 @@ class ChannelPrefix(Closed):
 
 
 class ApiInfo(Closed):
-    tmf_id: NonEmpty = Field(alias="tmfId", description="e.g. TMF629")
+    tmf_id: NonEmpty | None = Field(
+        default=None,
+        alias="tmfId",
+        description="e.g. TMF629. Conformance documents do not print it: `profile import` leaves "
+        "it open when the API is not a known one, `scaffold` then takes it from the OAS. "
+        "Generation needs it.",
+    )
     name: NonEmpty = Field(description="API name used in channels, e.g. customerManagement")
     version: NonEmpty = Field(description="Major version used in channels, e.g. v5")
     title: str = ""

@@ -21,7 +21,9 @@ ALWAYS = "always"
 
 @dataclass(frozen=True)
 class ConditionalRule:
-    """`attribute` is mandatory in each `parent` value (each element, for arrays) when present."""
+    """`attribute` is mandatory in each `parent` value (each element, for arrays) when present.
+
+    `parent` may be a dotted path of sub-resources (see `elements`)."""
 
     parent: str
     attribute: str
@@ -49,13 +51,25 @@ def _applies(scope: str, direction: str) -> bool:
     return scope in (ALWAYS, direction)
 
 
-def _elements(document: dict[str, Any], parent: str) -> Iterator[tuple[str, Any]]:
-    value = document.get(parent)
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            yield f"{parent}[{index}]", item
-    elif value is not None:
-        yield parent, value
+def elements(document: dict[str, Any], parent: str) -> Iterator[tuple[str, Any]]:
+    """(path, value) of each value `parent` names: one per element for an array.
+
+    `parent` is an attribute or a dotted path into sub-resources (`productOrderItem.
+    productOffering`: the productOffering of every order item), so a rule two levels deep
+    applies to every element on the way, with paths like `productOrderItem[1].productOffering`.
+    """
+    found: list[tuple[str, Any]] = [("", document)]
+    for name in parent.split("."):
+        step: list[tuple[str, Any]] = []
+        for path, holder in found:
+            value = holder.get(name) if isinstance(holder, dict) else None
+            where = f"{path}.{name}" if path else name
+            if isinstance(value, list):
+                step.extend((f"{where}[{index}]", item) for index, item in enumerate(value))
+            elif value is not None:
+                step.append((where, value))
+        found = step
+    yield from found
 
 
 def missing_on_create(document: dict[str, Any], rules: ResourceRules) -> list[str]:
@@ -69,7 +83,7 @@ def missing_on_create(document: dict[str, Any], rules: ResourceRules) -> list[st
     for rule in rules.conditional:
         if rule.server_assigned:
             continue
-        for path, item in _elements(document, rule.parent):
+        for path, item in elements(document, rule.parent):
             if isinstance(item, dict) and is_blank(item.get(rule.attribute)):
                 missing.append(f"{path}.{rule.attribute}")
     return missing
@@ -81,7 +95,7 @@ def missing_in_response(document: dict[str, Any], rules: ResourceRules) -> list[
     for rule in rules.conditional:
         if not _applies(rule.scope, RESPONSE):
             continue
-        for path, item in _elements(document, rule.parent):
+        for path, item in elements(document, rule.parent):
             if isinstance(item, dict) and is_blank(item.get(rule.attribute)):
                 missing.append(f"{path}.{rule.attribute}")
     return missing
@@ -108,7 +122,7 @@ def fill_server_assigned(document: dict[str, Any], rules: ResourceRules, new_id:
     for rule in rules.conditional:
         if not rule.server_assigned:
             continue
-        for _path, item in _elements(document, rule.parent):
+        for _path, item in elements(document, rule.parent):
             if isinstance(item, dict) and is_blank(item.get(rule.attribute)):
                 item[rule.attribute] = new_id()
 

@@ -77,6 +77,7 @@ class Transport(abc.ABC):
         the broker drop the connection). Backends override it with their protocol's limits.
         """
         return None
+
     #: largest message (payload plus headers, bytes) the broker accepts; None: no known limit.
     #: The service cuts LIST pages to fit and answers 413 for a reply that cannot.
     max_payload: int | None = None

@@ -10,6 +10,7 @@ Notification listeners and hubs are not uniform operations and are left out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ class OasIndex:
     version: str
     schemas: frozenset[str]
     operations: tuple[OasOperation, ...]
+    tmf_id: str | None = None
 
     def operation(self, operation_id: str) -> OasOperation | None:
         return next((op for op in self.operations if op.operation_id == operation_id), None)
@@ -177,6 +179,22 @@ def _fill_resources(
     return tuple(filled)
 
 
+_TMF_NUMBER = re.compile(r"\bTMF[ _-]?(\d{3,4})\b", re.IGNORECASE)
+
+
+def oas_tmf_id(info: Mapping[str, Any], path: Path) -> str | None:
+    """The TMF id an OAS states: an `x-tmf-id`/`x-api-id` info entry, the "TMF API Reference:
+    TMF 622" line of its description, else the file name (TMF622-ProductOrdering-...).
+
+    Conformance documents never print the number, so the OAS is where a new API's id is found.
+    """
+    for text in (info.get("x-tmf-id"), info.get("x-api-id"), info.get("description"), path.name):
+        match = _TMF_NUMBER.search(str(text)) if text else None
+        if match is not None:
+            return f"TMF{match.group(1)}"
+    return None
+
+
 def read_oas(path: Path) -> OasIndex:
     """Index the OAS file at `path`; raises ValueError when it is no OpenAPI 3 document."""
     document = load_yaml(read_text(path))
@@ -200,4 +218,5 @@ def read_oas(path: Path) -> OasIndex:
         version=str(info.get("version") or ""),
         schemas=schemas,
         operations=_fill_resources(operations, schemas),
+        tmf_id=oas_tmf_id(info, path),
     )

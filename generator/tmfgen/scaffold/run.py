@@ -30,7 +30,7 @@ from ..profile.provider_inference import infer_profile
 from ..yamlcache import InputFileError, load_yaml, read_text, yaml_reason
 from .document import build_document
 from .mapping import map_profile
-from .oas import read_oas
+from .oas import OasIndex, read_oas
 from .yamltext import dump_yaml
 
 ASYNCAPI_FILE = "asyncapi.yaml"
@@ -120,6 +120,30 @@ def escaping_refs(openapi: Path, roots: Sequence[Path]) -> Problems:
     return problems
 
 
+def _with_tmf_id(
+    profile: Profile, tmf_id: str | None, oas: OasIndex, profile_path: Path, report: ScaffoldReport
+) -> Profile:
+    """The profile with its TMF id: `--tmf-id`, else the profile's, else the OAS's."""
+    number = tmf_id or profile.api.tmf_id
+    if number is None:
+        number = oas.tmf_id
+        if number is None:
+            problems = Problems()
+            problems.error(
+                str(profile_path),
+                "/api/tmfId",
+                "scaffold-tmf-id",
+                f"the profile names no TMF id and {oas.file.name} states none "
+                "(no x-tmf-id, no 'TMF nnn' in its description or file name); give --tmf-id",
+            )
+            raise PipelineError(problems)
+        report.notes.append(f"TMF id {number} taken from {oas.file.name}")
+    if number == profile.api.tmf_id:
+        return profile
+    api = profile.api.model_copy(update={"tmf_id": number})
+    return profile.model_copy(update={"api": api})
+
+
 def scaffold(
     openapi: Path,
     profile_path: Path,
@@ -142,11 +166,12 @@ def scaffold(
         raise PipelineError(problems) from None
     if escaping.errors:
         raise PipelineError(escaping)
+    profile = _with_tmf_id(profile, tmf_id, oas, profile_path, report)
     mapping = map_profile(profile, oas)
     inferred, guesses = infer_profile(mapping.profile, oas_schemas(openapi))
     mapping.profile = inferred
     report.unmapped = mapping.unmapped
-    report.notes = mapping.notes + [f"provider-assigned {g}" for g in guesses]
+    report.notes.extend(mapping.notes + [f"provider-assigned {g}" for g in guesses])
     report.mapped = [f"{m.resource} {m.kind.value}: {m.operation.name}" for m in mapping.operations]
     if not mapping.operations:
         problems = Problems()

@@ -137,9 +137,49 @@ def _allof_parents(schemas: Mapping[str, Schema]) -> frozenset[str]:
     return frozenset(parents)
 
 
+def _declared(schemas: Mapping[str, Schema], schema: Any, seen: set[str]) -> set[str]:
+    """Property names of an object schema, its allOf parts and what they `$ref`."""
+    if not isinstance(schema, Mapping):
+        return set()
+    target = ref_name(str(schema.get("$ref", "")))
+    if target is not None:
+        if target in seen or target not in schemas:
+            return set()
+        seen.add(target)
+        return _declared(schemas, schemas[target], seen)
+    names = set((schema.get("properties") or {}).keys())
+    for part in schema.get("allOf") or []:
+        names |= _declared(schemas, part, seen)
+    return names
+
+
+def drop_undeclared_required(schemas: dict[str, Schema]) -> None:
+    """Remove, in place, `required` names that are no property of the object.
+
+    Official files have such slips (TMF641's CancelServiceOrder_FVO requires "ServiceOrder" next
+    to its property "serviceOrder"); kept, the model would demand an attribute the resource
+    does not have, so a conformant create could never be echoed back.
+    """
+    for schema in schemas.values():
+        declared = _declared(schemas, schema, set())
+        if not declared or "oneOf" in schema or "anyOf" in schema:
+            continue  # free-form or a union: the names may be declared where this cannot see
+        parts = [schema, *(p for p in schema.get("allOf") or [] if isinstance(p, dict))]
+        for part in parts:
+            required = part.get("required")
+            if isinstance(required, list) and any(r not in declared for r in required):
+                kept = [r for r in required if r in declared]
+                if kept:
+                    part["required"] = kept
+                else:
+                    del part["required"]
+
+
 def normalize_polymorphism(schemas: Mapping[str, Schema]) -> dict[str, Schema]:
-    """Return a new bundle with TMF base-declared polymorphism made explicit (see module doc)."""
+    """Return a new bundle with TMF base-declared polymorphism made explicit (see module doc),
+    and without `required` names the objects do not declare (`drop_undeclared_required`)."""
     result = {name: copy.deepcopy(schema) for name, schema in schemas.items()}
+    drop_undeclared_required(result)
     bases = find_polymorphic(result)
     extended = _allof_parents(result)
     pins: dict[str, tuple[str, str]] = {}

@@ -94,3 +94,18 @@ def is_reference(bundle: Mapping[str, Schema], schema: Schema) -> bool:
     if direct is not None:
         names.append(direct)
     return bool(names) and all(name.split("_")[0].endswith("Ref") for name in names)
+
+
+def path_property(
+    bundle: Mapping[str, Schema], properties: Mapping[str, Schema], path: str
+) -> Schema | None:
+    """The schema of a dotted attribute path (`productOrderItem.productOffering`): each step
+    goes into the item schema of the attribute before it. None when a step is missing."""
+    names = path.split(".")
+    found = properties.get(names[0])
+    for name in names[1:]:
+        if found is None:
+            return None
+        holder = resolve(bundle, item_schema(bundle, found))
+        found = effective_properties(bundle, holder).get(name)
+    return found

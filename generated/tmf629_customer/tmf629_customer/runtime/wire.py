@@ -138,6 +138,8 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
             raise ValueError(f"reply-channel pattern {pattern!r}: {exc}") from None
         return lambda name: compiled.fullmatch(name) is not None
     return lambda name: fnmatch.fnmatchcase(name, pattern)
+
+
 def bad_text(value: str) -> bool:
     """True when `value` holds a lone surrogate or a NUL, which no reply or store can carry."""
     return _BAD_TEXT.search(value) is not None
