@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import rules as profile_rules
 from .errors import TmfError, bad_request, not_found
+from .events import Notifications
 from .merge_patch import merge_patch
 from .query import QuerySupport
 from .store import Conflict, Mutation, Store, StoredReply
@@ -65,6 +66,8 @@ class ResourceBinding:
     create_model: type[BaseModel] | None = None
     patch_model: type[BaseModel] | None = None
     hooks: ResourceHooks = field(default_factory=ResourceHooks)
+    #: the TMF events this resource raises (none by default); see events.py
+    notifications: Notifications = field(default_factory=Notifications)
 
 
 Finalize = Callable[[Request, Reply], StoredReply]
@@ -147,6 +150,7 @@ async def create(
             request.channel,
             request.correlation_id,
             finalize(request, reply),
+            events=binding.notifications.on_insert(stored, request.correlation_id),
         )
     )
     return reply
@@ -199,6 +203,7 @@ async def patch(
             request.channel,
             request.correlation_id,
             finalize(request, reply),
+            events=binding.notifications.on_replace(current, stored, request.correlation_id),
         ),
     )
     return reply
@@ -223,6 +228,7 @@ async def delete(
             request.channel,
             request.correlation_id,
             finalize(request, reply),
+            events=binding.notifications.on_delete(current, request.correlation_id),
         ),
     )
     return reply

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 
+from . import outbox
 from .store import AlreadyProcessed, Conflict, Document, Mutation, Page, Store, StoredReply
 
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -101,6 +102,7 @@ class PostgresStore(Store):
                 # DDL of concurrent starters would race on the catalogs; serialise it
                 await connection.execute("SELECT pg_advisory_xact_lock(hashtext('tmf_schema'))")
                 await connection.execute(_DDL)
+                await connection.execute(outbox.POSTGRES_DDL)
         except BaseException:
             await pool.close()
             raise
@@ -161,6 +163,12 @@ class PostgresStore(Store):
             )
             if status.endswith(" 0"):
                 raise AlreadyProcessed(mutation.correlation_id)
+            await outbox.postgres_write(connection, mutation.events, mutation.correlation_id)
+
+    async def relay_outbox(
+        self, limit: int, publish: Callable[[outbox.OutboxRow], Awaitable[None]]
+    ) -> int:
+        return await outbox.postgres_relay_batch(self.pool, limit, publish)
 
     async def replay(self, channel: str, correlation_id: str) -> StoredReply | None:
         reply = await self.pool.fetchval(

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from . import operations
+from . import operations, outbox
 from .errors import TmfError, bad_request
 from .operations import Request, ResourceBinding
 from .store import AlreadyProcessed, Store, StoredReply
@@ -89,6 +89,10 @@ class Service:
         self.group = group
         self.stats = ServiceStats()
         self._subscriptions: list[Subscription] = []
+        #: publishes the events committed to the store's outbox (None: no route raises events)
+        self.relay: outbox.Relay | None = None
+        if any(route.binding.notifications.channels for route in routes):
+            self.relay = outbox.Relay(store.relay_outbox, transport.publish, prefix)
 
     def channels(self) -> list[tuple[str, Route]]:
         return [
@@ -104,12 +108,16 @@ class Service:
             self._subscriptions.append(
                 await self.transport.subscribe(name, self._handler_for(route), self.group)
             )
+        if self.relay is not None:
+            self.relay.start()
         log.info("serving %d channels", len(self._subscriptions))
 
     async def stop(self) -> None:
         subscriptions, self._subscriptions = self._subscriptions, []
         for subscription in subscriptions:
             await subscription.stop()
+        if self.relay is not None:
+            await self.relay.stop()
         await self.transport.close()
         await self.store.close()
 
@@ -140,6 +148,9 @@ class Service:
                 return
         try:
             reply = await self._dispatch(route, message, folded, correlation_id)
+            if self.relay is not None and operations.is_mutating(route.kind):
+                outbox.crash_point("after-commit")
+                self.relay.wake()
         except AlreadyProcessed:
             stored = await self.store.replay(message.channel, correlation_id or "")
             if stored is not None:

@@ -21,9 +21,12 @@ import importlib
 import json
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from . import outbox
+from .events import PendingEvent
 
 Document = dict[str, Any]
 
@@ -63,6 +66,8 @@ class Mutation:
     channel: str
     correlation_id: str
     reply: StoredReply
+    #: notifications of this change, written to `tmf_outbox` in the same transaction (outbox.py)
+    events: tuple[PendingEvent, ...] = ()
 
 
 class Conflict(Exception):
@@ -105,6 +110,13 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def replay(self, channel: str, correlation_id: str) -> StoredReply | None:
         """The reply stored for this request, if it was answered before."""
+
+    async def relay_outbox(
+        self, limit: int, publish: Callable[[outbox.OutboxRow], Awaitable[None]]
+    ) -> int:
+        """Publish up to `limit` unsent outbox events through `publish` and mark them sent;
+        returns how many were published. A store without an outbox has nothing to send."""
+        return 0
 
     #: SQL dialect of `where` conditions: "sqlite" or "postgresql"
     dialect: str = ""
@@ -149,6 +161,7 @@ class SQLiteStore(Store):
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SQLITE_SCHEMA)
+        db.executescript(outbox.SQLITE_DDL)
         self._db = db
 
     async def close(self) -> None:
@@ -200,10 +213,28 @@ class SQLiteStore(Store):
                     )
                 except sqlite3.IntegrityError as exc:
                     raise AlreadyProcessed(mutation.correlation_id) from exc
+                outbox.sqlite_write(db, mutation.events, mutation.correlation_id)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    async def relay_outbox(
+        self, limit: int, publish: Callable[[outbox.OutboxRow], Awaitable[None]]
+    ) -> int:
+        # one relay per SQLite file: the lock is not held while publishing, which awaits
+        with self._lock:
+            rows = outbox.sqlite_pending(self.db, limit)
+        done: list[int] = []
+        try:
+            for row in rows:
+                await publish(row)
+                done.append(row.seq)
+        finally:
+            if done:
+                with self._lock:
+                    outbox.sqlite_mark_sent(self.db, done)
+        return len(done)
 
     async def replay(self, channel: str, correlation_id: str) -> StoredReply | None:
         with self._lock:
