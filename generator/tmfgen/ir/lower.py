@@ -26,6 +26,7 @@ from ..spec.model import OperationSpec, Spec
 from .model import (
     ApiIR,
     ConditionalIR,
+    EventIR,
     HeaderIR,
     InputFile,
     OperationIR,
@@ -34,6 +35,14 @@ from .model import (
 )
 
 EXAMPLE_PREFIX = "acme"
+
+#: `x-tmf-event` values -> the event kind suffix of runtime/events.py
+EVENT_KINDS = {
+    "create": "CreateEvent",
+    "attributeValueChange": "AttributeValueChangeEvent",
+    "stateChange": "StateChangeEvent",
+    "delete": "DeleteEvent",
+}
 
 
 def literal(value: Any) -> str:
@@ -172,8 +181,31 @@ class _Lowering:
             non_patchable=tuple(a.name for a in (patch.non_patchable if patch else ())),
             skipped_rules=tuple(skipped),
             operations=operations,
+            events=self.events(resource),
             **self.samples(resource, create, patch, on_create, conditional, properties),
         )
+
+    def events(self, resource: Resource) -> tuple[EventIR, ...]:
+        """The spec's event operations for `resource`; mandatory when the profile's notification
+        section names the event."""
+        mandatory = {n.name for n in self.profile.notifications if n.mandatory}
+        prefix = self.profile.channel_prefix.parameter
+        found: dict[str, EventIR] = {}
+        for op in self.spec.operations:
+            kind = EVENT_KINDS.get(str(op.extensions.get("x-tmf-event", "")))
+            if kind is None or op.extensions.get("x-tmf-resource") != resource.name:
+                continue
+            if op.action != "send" or op.channel_address is None:
+                self.fail(op.pointer, f"event operation {op.name!r} must send on a channel")
+                continue
+            event_type = resource.name + kind
+            found[kind] = EventIR(
+                kind=kind,
+                event_type=event_type,
+                channel=naming.channel_constant(op.channel_address, prefix),
+                mandatory=event_type in mandatory,
+            )
+        return tuple(found[k] for k in EVENT_KINDS.values() if k in found)
 
     def conditional(
         self,
