@@ -81,6 +81,14 @@ class _Lowering:
                 self.bundle[patch.request_payload] = flatten_optional(
                     self.bundle, patch.request_payload
                 )
+        # event envelopes get no model class: the OAS `*Event` schemas narrow the base `Event`'s
+        # free-form `event` object, which a subclass cannot type-check; the envelope is checked
+        # by runtime/eventkit.py and the resource inside it with the resource model
+        for op in spec.operations:
+            if "x-tmf-event" in op.extensions:
+                for message in op.messages:
+                    if message.payload_schema is not None:
+                        self.bundle.pop(message.payload_schema, None)
         self.models_source = generate_models(self.bundle, profile.api.title or profile.title)
         self.classes = _class_names(self.models_source)
 
@@ -204,6 +212,7 @@ class _Lowering:
                 event_type=event_type,
                 channel=naming.channel_constant(op.channel_address, prefix),
                 mandatory=event_type in mandatory,
+                payload_key=resource.name[:1].lower() + resource.name[1:],
             )
         return tuple(found[k] for k in EVENT_KINDS.values() if k in found)
 

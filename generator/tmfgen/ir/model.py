@@ -52,6 +52,8 @@ class EventIR:
     channel: str
     #: the profile's notification section lists it as mandatory
     mandatory: bool
+    #: key of the resource inside the envelope's `event` object, e.g. "customer"
+    payload_key: str = ""
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,8 @@ def render_templates(api: ApiIR, root: Path | None = None) -> list[GeneratedFile
             for resource in api.resources:
                 path, owner = _output_path(relative, api, resource.module)
                 content = template.render(api=api, resource=resource)
-                files.append(GeneratedFile(path, content, owner))
+                if content.strip():  # a per-resource template may have nothing for a resource
+                    files.append(GeneratedFile(path, content, owner))
         else:
             path, owner = _output_path(relative, api, None)
             files.append(GeneratedFile(path, template.render(api=api), owner))
