@@ -228,3 +228,24 @@ def test_payload_sentence_that_is_none() -> None:
 )
 def test_attribute_scopes(text: str, scope: Scope | None) -> None:
     assert doc_rules.attribute_scope(text) is scope
+
+
+def test_notification_section_gives_mandatory_and_optional_events() -> None:
+    section = (
+        "# Notification Model Conformance\n\nThere are no mandatory notifications for this API."
+    )
+    assert section in SEED
+    table = (
+        "# Notification Model Conformance\n\n"
+        "Notification\tM/O\n"
+        "CustomerCreateEvent\tM\n"
+        "Customer Delete Event\tO\n"
+        "CustomerStateChangeEvent\t\n"
+    )
+    profile = import_profile_document(SEED.replace(section, table), "seed")
+    assert [(n.name, n.mandatory) for n in profile.notifications] == [
+        ("CustomerCreateEvent", True),
+        ("CustomerDeleteEvent", False),
+        ("CustomerStateChangeEvent", True),
+    ]
+    assert import_profile_document(SEED, "seed").notifications == ()

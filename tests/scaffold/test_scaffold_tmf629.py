@@ -68,9 +68,14 @@ def test_matches_the_hand_written_spec_apart_from_prose(scaffolded: Path) -> Non
 def test_operations_follow_the_request_reply_conventions(scaffolded: Path) -> None:
     spec = load_spec(scaffolded / "asyncapi.yaml")
     names = [op.name for op in spec.operations]
-    assert sorted(names) == sorted(
-        ["retrieveCustomer", "listCustomer", "createCustomer", "patchCustomer", "deleteCustomer"]
-    )
+    events = [
+        "customerCreateEvent",
+        "customerAttributeValueChangeEvent",
+        "customerStateChangeEvent",
+        "customerDeleteEvent",
+    ]
+    commands = ["retrieveCustomer", "listCustomer", "createCustomer", "patchCustomer"]
+    assert sorted(names) == sorted([*commands, "deleteCustomer", *events])
     create = spec.operation("createCustomer")
     assert create.channel_address == "{prefix}.customerManagement.v5.createCustomer.commandRequest"
     assert create.reply_location == "$message.header#/Reply-Channel"
@@ -84,6 +89,30 @@ def test_operations_follow_the_request_reply_conventions(scaffolded: Path) -> No
     parameters = spec.schemas["RetrieveCustomerParameters"]
     assert parameters["required"] == ["id"]
     assert set(parameters["properties"]) == {"id", "fields"}
+
+
+def test_events_are_send_operations_on_notification_channels(scaffolded: Path) -> None:
+    spec = load_spec(scaffolded / "asyncapi.yaml")
+    kinds = {}
+    for op in spec.operations:
+        if "x-tmf-event" in op.extensions:
+            assert op.action == "send"
+            assert op.reply_location is None
+            assert op.extensions["x-tmf-resource"] == "Customer"
+            (message,) = op.messages
+            assert message.payload_schema == op.name[:1].upper() + op.name[1:]
+            assert message.headers_schema == "EventHeaders"
+            assert op.channel_address == (
+                "{prefix}.customerManagement.v5." + op.name + ".notification"
+            )
+            kinds[op.extensions["x-tmf-event"]] = op.name
+    assert kinds == {
+        "create": "customerCreateEvent",
+        "attributeValueChange": "customerAttributeValueChangeEvent",
+        "stateChange": "customerStateChangeEvent",
+        "delete": "customerDeleteEvent",
+    }
+    assert spec.schemas["EventHeaders"]["required"] == ["Event-Type", "X-Event-Id"]
 
 
 def test_lint_finds_spec_and_profile_in_agreement(scaffolded: Path) -> None:

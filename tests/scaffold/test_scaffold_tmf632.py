@@ -74,8 +74,16 @@ def test_spec_has_every_operation_of_both_resources() -> None:
     found = {
         (op.extensions["x-tmf-resource"], op.extensions["x-tmf-operation"]): op.name
         for op in spec.operations
+        if "x-tmf-operation" in op.extensions
     }
     assert found == {(r, k): f"{k}{r}" for r in RESOURCES for k in KINDS}
+    events = {
+        (op.extensions["x-tmf-resource"], op.extensions["x-tmf-event"])
+        for op in spec.operations
+        if "x-tmf-event" in op.extensions
+    }
+    kinds = ("create", "attributeValueChange", "stateChange", "delete")
+    assert events == {(r, k) for r in RESOURCES for k in kinds}
     address = spec.operation("createOrganization").channel_address
     assert address == "{prefix}.partyManagement.v5.createOrganization.commandRequest"
 
@@ -98,7 +106,9 @@ def test_one_package_serves_and_passes_for_both_resources(tmp_path: Path) -> Non
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.strip() == "10"
     assert {p.name for p in (package / "tests").glob("test_*.py")} == {
-        f"test_{r.lower()}_{suite}.py" for r in RESOURCES for suite in ("conformance", "bad_input")
+        f"test_{r.lower()}_{suite}.py"
+        for r in RESOURCES
+        for suite in ("conformance", "bad_input", "events")
     }
     tests = run_package_tests(package)
     assert tests.returncode == 0, tests.stdout[-3000:]

@@ -36,6 +36,7 @@ from ..spec.model import OperationSpec, Spec
 from .model import (
     ApiIR,
     ConditionalIR,
+    EventIR,
     HeaderIR,
     InputFile,
     OperationIR,
@@ -45,6 +46,14 @@ from .model import (
 )
 
 EXAMPLE_PREFIX = "acme"
+
+#: `x-tmf-event` values -> the event kind suffix of runtime/events.py
+EVENT_KINDS = {
+    "create": "CreateEvent",
+    "attributeValueChange": "AttributeValueChangeEvent",
+    "stateChange": "StateChangeEvent",
+    "delete": "DeleteEvent",
+}
 
 
 def literal(value: Any) -> str:
@@ -83,6 +92,14 @@ class _Lowering:
                 self.bundle[patch.request_payload] = flatten_optional(
                     self.bundle, patch.request_payload
                 )
+        # event envelopes get no model class: the OAS `*Event` schemas narrow the base `Event`'s
+        # free-form `event` object, which a subclass cannot type-check; the envelope is checked
+        # by runtime/eventkit.py and the resource inside it with the resource model
+        for op in spec.operations:
+            if "x-tmf-event" in op.extensions:
+                for message in op.messages:
+                    if message.payload_schema is not None:
+                        self.bundle.pop(message.payload_schema, None)
         self.models_source = generate_models(self.bundle, profile.api.title or profile.title)
         self.classes = _class_names(self.models_source)
 
@@ -197,6 +214,7 @@ class _Lowering:
             skipped_rules=tuple(skipped),
             operations=operations,
             provider_assigned=provider,
+            events=self.events(resource),
             **self.samples(resource, create, patch, on_create, conditional, properties, provider),
         )
 
@@ -251,6 +269,29 @@ class _Lowering:
                 )
             )
         return tuple(result)
+
+    def events(self, resource: Resource) -> tuple[EventIR, ...]:
+        """The spec's event operations for `resource`; mandatory when the profile's notification
+        section names the event."""
+        mandatory = {n.name for n in self.profile.notifications if n.mandatory}
+        prefix = self.profile.channel_prefix.parameter
+        found: dict[str, EventIR] = {}
+        for op in self.spec.operations:
+            kind = EVENT_KINDS.get(str(op.extensions.get("x-tmf-event", "")))
+            if kind is None or op.extensions.get("x-tmf-resource") != resource.name:
+                continue
+            if op.action != "send" or op.channel_address is None:
+                self.fail(op.pointer, f"event operation {op.name!r} must send on a channel")
+                continue
+            event_type = resource.name + kind
+            found[kind] = EventIR(
+                kind=kind,
+                event_type=event_type,
+                channel=naming.channel_constant(op.channel_address, prefix),
+                mandatory=event_type in mandatory,
+                payload_key=resource.name[:1].lower() + resource.name[1:],
+            )
+        return tuple(found[k] for k in EVENT_KINDS.values() if k in found)
 
     def conditional(
         self,

@@ -41,6 +41,22 @@ class OperationIR:
 
 
 @dataclass(frozen=True)
+class EventIR:
+    """A TMF event a resource publishes: a `send` operation of the spec with `x-tmf-event`."""
+
+    #: runtime event kind suffix, e.g. "CreateEvent" (runtime/events.py KINDS)
+    kind: str
+    #: the event schema name, e.g. "CustomerCreateEvent"
+    event_type: str
+    #: notification channel, constant part (without the prefix)
+    channel: str
+    #: the profile's notification section lists it as mandatory
+    mandatory: bool
+    #: key of the resource inside the envelope's `event` object, e.g. "customer"
+    payload_key: str = ""
+
+
+@dataclass(frozen=True)
 class ConditionalIR:
     parent: str
     attribute: str
@@ -103,6 +119,8 @@ class ResourceIR:
     marker: str | None
     #: an array attribute whose elements are a discriminated union (for unknown-@type tests)
     union_attribute: str | None
+    #: the events the spec declares for this resource, in runtime kind order
+    events: tuple[EventIR, ...] = ()
 
     def operation(self, kind: str) -> OperationIR | None:
         return next((op for op in self.operations if op.kind == kind), None)

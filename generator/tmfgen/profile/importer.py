@@ -245,7 +245,14 @@ class _DocumentReader:
             resource.mandatory_operations[kind] = (row.value, row.line)
 
     def notification_table(self, table: Table) -> None:
-        self.notifications.extend(Notification(name=row.name, mandatory=True) for row in table.rows)
+        """Rows name an event (`CustomerCreateEvent`, or spaced: `Customer Create Event`) and
+        may give M/O; the section lists mandatory notifications, so a blank cell means M."""
+        for row in table.rows:
+            name = "".join(row.name.split())
+            if not name:
+                continue
+            optional = row.value.strip().upper() in ("O", "OPTIONAL")
+            self.notifications.append(Notification(name=name, mandatory=not optional))
 
     # -- paragraphs -------------------------------------------------------------------------
 

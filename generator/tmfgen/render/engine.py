@@ -81,7 +81,8 @@ def render_templates(api: ApiIR, root: Path | None = None) -> list[GeneratedFile
             for resource in api.resources:
                 path, owner = _output_path(relative, api, resource.module)
                 content = template.render(api=api, resource=resource, serve_options=SERVE_OPTIONS)
-                files.append(GeneratedFile(path, content, owner))
+                if content.strip():  # a per-resource template may have nothing for a resource
+                    files.append(GeneratedFile(path, content, owner))
         else:
             path, owner = _output_path(relative, api, None)
             content = template.render(api=api, serve_options=SERVE_OPTIONS)

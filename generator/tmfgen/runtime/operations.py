@@ -33,6 +33,7 @@ from pydantic import BaseModel, ValidationError
 from . import provider
 from . import rules as profile_rules
 from .errors import TmfError, bad_request, not_found
+from .events import Notifications
 from .merge_patch import merge_patch
 from .query import QuerySupport
 from .store import Conflict, Mutation, Stale, Store, StoredReply
@@ -81,6 +82,8 @@ class ResourceBinding:
     create_model: type[BaseModel] | None = None
     patch_model: type[BaseModel] | None = None
     hooks: ResourceHooks = field(default_factory=ResourceHooks)
+    #: the TMF events this resource raises (none by default); see events.py
+    notifications: Notifications = field(default_factory=Notifications)
 
     def __post_init__(self) -> None:
         provider.check_hooks(self.hooks, self.rules.provider_assigned, self.name)
@@ -200,6 +203,7 @@ async def create(
             request.channel,
             request.correlation_id,
             finalize(request, reply),
+            events=binding.notifications.on_insert(stored, request.correlation_id),
         )
     )
     return reply
@@ -261,6 +265,7 @@ async def patch(
             request.correlation_id,
             finalize(request, reply),
             expected_version=version,
+            events=binding.notifications.on_replace(current, stored, request.correlation_id),
         )
         try:
             await _apply(store, mutation)
@@ -293,6 +298,7 @@ async def delete(
             request.channel,
             request.correlation_id,
             finalize(request, reply),
+            events=binding.notifications.on_delete(current, request.correlation_id),
         ),
     )
     return reply

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 
+from . import outbox
 from .store import (
     DEFAULT_REPLY_RETENTION,
     PRUNE_EVERY,
@@ -134,6 +135,7 @@ class PostgresStore(Store):
                 await connection.execute(
                     "UPDATE tmf_processed SET stored_at = $1 WHERE stored_at = 0", self.clock()
                 )
+                await connection.execute(outbox.POSTGRES_DDL)
         except BaseException:
             await pool.close()
             raise
@@ -205,6 +207,12 @@ class PostgresStore(Store):
             )
             if status.endswith(" 0"):
                 raise AlreadyProcessed(mutation.correlation_id)
+            await outbox.postgres_write(connection, mutation.events, mutation.correlation_id)
+
+    async def relay_outbox(
+        self, limit: int, publish: Callable[[outbox.OutboxRow], Awaitable[None]]
+    ) -> int:
+        return await outbox.postgres_relay_batch(self.pool, limit, publish)
 
     async def _prune(self, connection: Any, m: Mutation, now: float, cutoff: float) -> None:
         """Drop the expired record of this key (so it can be reused), and now and then every

@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from . import operations
+from . import operations, outbox
 from .errors import TmfError, bad_request
 from .operations import Request, ResourceBinding, reply_too_large
 from .store import AlreadyProcessed, Store, StoredReply
@@ -154,6 +154,10 @@ class Service:
         #: True once every subscription is confirmed by the broker, False again when stopping
         self.ready = False
         self._subscriptions: list[Subscription] = []
+        #: publishes the events committed to the store's outbox (None: no route raises events)
+        self.relay: outbox.Relay | None = None
+        if any(route.binding.notifications.channels for route in routes):
+            self.relay = outbox.Relay(store.relay_outbox, transport.publish, prefix)
 
     def channels(self) -> list[tuple[str, Route]]:
         return [
@@ -183,6 +187,8 @@ class Service:
         failed = [e for e in done if isinstance(e, BaseException)]
         if failed:
             raise failed[0]
+        if self.relay is not None:
+            self.relay.start()
         self.ready = True
         log.info("serving %d channels", len(self._subscriptions))
 
@@ -198,6 +204,8 @@ class Service:
         # together: each backend waits up to a poll interval per subscription, and stops in a
         # row would add those up past the grace period of a stop
         await asyncio.gather(*(subscription.stop() for subscription in subscriptions))
+        if self.relay is not None:
+            await self.relay.stop()
 
     def _handler_for(self, route: Route) -> Callable[[Message], Awaitable[None]]:
         async def handle(message: Message) -> None:
@@ -274,6 +282,9 @@ class Service:
                 )
         try:
             reply = await self._dispatch(route, message, folded, correlation_id, digest)
+            if self.relay is not None and mutating:
+                outbox.crash_point("after-commit")
+                self.relay.wake()
         except AlreadyProcessed:
             stored = await self.store.replay(message.channel, correlation_id or "")
             if stored is not None:

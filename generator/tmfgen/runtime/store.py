@@ -37,9 +37,12 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from . import outbox
+from .events import PendingEvent
 
 Document = dict[str, Any]
 
@@ -83,6 +86,8 @@ class Mutation:
     reply: StoredReply
     #: for "replace": the version read before the change; None replaces whatever is there
     expected_version: int | None = None
+    #: notifications of this change, written to `tmf_outbox` in the same transaction (outbox.py)
+    events: tuple[PendingEvent, ...] = ()
 
 
 class Conflict(Exception):
@@ -151,6 +156,13 @@ class Store(abc.ABC):
     async def replay(self, channel: str, correlation_id: str) -> StoredReply | None:
         """The reply stored for this request, if it was answered before and has not expired;
         its `digest` is the one stored with it."""
+
+    async def relay_outbox(
+        self, limit: int, publish: Callable[[outbox.OutboxRow], Awaitable[None]]
+    ) -> int:
+        """Publish up to `limit` unsent outbox events through `publish` and mark them sent;
+        returns how many were published. A store without an outbox has nothing to send."""
+        return 0
 
     #: SQL dialect of `where` conditions: "sqlite" or "postgresql"
     dialect: str = ""
@@ -226,6 +238,7 @@ class SQLiteStore(Store):
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        db.executescript(outbox.SQLITE_DDL)
         self._db = db
 
     async def close(self) -> None:
@@ -295,6 +308,7 @@ class SQLiteStore(Store):
                     )
                 except sqlite3.IntegrityError as exc:
                     raise AlreadyProcessed(mutation.correlation_id) from exc
+                outbox.sqlite_write(db, mutation.events, mutation.correlation_id)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -310,6 +324,23 @@ class SQLiteStore(Store):
         if now - self._pruned_at >= PRUNE_EVERY:
             db.execute("DELETE FROM tmf_processed WHERE stored_at < ?", (cutoff,))
             self._pruned_at = now
+
+    async def relay_outbox(
+        self, limit: int, publish: Callable[[outbox.OutboxRow], Awaitable[None]]
+    ) -> int:
+        # one relay per SQLite file: the lock is not held while publishing, which awaits
+        with self._lock:
+            rows = outbox.sqlite_pending(self.db, limit)
+        done: list[int] = []
+        try:
+            for row in rows:
+                await publish(row)
+                done.append(row.seq)
+        finally:
+            if done:
+                with self._lock:
+                    outbox.sqlite_mark_sent(self.db, done)
+        return len(done)
 
     async def replay(self, channel: str, correlation_id: str) -> StoredReply | None:
         cutoff = self.reply_cutoff()

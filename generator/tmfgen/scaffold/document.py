@@ -14,6 +14,12 @@ Per operation `op` (e.g. retrieveCustomer):
 
 Reply header tables that are the same for most operations share one `ReplyHeaders` schema,
 which `ErrorReply` uses too; the others get their own.
+
+Per TMF event of a mapped resource that the OAS defines (`CustomerCreateEvent`, ...): a channel
+`{prefix}.<api>.<version>.<eventName>.notification` (eventName: the schema name with a lower-case
+first letter), a message carrying the OAS event schema with the `EventHeaders` schema, and an
+operation `action: send` with `x-tmf-event` (create, attributeValueChange, stateChange, delete)
+and `x-tmf-resource`. See docs/events.md.
 """
 
 from __future__ import annotations
@@ -38,6 +44,35 @@ REPLY_LOCATION = "$message.header#/Reply-Channel"
 CORRELATION = {"location": "$message.header#/X-Correlation-Id"}
 SHARED_REPLY_HEADERS = "ReplyHeaders"
 ERROR_REPLY = "ErrorReply"
+EVENT_HEADERS = "EventHeaders"
+
+#: event schema suffix -> the `x-tmf-event` kind, in the order a resource's life raises them
+EVENT_KINDS = (
+    ("CreateEvent", "create"),
+    ("AttributeValueChangeEvent", "attributeValueChange"),
+    ("StateChangeEvent", "stateChange"),
+    ("DeleteEvent", "delete"),
+)
+
+
+def event_headers_schema() -> Schema:
+    """The headers of every notification message (see README, "Wire format")."""
+    return {
+        "type": "object",
+        "required": ["Event-Type", "X-Event-Id"],
+        "properties": {
+            "Event-Type": {"type": "string", "description": "The event schema name."},
+            "X-Event-Id": {
+                "type": "string",
+                "description": "The envelope's eventId; the same on a re-publish.",
+            },
+            "X-Correlation-Id": {
+                "type": "string",
+                "description": "Correlation id of the command whose change raised the event.",
+            },
+            "Content-Type": {"type": "string", "enum": ["application/json"]},
+        },
+    }
 
 
 def _upper(name: str) -> str:
@@ -151,9 +186,38 @@ class _Builder:
         self.message(request, f"{name} request", self.request_headers(mapped), request_payload)
         self.message(reply, f"{name} reply", self.reply_headers(mapped), reply_payload)
 
-    def build(self, title: str, version: str, description: str) -> dict[str, Any]:
+    def event(self, resource: str, suffix: str, kind: str) -> None:
+        event_type = resource + suffix
+        name = event_type[:1].lower() + event_type[1:]
+        info = self.profile.api
+        prefix = self.profile.channel_prefix.parameter
+        address = f"{{{prefix}}}.{info.name}.{info.version}.{name}.notification"
+        self.channel(f"{name}Notification", address, f"{event_type} notifications", [event_type])
+        self.ops[name] = {
+            "action": "send",
+            "summary": f"Published after each committed change that raises {event_type}.",
+            "channel": {"$ref": f"#/channels/{name}Notification"},
+            "messages": [{"$ref": f"#/channels/{name}Notification/messages/{event_type}"}],
+            "x-tmf-event": kind,
+            "x-tmf-resource": resource,
+        }
+        self.message(event_type, f"{event_type} notification", EVENT_HEADERS, None)
+        self.messages[event_type]["payload"] = self.payload(event_type)
+        self.schemas[EVENT_HEADERS] = event_headers_schema()
+
+    def events(self, schemas: frozenset[str]) -> None:
+        resources = dict.fromkeys(m.resource for m in self.operations)
+        for resource in resources:
+            for suffix, kind in EVENT_KINDS:
+                if resource + suffix in schemas:
+                    self.event(resource, suffix, kind)
+
+    def build(
+        self, title: str, version: str, description: str, schemas: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
         for mapped in self.operations:
             self.add(mapped)
+        self.events(schemas)
         error = {
             "name": ERROR_REPLY,
             "title": "Error reply",
@@ -206,4 +270,4 @@ def build_document(profile: Profile, oas: OasIndex, operations: list[Mapped]) ->
         f"parameters travel as message headers; resource representations are the "
         f"{info.tmf_id} v{oas.version} OpenAPI schemas."
     )
-    return _Builder(profile, oas, operations).build(title, oas.version, description)
+    return _Builder(profile, oas, operations).build(title, oas.version, description, oas.schemas)

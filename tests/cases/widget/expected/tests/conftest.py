@@ -27,6 +27,7 @@ import pytest
 from tmf999_widget.app import build_service
 from tmf999_widget.handlers import ROUTES
 from tmf999_widget.runtime.client import TmfClient
+from tmf999_widget.runtime.eventkit import EventWatch, notification_channels
 from tmf999_widget.runtime.service import Service
 from tmf999_widget.runtime.testkit import Driver
 from tmf999_widget.runtime.transport import create_transport
@@ -105,3 +106,15 @@ async def driver(
     finally:
         await client.close()
         await transport.close()
+
+
+@pytest.fixture(scope="session")
+async def events(driver: Driver) -> AsyncIterator[EventWatch]:
+    """Every event on the API's notification channels (bare and prefixed) from the first test
+    that asks for it on."""
+    watch = EventWatch(driver.client.transport, notification_channels(ROUTES, PREFIX))
+    await watch.open()
+    try:
+        yield watch
+    finally:
+        await watch.close()
