@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import sys
 from pathlib import Path
 
@@ -13,21 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from collections.abc import Iterator
 
-from serve_support import PORTS, URLS, PrivateKafka
-
-
-def require(backend: str) -> None:
-    """Skip (or, with CI=true, fail) when the backend's broker does not answer."""
-    port = PORTS[backend]
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return
-    except OSError:
-        pass
-    reason = f"{backend}: broker on 127.0.0.1:{port} not answering"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason + " (CI=true: brokers are required)")
-    pytest.skip(reason)
+from serve_support import PORTS, URLS, PrivateKafka, require
 
 
 @pytest.fixture(scope="session")

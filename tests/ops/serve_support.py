@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "generated" / "tmf629_customer"
 PACKAGE = "tmf629_customer"
@@ -248,3 +250,17 @@ class Proxy:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
+
+
+def require(backend: str) -> None:
+    """Skip (or, with CI=true, fail) when the backend's broker does not answer."""
+    port = PORTS[backend]
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+    except OSError:
+        pass
+    reason = f"{backend}: broker on 127.0.0.1:{port} not answering"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason + " (CI=true: brokers are required)")
+    pytest.skip(reason)

@@ -22,6 +22,7 @@ from serve_support import (
     Served,
     connect_retrying,
     free_port,
+    require,
     unique_prefix,
     unreachable_url,
 )
@@ -144,8 +145,6 @@ def test_sigterm_while_reconnecting_stops_within_grace(backend: str) -> None:
     Kafka is left out: its clients reconnect to the address the broker advertises, not to the
     proxy, so cutting the proxy does not disconnect them.
     """
-    from conftest import require
-
     require(backend)
     proxy = Proxy(PORTS[backend])
     url = URLS[backend].replace(f":{PORTS[backend]}", f":{proxy.port}")

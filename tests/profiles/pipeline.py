@@ -1,7 +1,8 @@
 """Take one profile document through what a new user does with it, and count the outcome.
 
     profile import DOC -> scaffold --openapi OAS --profile DOC -> generate -> the package's own
-    conformance suite (embedded broker) -> ruff -> mypy --strict
+    conformance suite (embedded broker) -> ruff -> mypy --strict -> black --check (the generated
+    code must be black-stable whichever formatter wrote it)
 
 Every step runs the command line in a fresh process, as a user would. `run_all` takes the
 documents of this folder through it in parallel processes (the steps are mostly waiting on
@@ -56,6 +57,7 @@ class Outcome:
     skipped: int = 0
     ruff: bool = False
     mypy: bool = False
+    black: bool = False
     seconds: float = 0.0
     step: str = "import"  # the step that failed, "done" when every step ran
     detail: str = ""
@@ -63,7 +65,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.step == "done" and self.failed == 0 and self.ruff and self.mypy
+        return self.step == "done" and self.failed == 0 and self.ruff and self.mypy and self.black
 
 
 def documents() -> list[Path]:
@@ -178,9 +180,13 @@ def _steps(document: Path, work: Path, outcome: Outcome) -> None:
         package,
     )
     outcome.mypy = mypy.returncode == 0
-    if not (outcome.ruff and outcome.mypy):
-        outcome.detail += (ruff.stdout[-1500:] if not outcome.ruff else "") + (
-            mypy.stdout[-1500:] if not outcome.mypy else ""
+    black = _run([str(BIN / "black"), "--check", "-l", "100", "-t", "py311", "."], package)
+    outcome.black = black.returncode == 0
+    if not (outcome.ruff and outcome.mypy and outcome.black):
+        outcome.detail += (
+            (ruff.stdout[-1500:] if not outcome.ruff else "")
+            + (mypy.stdout[-1500:] if not outcome.mypy else "")
+            + (black.stderr[-1500:] if not outcome.black else "")
         )
     outcome.step = "done"
 
@@ -200,12 +206,13 @@ def run_all(paths: list[Path], workers: int | None = None) -> list[Outcome]:
 
 def table(outcomes: list[Outcome]) -> str:
     columns = ["API", "document", "resources", "operations", "rules", "tests passed", "failed"]
-    columns += ["ruff", "mypy --strict", "s"]
+    columns += ["ruff", "mypy --strict", "black", "s"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for o in outcomes:
         lines.append(
             f"| {o.api} | {o.document} | {o.resources} | {o.operations} | {o.rules} | "
             f"{o.passed} | {o.failed} | {'ok' if o.ruff else '-'} | {'ok' if o.mypy else '-'} | "
+            f"{'ok' if o.black else '-'} | "
             f"{o.seconds} |"
         )
     return "\n".join(lines)

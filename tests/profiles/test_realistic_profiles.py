@@ -84,4 +84,4 @@ def test_generated_service_passes_its_conformance_suite(
     assert outcome.step == "done", f"stopped at {outcome.step}: {outcome.detail}"
     assert outcome.passed > 0
     assert outcome.failed == 0, "\n".join(outcome.failures[:40]) + "\n" + outcome.detail
-    assert outcome.ruff and outcome.mypy, outcome.detail
+    assert outcome.ruff and outcome.mypy and outcome.black, outcome.detail

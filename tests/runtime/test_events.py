@@ -24,12 +24,15 @@ from tmfgen.runtime.query import QuerySupport
 from tmfgen.runtime.rules import ResourceRules
 from tmfgen.runtime.service import Route, Service
 from tmfgen.runtime.store import SQLiteStore
+from tmfgen.runtime.wire import ReplyPolicy
 
 API = "widgetManagement"
 CREATE = "widget.create.commandRequest"
 PATCH = "widget.patch.commandRequest"
 DELETE = "widget.delete.commandRequest"
 REPLIES = "widget.commandReply"
+#: one reply channel for every operation of these tests, allowed as `--reply-channel-pattern` would
+POLICY = ReplyPolicy(allow=(REPLIES,))
 
 
 class Widget(BaseModel):
@@ -129,7 +132,9 @@ class Harness:
 @pytest.fixture
 async def harness() -> Any:
     url = f"memory://events-{uuid.uuid4().hex}"
-    service = Service(MemoryTransport(url), SQLiteStore(), routes(), group="widgets")
+    service = Service(
+        MemoryTransport(url), SQLiteStore(), routes(), group="widgets", reply_policy=POLICY
+    )
     await service.start()
     transport = MemoryTransport(url)
     client = TmfClient(transport, timeout=2.0)
@@ -203,7 +208,9 @@ class FlakyTransport(MemoryTransport):
 
 async def test_an_event_whose_publish_failed_goes_out_later() -> None:
     url = f"memory://events-{uuid.uuid4().hex}"
-    service = Service(FlakyTransport(url, failures=1), SQLiteStore(), routes(), group="w")
+    service = Service(
+        FlakyTransport(url, failures=1), SQLiteStore(), routes(), group="w", reply_policy=POLICY
+    )
     assert service.relay is not None
     service.relay._poll_interval = 0.05
     await service.start()

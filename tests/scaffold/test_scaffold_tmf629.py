@@ -7,6 +7,7 @@ the same conformance tests.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,33 @@ def test_writes_the_spec_an_exact_oas_copy_and_the_profile(scaffolded: Path) -> 
     assert load_profile(scaffolded / "profile.yaml") == load_profile(TMF629_PROFILE)
 
 
-def test_matches_the_hand_written_spec_apart_from_prose(scaffolded: Path) -> None:
+def without_events(document: dict[str, Any]) -> dict[str, Any]:
+    """The document less its event channels, operations and messages.
+
+    The committed TMF629 spec carries no events: the official AsyncAPI parser takes minutes on
+    a document whose messages reference TMF629 5.0.1's `*Event` schemas (TMF632's take a
+    second), too slow for every test run. The scaffolded events are checked on their own below.
+    """
+    events = {
+        name
+        for name, op in document.get("operations", {}).items()
+        if isinstance(op, dict) and "x-tmf-event" in op
+    }
+    out = copy.deepcopy(document)
+    out["operations"] = {k: v for k, v in out["operations"].items() if k not in events}
+    out["channels"] = {k: v for k, v in out["channels"].items() if not k.endswith("Notification")}
+    messages = out.get("components", {}).get("messages", {})
+    for name in [m for m in messages if m.endswith("Event")]:
+        del messages[name]
+    schemas = out.get("components", {}).get("schemas", {})
+    schemas.pop("EventHeaders", None)
+    return out
+
+
+def test_matches_the_hand_written_spec_apart_from_prose_and_events(scaffolded: Path) -> None:
     ours = yaml.safe_load((scaffolded / "asyncapi.yaml").read_text())
     reference = yaml.safe_load(HAND_WRITTEN.read_text())
-    assert without_prose(ours) == without_prose(reference)
+    assert without_prose(without_events(ours)) == without_prose(reference)
 
 
 def test_operations_follow_the_request_reply_conventions(scaffolded: Path) -> None:

@@ -22,6 +22,7 @@ from tmfgen.runtime.rules import ResourceRules
 from tmfgen.runtime.service import Route, Service
 from tmfgen.runtime.store import create_store
 from tmfgen.runtime.transport import create_transport
+from tmfgen.runtime.wire import ReplyPolicy
 
 CREATE = "widget.create.commandRequest"
 
@@ -56,6 +57,8 @@ def build(backend: str, broker: str, store: str, prefix: str, group: str) -> Ser
         prefix=prefix,
         serve_unprefixed=False,
         group=group,
+        # the test's client replies on one channel, allowed as `--reply-channel-pattern` would
+        reply_policy=ReplyPolicy(allow=(f"{prefix}.widget.commandReply",)),
     )
 
 

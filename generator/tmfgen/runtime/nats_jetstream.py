@@ -274,15 +274,27 @@ class JetStreamTransport(Transport):
             for info in await js.consumers_info(stream)
             if info.config.filter_subject == channel and info.name != durable
         ]
+        loop = asyncio.get_running_loop()
         for other in others:
-            give_up = asyncio.get_running_loop().time() + FETCH_WAIT * 2 + 1
-            while (await js.consumer_info(stream, other)).num_waiting:
-                if asyncio.get_running_loop().time() > give_up:
-                    raise RuntimeError(
-                        f"jetstream: channel {channel!r} is served by consumer {other!r} of another"
-                        f" group on work-queue stream {stream!r}; a work queue has one group per"
-                        " channel (give each deployment its own prefix)"
-                    )
+            # idle means no pull waiting for longer than a live puller ever leaves between two
+            # pulls (it re-pulls at once when one expires after FETCH_WAIT); a single look at
+            # num_waiting could catch a live consumer between pulls, on a loaded machine too
+            give_up = loop.time() + FETCH_WAIT * 2 + 1
+            idle_since: float | None = None
+            while True:
+                now = loop.time()
+                if (await js.consumer_info(stream, other)).num_waiting:
+                    idle_since = None
+                    if now > give_up:
+                        raise RuntimeError(
+                            f"jetstream: channel {channel!r} is served by consumer {other!r} of"
+                            f" another group on work-queue stream {stream!r}; a work queue has"
+                            " one group per channel (give each deployment its own prefix)"
+                        )
+                elif idle_since is None:
+                    idle_since = now
+                elif now - idle_since >= 1.0:
+                    break
                 await asyncio.sleep(0.25)
             log.warning("jetstream: replacing idle consumer %s on %s", other, channel)
             with contextlib.suppress(NotFoundError):
