@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 BROKERS = ("nats", "rabbitmq", "mqtt", "redis", "kafka")
+#: backends that live on another backend's server: restarting that server pulls them too
+SAME_SERVER = {"jetstream": "nats"}
 _FIRST_PARAMETER = re.compile(r"\[([a-z]+)")
 
 
@@ -26,10 +28,13 @@ def unit_of(nodeid: str) -> str:
         return path
     if path.endswith("test_mosquitto_rr.py"):
         return "broker:mqtt"
+    if path.endswith("test_jetstream.py"):
+        return "broker:nats"
     if "/transports/" in f"/{path}":
         found = _FIRST_PARAMETER.search(nodeid)
-        if found and found.group(1) in BROKERS:
-            return f"broker:{found.group(1)}"
+        backend = SAME_SERVER.get(found.group(1), found.group(1)) if found else None
+        if backend in BROKERS:
+            return f"broker:{backend}"
     return nodeid
 
 

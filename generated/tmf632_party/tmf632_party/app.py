@@ -31,11 +31,13 @@ def build_service(
     `reply_retention` is how many seconds a mutating request's reply is kept for replay (None:
     forever).
     """
+    if group is None:
+        group = default_group("tmf632_party", prefix)
     return Service(
         create_transport(backend, broker),
         create_store(store, reply_retention),
         ROUTES,
         prefix=prefix,
         serve_unprefixed=serve_unprefixed,
-        group=group if group is not None else default_group("tmf632_party", prefix),
+        group=group,
     )

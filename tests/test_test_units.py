@@ -1,0 +1,24 @@
+"""The xdist units of work (tests/conftest.py): a broker's tests, and those of every backend on
+the same server, never run at the same time as a test that may restart it."""
+
+from __future__ import annotations
+
+from conftest import unit_of
+
+
+def test_tests_of_one_broker_share_a_unit() -> None:
+    restart = "tests/transports/test_service_on_brokers.py::test_restart[nats]"
+    contract = "tests/transports/test_transport_contract.py::test_publish[nats-g]"
+    assert unit_of(restart) == unit_of(contract) == "broker:nats"
+
+
+def test_jetstream_runs_with_the_nats_tests() -> None:
+    kill = "tests/transports/test_kill9.py::test_killed_service_loses_nothing[jetstream]"
+    assert unit_of(kill) == "broker:nats"
+    assert unit_of("tests/transports/test_jetstream.py::test_one_group") == "broker:nats"
+
+
+def test_other_tests_are_units_of_their_own() -> None:
+    node = "tests/generator/test_golden.py::test_widget"
+    assert unit_of(node) == node
+    assert unit_of("tests/transports/test_poison.py::test_x[rabbitmq]") == "broker:rabbitmq"
