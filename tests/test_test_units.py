@@ -3,7 +3,17 @@ the same server, never run at the same time as a test that may restart it."""
 
 from __future__ import annotations
 
-from conftest import unit_of
+import importlib.util
+from pathlib import Path
+
+# by path: under pytest-xdist a bare `import conftest` may find another folder's conftest
+_spec = importlib.util.spec_from_file_location(
+    "tests_root_conftest", Path(__file__).with_name("conftest.py")
+)
+assert _spec is not None and _spec.loader is not None
+_root = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_root)
+unit_of = _root.unit_of
 
 
 def test_tests_of_one_broker_share_a_unit() -> None:
