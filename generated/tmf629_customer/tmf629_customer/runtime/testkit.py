@@ -89,8 +89,11 @@ class Driver:
         inbox = await Inbox(self.client.transport, inbox_channel).open()
         try:
             sent = {k: (inbox_channel if v == INBOX else v) for k, v in headers.items()}
-            await self.client.transport.publish(self.channel(operation), sent, body)
-            return await inbox.next(timeout)
+            channel = self.channel(operation)
+            await self.client.transport.publish(channel, sent, body)
+            reply = await inbox.next(timeout)
+            self.client.record(channel, sent, body, reply, timeout)
+            return reply
         finally:
             await inbox.close()
 

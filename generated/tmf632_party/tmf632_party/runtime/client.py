@@ -9,6 +9,9 @@ It publishes on a commandRequest channel with a fresh X-Correlation-Id and a Rep
 matches replies by correlation id, so any number of concurrent requests share one reply channel
 without mixing up answers. Conformance tests and the demo use it; it talks to the service only
 through the broker.
+
+Recording is opt-in: set `TmfClient.exchanges` to a list and every request is appended to it
+with the reply it got (or none), so a conformance report can show what was sent and received.
 """
 
 from __future__ import annotations
@@ -62,6 +65,18 @@ class ReplyMessage:
         return self.count(RESULT_COUNT)
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request as published and the reply it got; `reply` is None when nothing arrived
+    within `timeout` seconds."""
+
+    channel: str
+    headers: Mapping[str, str]
+    body: bytes
+    reply: ReplyMessage | None
+    timeout: float
+
+
 def request_headers(
     correlation_id: str | None,
     reply_channel: str | None,
@@ -89,6 +104,20 @@ class TmfClient:
         self.timeout = timeout
         self._pending: dict[str, asyncio.Future[ReplyMessage]] = {}
         self._listening: dict[str, Subscription] = {}
+        #: when a list, every request and its reply are appended (None: not recording)
+        self.exchanges: list[Exchange] | None = None
+
+    def record(
+        self,
+        channel: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        reply: ReplyMessage | None,
+        timeout: float,
+    ) -> None:
+        """Keep one exchange if recording is on; also used for requests sent around `request`."""
+        if self.exchanges is not None:
+            self.exchanges.append(Exchange(channel, dict(headers), body, reply, timeout))
 
     async def _on_reply(self, message: Message) -> None:
         correlation_id = header(message.headers, CORRELATION_ID)
@@ -124,11 +153,15 @@ class TmfClient:
         payload = raw_body if raw_body is not None else (b"" if body is None else dump_json(body))
         future: asyncio.Future[ReplyMessage] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
+        wait = timeout or self.timeout
+        reply: ReplyMessage | None = None
         try:
             await self.transport.publish(channel, all_headers, payload)
-            return await asyncio.wait_for(future, timeout or self.timeout)
+            reply = await asyncio.wait_for(future, wait)
+            return reply
         finally:
             self._pending.pop(correlation_id, None)
+            self.record(channel, all_headers, payload, reply, wait)
 
     async def close(self) -> None:
         listening, self._listening = self._listening, {}
