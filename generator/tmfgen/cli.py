@@ -199,6 +199,103 @@ def test_command(
     sys.exit(subprocess.call(args, cwd=package_dir, env=env))
 
 
+#: exit status of `ctk` for usage and spec errors (1 means the implementation failed)
+CTK_USAGE = 2
+
+
+def _ctk_usage(message: str) -> None:
+    click.secho(printable(message), fg="red", err=True)
+    sys.exit(CTK_USAGE)
+
+
+@main.command("ctk")
+@click.option("--asyncapi", "asyncapi", type=ExistingFile, required=True)
+@click.option("--profile", "profile", type=ExistingFile, required=True)
+@click.option("--backend", default=None, help="broker backend the implementation listens on")
+@click.option("--broker", default=None, help="broker URL")
+@click.option("--prefix", default=None, help="channel prefix the implementation serves")
+@click.option(
+    "--report",
+    "report",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="folder for junit.xml, report.html and results.json",
+)
+@click.option("--self-test", "self_test", is_flag=True, help="check the kit catches known faults")
+@click.option("--jobs", default=2, show_default=True, help="parallel runs of --self-test")
+@allow_ref_root
+@_guarded
+def ctk_command(
+    asyncapi: Path,
+    profile: Path,
+    backend: str | None,
+    broker: str | None,
+    prefix: str | None,
+    report: Path | None,
+    self_test: bool,
+    jobs: int,
+    ref_roots: tuple[Path, ...],
+) -> None:
+    """Certify a running implementation against the spec and profile: exit 0 if it conforms,
+    1 if a test fails, 2 on usage or input errors."""
+    import tempfile
+
+    from .ctk import run
+    from .pipeline import Inputs
+
+    inputs = Inputs(asyncapi, profile, ref_roots=ref_roots)
+    if self_test:
+        with tempfile.TemporaryDirectory(prefix="tmfgen-ctk-") as scratch:
+            built = _ctk_build(inputs, Path(scratch) / "package")
+            _ctk_self_test(built.api.title, Path(scratch), report, jobs)
+        return
+    if backend is None or report is None:
+        _ctk_usage("tmfgen ctk: --backend and --report are required (or --self-test)")
+        return
+    if backend not in BACKENDS or backend == "memory":
+        known = ", ".join(b for b in BACKENDS if b != "memory")
+        _ctk_usage(f"tmfgen ctk: backend {backend!r} cannot reach a running service; use {known}")
+    with tempfile.TemporaryDirectory(prefix="tmfgen-ctk-") as scratch:
+        built = _ctk_build(inputs, Path(scratch) / "package")
+        target = run.Target(backend, broker, prefix)
+        title = f"{built.api.tmf_id} {built.api.title}: conformance"
+        code = run.run_suite(Path(scratch) / "package", target, report.resolve(), title)
+    click.echo(f"reports: {report / 'report.html'}, {report / run.JUNIT_FILE}", err=True)
+    sys.exit(code if code in (0, run.TESTS_FAILED) else CTK_USAGE)
+
+
+def _ctk_build(inputs: Any, folder: Path) -> Any:
+    """The package of the inputs in `folder`; input errors exit 2 (not 1: that is a verdict)."""
+    from .ctk.run import build_package
+
+    try:
+        return build_package(inputs, folder)
+    except PipelineError as error:
+        _report(error.problems)
+        _ctk_usage("tmfgen ctk: the spec and profile do not generate a suite (see above)")
+
+
+def _ctk_self_test(title: str, scratch: Path, report: Path | None, jobs: int) -> None:
+    from .ctk.selftest import save_verdicts, self_test, table
+
+    def progress(verdict: Any) -> None:
+        state = "ok" if verdict.ok else "NOT OK"
+        click.echo(f"{verdict.name}: {state}", err=True)
+
+    runs = scratch / "runs"
+    reports = None if report is None else report.resolve()
+    verdicts = self_test(scratch / "package", runs, title, jobs, progress=progress, reports=reports)
+    for line in table(verdicts):
+        click.echo(line)
+    if report is not None:
+        save_verdicts(verdicts, report)
+    survived = [v.name for v in verdicts if not v.ok]
+    if survived:
+        click.secho(f"not caught or broken: {', '.join(survived)}", fg="red", err=True)
+        sys.exit(1)
+    click.echo(f"all {len(verdicts) - 1} faults caught", err=True)
+
+
 def _check_package_dir(package_dir: Path) -> None:
     """A generated package has its manifest and a tests/ folder; anything else would make
     pytest fail with pages of unrelated errors."""

@@ -1,0 +1,155 @@
+"""Known faults of a service, each planted by exact text replacement in a copy of its package.
+
+A conformance kit that passes a broken service is worse than none: `tmfgen ctk --self-test`
+plants one fault at a time and checks that the suite fails, naming the tests expected to catch
+it. The faults sit in the support code under `<package>/runtime/`, which is copied into every
+generated package, so they apply to the package of any spec. Each replacement must match
+exactly once: when the generated code changes shape, the self-test fails loudly instead of
+silently testing nothing.
+
+`rules` names the profile rules each fault breaks; `caught_by` the generated tests that must be
+among the failures (a test the suite of another API does not have is not required).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: placeholder for the package's import name in edit paths
+PACKAGE = "{package}"
+RUNTIME = f"{PACKAGE}/runtime"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace `old` by `new` in one file of the copy; `old` must occur exactly once."""
+
+    path: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    what: str
+    edits: tuple[Edit, ...]
+    #: generated tests that must be among the failures
+    caught_by: tuple[str, ...]
+    #: generated tests that must still pass, showing the run itself was sound
+    unaffected: tuple[str, ...] = ()
+    #: the profile rules the fault breaks
+    rules: tuple[str, ...] = ()
+    #: seconds the client waits for a reply, when the fault makes replies go missing
+    reply_timeout: float | None = None
+
+
+class FaultNotPlanted(Exception):
+    """An edit did not match exactly once: the catalogue no longer fits the generated code."""
+
+
+# Without the echoed correlation id the client cannot match a reply to its request, so each test
+# fails by waiting for a reply that never comes. The client timeout is cut from 10 s to 0.25 s
+# so that the ~60 waits cost seconds, not minutes; a reply on the embedded broker takes a few
+# milliseconds, and the tests that need no correlation id (send_raw) still pass in that run.
+SHORT_REPLY_TIMEOUT = 0.25
+
+FAULTS = [
+    Fault(
+        "list-without-total-count",
+        "LIST replies lack X-Total-Count",
+        (
+            Edit(
+                f"{RUNTIME}/operations.py",
+                "headers = {TOTAL_COUNT: str(page.total), RESULT_COUNT: str(len(items))}",
+                "headers = {RESULT_COUNT: str(len(items))}",
+            ),
+        ),
+        ("test_list_pagination_and_counts", "test_list_without_match_is_empty"),
+        rules=("LIST: reply header X-Total-Count",),
+    ),
+    Fault(
+        "id-patchable",
+        "the non-patchable check is disabled",
+        (
+            Edit(
+                f"{RUNTIME}/rules.py",
+                "return [name for name in rules.non_patchable if name in patch]",
+                "return []",
+            ),
+        ),
+        ("test_patch_non_patchable_is_400[id]",),
+        rules=("PATCH: non-patchable attributes",),
+    ),
+    Fault(
+        "create-200",
+        "CREATE answers 200 instead of 201",
+        (
+            Edit(
+                f"{RUNTIME}/operations.py",
+                "reply = Reply(201, binding.query.select(stored, request.parameters))",
+                "reply = Reply(200, binding.query.select(stored, request.parameters))",
+            ),
+        ),
+        ("test_create_returns_201_with_mandatory_attributes",),
+        rules=("CREATE: status 201",),
+    ),
+    Fault(
+        "correlation-id-not-echoed",
+        "replies do not echo X-Correlation-Id",
+        (
+            Edit(
+                f"{RUNTIME}/wire.py",
+                "headers[CORRELATION_ID] = correlation_id",
+                "pass  # fault: correlation id not echoed",
+            ),
+        ),
+        ("test_replies_echo_correlation_id_and_request_channel",),
+        # replies read off a private inbox, not matched by id, still arrive within the run
+        ("test_missing_parameters_is_400", "test_missing_correlation_id_is_400"),
+        rules=("General: reply header X-Correlation-Id echoed",),
+        reply_timeout=SHORT_REPLY_TIMEOUT,
+    ),
+    # Disabling only the top-level list (`mandatory_on_create`) is not a detectable fault for
+    # TMF629: its create schema (CustomerFVO) requires the same three attributes, so validation
+    # still answers 400 naming the attribute. The conditional rules (an account reference
+    # without its id, a related party without its role) exist only in the profile, so
+    # switching off the whole check is what the tests must notice.
+    Fault(
+        "mandatory-on-create-unchecked",
+        "the mandatory-on-create check is disabled",
+        (
+            Edit(
+                f"{RUNTIME}/operations.py",
+                "missing = profile_rules.missing_on_create(document, binding.rules)",
+                "missing: list[str] = []  # fault: nothing is mandatory on create",
+            ),
+        ),
+        (
+            "test_create_conditional_attribute[account-id-False]",
+            "test_create_conditional_attribute[relatedParty-role-False]",
+        ),
+        rules=("CREATE: (if present) mandatory attributes of sub-resources",),
+    ),
+]
+
+
+def edit_path(edit: Edit, package: str) -> str:
+    return edit.path.replace(PACKAGE, package)
+
+
+def plant(root: Path, package: str, fault: Fault) -> None:
+    """Apply every edit of `fault` to the package copy at `root` (import name `package`)."""
+    for edit in fault.edits:
+        target = root / edit_path(edit, package)
+        if not target.is_file():
+            raise FaultNotPlanted(f"{fault.name}: {edit_path(edit, package)} does not exist")
+        text = target.read_text(encoding="utf-8")
+        found = text.count(edit.old)
+        if found != 1:
+            raise FaultNotPlanted(
+                f"{fault.name}: {edit_path(edit, package)}: expected the text once, found it "
+                f"{found} times: {edit.old}"
+            )
+        target.write_text(text.replace(edit.old, edit.new), encoding="utf-8")

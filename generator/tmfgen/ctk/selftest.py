@@ -1,0 +1,147 @@
+"""`tmfgen ctk --self-test`: the kit must catch every known fault.
+
+One copy of the generated package per fault (`faults.py`), plus an untouched control copy that
+must pass, so that failures are the fault's doing and not the environment's. Each copy serves
+in-process on its own embedded broker while its suite runs with the kit's plugin; the runs go in
+parallel subprocesses, `jobs` at a time. A fault is caught when its run fails, every expected
+test the suite has is among the failures, the tests it must not touch still pass, and something
+passed at all (a run where nothing passes proves nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .faults import FAULTS, Fault, plant
+from .results import FAILED, PASSED, RESULTS_FILE, CaseResult, load
+from .run import TESTS_FAILED, Target, start_suite
+
+CONTROL = "control"
+#: seconds one suite run may take before it counts as hung
+RUN_TIMEOUT = 300.0
+SELFTEST_FILE = "selftest.json"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one planted fault (or of the control run, `fault` None)."""
+
+    name: str
+    what: str
+    rules: tuple[str, ...]
+    code: int
+    failed: tuple[str, ...]
+    passed: tuple[str, ...]
+    #: the failures that show the fault was caught
+    caught_by: tuple[str, ...]
+    #: why the run does not count; empty when it does
+    problem: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def judge(fault: Fault | None, code: int, results: Sequence[CaseResult]) -> Verdict:
+    failed = tuple(r.name for r in results if r.outcome == FAILED)
+    passed = tuple(r.name for r in results if r.outcome == PASSED)
+    collected = {r.name for r in results}
+    if fault is None:
+        problem = "" if code == 0 and passed else f"the untouched copy does not pass (exit {code})"
+        return Verdict(CONTROL, "no fault", (), code, failed, passed, (), problem)
+    expected = [name for name in fault.caught_by if name in collected]
+    missed = [name for name in expected if name not in failed]
+    wrongly = [name for name in fault.unaffected if name in failed]
+    if code != TESTS_FAILED:
+        problem = f"suite exit {code}, not 1 (tests failed)"
+    elif missed:
+        problem = f"expected failures missing: {', '.join(missed)}"
+    elif wrongly:
+        problem = f"failed although the fault does not concern them: {', '.join(wrongly)}"
+    elif not passed:
+        problem = "nothing passed"
+    else:
+        problem = ""
+    caught = tuple(expected) or failed[:3]
+    return Verdict(fault.name, fault.what, fault.rules, code, failed, passed, caught, problem)
+
+
+def _run_one(
+    package: Path, name: str, fault: Fault | None, work: Path, title: str, reports: Path | None
+) -> tuple[Fault | None, int, list[CaseResult]]:
+    copy = work / name / package.name
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    if fault is not None:
+        plant(copy, package_name(package), fault)
+    report = (reports or work / "reports") / name
+    timeout = None if fault is None else fault.reply_timeout
+    process = start_suite(
+        copy, Target(external=False), report, f"{title}: {name}", work / f"{name}.log", timeout
+    )
+    try:
+        code = process.wait(timeout=RUN_TIMEOUT)
+    except Exception:
+        process.kill()
+        process.wait()
+        raise
+    results_file = report / RESULTS_FILE
+    results = load(results_file)[1] if results_file.is_file() else []
+    return fault, code, results
+
+
+def package_name(package: Path) -> str:
+    """The import name of a generated package folder: its one folder holding `app.py`."""
+    found = sorted(p.parent.name for p in package.glob("*/app.py"))
+    if len(found) != 1:
+        raise ValueError(f"{package}: not one generated package inside (found {found})")
+    return found[0]
+
+
+def self_test(
+    package: Path,
+    work: Path,
+    title: str,
+    jobs: int = 2,
+    faults: Sequence[Fault] = FAULTS,
+    progress: Callable[[Verdict], None] | None = None,
+    reports: Path | None = None,
+) -> list[Verdict]:
+    """Run the control copy and every fault of `faults` against `package`; a verdict each, the
+    control first. With `reports`, each run's reports stay in a folder of its own there."""
+    package_name(package)  # fails early on a folder that is not a generated package
+    planned: list[tuple[str, Fault | None]] = [(CONTROL, None)]
+    planned += [(fault.name, fault) for fault in faults]
+    verdicts = []
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(_run_one, package, n, f, work, title, reports) for n, f in planned]
+        for future in futures:
+            fault, code, results = future.result()
+            verdict = judge(fault, code, results)
+            verdicts.append(verdict)
+            if progress is not None:
+                progress(verdict)
+    return verdicts
+
+
+def table(verdicts: Sequence[Verdict]) -> list[str]:
+    """The self-test result as text lines: rule, fault, what caught it (or why it survived)."""
+    rows = [("rule", "fault", "caught by")]
+    for v in verdicts:
+        outcome = ", ".join(v.caught_by) if v.ok else f"NOT CAUGHT: {v.problem}"
+        if v.name == CONTROL:
+            outcome = f"{len(v.passed)} passed" if v.ok else f"BROKEN: {v.problem}"
+        rows.append((", ".join(v.rules) or "-", v.name, outcome))
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    return [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}" for r in rows]
+
+
+def save_verdicts(verdicts: Sequence[Verdict], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SELFTEST_FILE
+    path.write_text(json.dumps([asdict(v) for v in verdicts], indent=1), encoding="utf-8")
+    return path
