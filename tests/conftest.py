@@ -28,7 +28,7 @@ def unit_of(nodeid: str) -> str:
         return path
     if path.endswith("test_mosquitto_rr.py"):
         return "broker:mqtt"
-    if path.endswith("test_jetstream.py"):
+    if path.endswith(("test_jetstream.py", "test_ctk_nats.py")):
         return "broker:nats"
     if "/transports/" in f"/{path}":
         found = _FIRST_PARAMETER.search(nodeid)

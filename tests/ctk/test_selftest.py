@@ -1,0 +1,73 @@
+"""The self-test's judgement: when a planted fault counts as caught, and when it survives.
+
+The verdict rules are checked on made-up results; one real run "plants" a fault without any
+edit, which must survive, so a self-test cannot pass by accident.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tmfgen.ctk.faults import Edit, Fault, FaultNotPlanted, plant
+from tmfgen.ctk.results import FAILED, PASSED, CaseResult
+from tmfgen.ctk.selftest import CONTROL, judge, self_test, table
+
+PACKAGE = Path(__file__).resolve().parents[2] / "generated" / "tmf629_customer"
+FAULT = Fault("f", "a fault", (), ("test_a",), ("test_b",), ("RULE-1",))
+
+
+def result(name: str, outcome: str) -> CaseResult:
+    return CaseResult(f"t::{name}", name, outcome, (name,), "S", "")
+
+
+def test_caught_when_the_expected_tests_fail_and_others_pass() -> None:
+    verdict = judge(FAULT, 1, [result("test_a", FAILED), result("test_b", PASSED)])
+    assert verdict.ok and verdict.caught_by == ("test_a",)
+    [_head, row] = table([verdict])
+    assert row.split()[:2] == ["RULE-1", "f"] and row.endswith("test_a")
+
+
+@pytest.mark.parametrize(
+    "code,results,why",
+    [
+        (0, [result("test_a", PASSED), result("test_b", PASSED)], "suite exit 0"),
+        (2, [], "suite exit 2"),
+        (1, [result("test_a", PASSED), result("test_c", FAILED)], "missing: test_a"),
+        (1, [result("test_a", FAILED), result("test_b", FAILED)], "does not concern them: test_b"),
+        (1, [result("test_a", FAILED)], "nothing passed"),
+    ],
+)
+def test_survives(code: int, results: list[CaseResult], why: str) -> None:
+    verdict = judge(FAULT, code, results)
+    assert not verdict.ok and why in verdict.problem
+    assert "NOT CAUGHT" in table([verdict])[1]
+
+
+def test_control_must_pass() -> None:
+    assert judge(None, 0, [result("test_a", PASSED)]).ok
+    broken = judge(None, 1, [result("test_a", FAILED)])
+    assert not broken.ok and broken.name == CONTROL
+    assert "BROKEN" in table([broken])[1]
+
+
+def test_an_edit_that_does_not_match_once_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\nx = 1\n", encoding="utf-8")
+    twice = Fault("twice", "", (Edit("{package}/a.py", "x = 1", "x = 2"),), ())
+    with pytest.raises(FaultNotPlanted, match="found it 2 times"):
+        plant(tmp_path, "pkg", twice)
+    absent = Fault("absent", "", (Edit("{package}/b.py", "x", "y"),), ())
+    with pytest.raises(FaultNotPlanted, match="does not exist"):
+        plant(tmp_path, "pkg", absent)
+
+
+@pytest.mark.slow
+def test_a_fault_that_changes_nothing_survives(tmp_path: Path) -> None:
+    nothing = Fault(
+        "nothing", "no edit at all", (), ("test_create_returns_201_with_mandatory_attributes",)
+    )
+    control, survivor = self_test(PACKAGE, tmp_path, "TMF629", jobs=2, faults=[nothing])
+    assert control.ok, control.problem
+    assert not survivor.ok
+    assert "suite exit 0" in survivor.problem
