@@ -62,6 +62,11 @@ def _totals(label: str, key: str, found: dict[str, int]) -> str:
     return f'<p class="totals">{"".join(parts)}</p>'
 
 
+def _count(outcome: str, n: int) -> str:
+    """A table cell with a count, coloured by its outcome only when there is something."""
+    return f'<td class="{outcome}">{n}</td>' if n else f"<td>{n}</td>"
+
+
 def _sections(rules: Sequence[RuleSummary]) -> str:
     sections: dict[str, list[RuleSummary]] = {}
     for rule in rules:
@@ -71,7 +76,7 @@ def _sections(rules: Sequence[RuleSummary]) -> str:
         found = counts(r.outcome for r in members)
         rows.append(
             f"<tr><td>{_e(name)}</td><td>{len(members)}</td>"
-            + "".join(f'<td class="{o}">{found[o]}</td>' for o in (PASSED, FAILED, SKIPPED))
+            + "".join(_count(o, found[o]) for o in (PASSED, FAILED, SKIPPED))
             + "</tr>"
         )
     head = "<tr><th>section</th><th>rules</th><th>passed</th><th>failed</th><th>skipped</th></tr>"
