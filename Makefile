@@ -12,7 +12,7 @@ PACKAGES := specs/tmf629:generated/tmf629_customer specs/tmf632:generated/tmf632
 GENERATE = $(BIN)/tmfgen generate --asyncapi $(1)/asyncapi.yaml --profile $(1)/profile.yaml \
 	--backend memory --out $(2)
 
-.PHONY: all venv node-deps generate check test test-toolkit test-generated test-brokers lint golden bench clean
+.PHONY: all venv node-deps browser generate check test test-toolkit test-generated test-brokers lint golden bench clean
 
 all: test
 
@@ -28,6 +28,11 @@ $(NODE_STAMP): tools/asyncapi-validate/package.json tools/asyncapi-validate/pack
 	touch $(NODE_STAMP)
 
 node-deps: $(NODE_STAMP)
+
+## browser: headless Chromium (Debian package), which renders the conformance kit's HTML report in
+## its test; needs root for apt-get
+browser:
+	[ -x /usr/bin/chromium ] || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 ## generate: regenerate generated/ from specs/, then run the generated services' tests (embedded broker)
 generate: $(STAMP)
