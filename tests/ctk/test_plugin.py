@@ -12,6 +12,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from tmfgen.ctk.plugin import BODY_LIMIT, shown_body
 from tmfgen.ctk.results import FAILED, PASSED, RESULTS_FILE, SKIPPED, load
 
 SUITE = '''
@@ -143,3 +144,11 @@ def test_junit_names_rule_ids_and_html_escapes_the_wire(tmp_path: Path) -> None:
     assert "api.v5.createThing.commandRequest" in failures
     # the unanswered exchange belongs to a passing test: only failures show their exchanges
     assert "no reply within" not in page
+
+
+def test_a_huge_body_is_cut_for_the_report() -> None:
+    body = b"x" * (BODY_LIMIT + 10)
+    shown = shown_body(body)
+    assert shown.startswith("x" * BODY_LIMIT + "\n")
+    assert shown.endswith("(10 more bytes not shown)")
+    assert shown_body(b'{"a":1}') == '{\n  "a": 1\n}'

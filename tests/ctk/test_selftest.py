@@ -1,7 +1,7 @@
 """The self-test's judgement: when a planted fault counts as caught, and when it survives.
 
-The verdict rules are checked on made-up results; one real run "plants" a fault without any
-edit, which must survive, so a self-test cannot pass by accident.
+The verdict rules are checked on made-up results; one real self-test "plants" a fault without
+any edit, which must survive, so a self-test cannot pass by accident.
 """
 
 from __future__ import annotations
@@ -64,10 +64,17 @@ def test_an_edit_that_does_not_match_once_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_fault_that_changes_nothing_survives(tmp_path: Path) -> None:
+    """A fault without edits must survive; one whose edit no longer matches is reported, not
+    run."""
     nothing = Fault(
         "nothing", "no edit at all", (), ("test_create_returns_201_with_mandatory_attributes",)
     )
-    control, survivor = self_test(PACKAGE, tmp_path, "TMF629", jobs=2, faults=[nothing])
+    stale = Fault("stale", "", (Edit("{package}/runtime/wire.py", "text no longer there", ""),), ())
+    control, survivor, unplanted = self_test(
+        PACKAGE, tmp_path, "TMF629", jobs=2, faults=[nothing, stale]
+    )
     assert control.ok, control.problem
     assert not survivor.ok
     assert "suite exit 0" in survivor.problem
+    assert not unplanted.ok and "not planted" in unplanted.problem
+    assert "found it 0 times" in unplanted.problem

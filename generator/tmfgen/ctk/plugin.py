@@ -81,8 +81,19 @@ def find_client(item: pytest.Item) -> Any:
     return None
 
 
+#: bytes of a body kept for the report: an implementation may answer with megabytes
+BODY_LIMIT = 64 * 1024
+
+
+def shown_body(body: bytes) -> str:
+    if len(body) <= BODY_LIMIT:
+        return body_text(body)
+    kept = body[:BODY_LIMIT].decode("utf-8", errors="replace")
+    return f"{kept}\n... ({len(body) - BODY_LIMIT} more bytes not shown)"
+
+
 def _message(channel: str, headers: Any, body: bytes) -> RecordedMessage:
-    return RecordedMessage(channel, {str(k): str(v) for k, v in headers.items()}, body_text(body))
+    return RecordedMessage(channel, {str(k): str(v) for k, v in headers.items()}, shown_body(body))
 
 
 def recorded(exchange: Any) -> RecordedExchange:

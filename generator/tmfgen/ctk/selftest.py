@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .faults import FAULTS, Fault, plant
+from .faults import FAULTS, Fault, FaultNotPlanted, plant
 from .results import FAILED, PASSED, RESULTS_FILE, CaseResult, load
 from .run import TESTS_FAILED, Target, start_suite
 
@@ -73,11 +74,14 @@ def judge(fault: Fault | None, code: int, results: Sequence[CaseResult]) -> Verd
 
 def _run_one(
     package: Path, name: str, fault: Fault | None, work: Path, title: str, reports: Path | None
-) -> tuple[Fault | None, int, list[CaseResult]]:
+) -> Verdict:
     copy = work / name / package.name
     shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
     if fault is not None:
-        plant(copy, package_name(package), fault)
+        try:
+            plant(copy, package_name(package), fault)
+        except FaultNotPlanted as error:
+            return Verdict(name, fault.what, fault.rules, -1, (), (), (), f"not planted: {error}")
     report = (reports or work / "reports") / name
     timeout = None if fault is None else fault.reply_timeout
     process = start_suite(
@@ -85,13 +89,15 @@ def _run_one(
     )
     try:
         code = process.wait(timeout=RUN_TIMEOUT)
-    except Exception:
+    except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-        raise
+        problem = f"suite still running after {RUN_TIMEOUT:g} s"
+        rules = () if fault is None else fault.rules
+        return Verdict(name, "", rules, -1, (), (), (), problem)
     results_file = report / RESULTS_FILE
     results = load(results_file)[1] if results_file.is_file() else []
-    return fault, code, results
+    return judge(fault, code, results)
 
 
 def package_name(package: Path) -> str:
@@ -120,8 +126,7 @@ def self_test(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(_run_one, package, n, f, work, title, reports) for n, f in planned]
         for future in futures:
-            fault, code, results = future.result()
-            verdict = judge(fault, code, results)
+            verdict = future.result()
             verdicts.append(verdict)
             if progress is not None:
                 progress(verdict)
