@@ -247,7 +247,7 @@ def ctk_command(
     if self_test:
         with tempfile.TemporaryDirectory(prefix="tmfgen-ctk-") as scratch:
             built = _ctk_build(inputs, Path(scratch) / "package")
-            _ctk_self_test(built.api.title, Path(scratch), report, jobs)
+            _ctk_self_test(built.api, Path(scratch), report, jobs)
         return
     if backend is None or report is None:
         _ctk_usage("tmfgen ctk: --backend and --report are required (or --self-test)")
@@ -275,7 +275,7 @@ def _ctk_build(inputs: Any, folder: Path) -> Any:
         _ctk_usage("tmfgen ctk: the spec and profile do not generate a suite (see above)")
 
 
-def _ctk_self_test(title: str, scratch: Path, report: Path | None, jobs: int) -> None:
+def _ctk_self_test(api: Any, scratch: Path, report: Path | None, jobs: int) -> None:
     from .ctk.selftest import save_verdicts, self_test, table
 
     def progress(verdict: Any) -> None:
@@ -284,7 +284,9 @@ def _ctk_self_test(title: str, scratch: Path, report: Path | None, jobs: int) ->
 
     runs = scratch / "runs"
     reports = None if report is None else report.resolve()
-    verdicts = self_test(scratch / "package", runs, title, jobs, progress=progress, reports=reports)
+    package = scratch / "package"
+    title = f"{api.tmf_id} {api.title}"
+    verdicts = self_test(package, runs, title, jobs, progress=progress, reports=reports, api=api)
     for line in table(verdicts):
         click.echo(line)
     if report is not None:
@@ -293,7 +295,8 @@ def _ctk_self_test(title: str, scratch: Path, report: Path | None, jobs: int) ->
     if survived:
         click.secho(f"not caught or broken: {', '.join(survived)}", fg="red", err=True)
         sys.exit(1)
-    click.echo(f"all {len(verdicts) - 1} faults caught", err=True)
+    run = [v for v in verdicts[1:] if not v.not_applicable]
+    click.echo(f"all {len(run)} faults caught ({len(verdicts) - 1 - len(run)} n/a)", err=True)
 
 
 def _check_package_dir(package_dir: Path) -> None:

@@ -7,13 +7,18 @@ any edit, which must survive, so a self-test cannot pass by accident.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
-from tmfgen.ctk.faults import Edit, Fault, FaultNotPlanted, plant
+from tmfgen.ctk.faults import Edit, Fault, FaultNotPlanted, has_profile_only_conditions, plant
 from tmfgen.ctk.results import FAILED, PASSED, CaseResult
 from tmfgen.ctk.selftest import CONTROL, judge, self_test, table
+from tmfgen.ir.model import ApiIR
 
 PACKAGE = Path(__file__).resolve().parents[2] / "generated" / "tmf629_customer"
+#: stands in for the API: the fault that asks about it answers without looking
+API = cast(ApiIR, object())
 FAULT = Fault("f", "a fault", (), ("test_a",), ("test_b",), ("RULE-1",))
 
 
@@ -65,16 +70,31 @@ def test_an_edit_that_does_not_match_once_is_refused(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_fault_that_changes_nothing_survives(tmp_path: Path) -> None:
     """A fault without edits must survive; one whose edit no longer matches is reported, not
-    run."""
+    run; one the API cannot show is not run and counts as such."""
     nothing = Fault(
         "nothing", "no edit at all", (), ("test_create_returns_201_with_mandatory_attributes",)
     )
     stale = Fault("stale", "", (Edit("{package}/runtime/wire.py", "text no longer there", ""),), ())
-    control, survivor, unplanted = self_test(
-        PACKAGE, tmp_path, "TMF629", jobs=2, faults=[nothing, stale]
+    elsewhere = Fault("elsewhere", "", (), (), applies=lambda _api: False, applies_when="X")
+    control, survivor, unplanted, skipped = self_test(
+        PACKAGE, tmp_path, "TMF629", jobs=2, faults=[nothing, stale, elsewhere], api=API
     )
     assert control.ok, control.problem
     assert not survivor.ok
     assert "suite exit 0" in survivor.problem
     assert not unplanted.ok and "not planted" in unplanted.problem
     assert "found it 0 times" in unplanted.problem
+    assert skipped.ok and skipped.not_applicable == "needs X"
+    assert table([skipped])[1].endswith("not applicable: needs X")
+
+
+def test_the_conditional_fault_applies_only_with_rules_the_consumer_must_meet() -> None:
+    def api(*server_assigned: bool) -> ApiIR:
+        rules = [SimpleNamespace(server_assigned=s) for s in server_assigned]
+        return cast(
+            ApiIR, SimpleNamespace(resources=[SimpleNamespace(conditional_on_create=rules)])
+        )
+
+    assert has_profile_only_conditions(api(True, False))
+    assert not has_profile_only_conditions(api(True))
+    assert not has_profile_only_conditions(api())

@@ -13,8 +13,11 @@ among the failures (a test the suite of another API does not have is not require
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..ir.model import ApiIR
 
 #: placeholder for the package's import name in edit paths
 PACKAGE = "{package}"
@@ -43,10 +46,20 @@ class Fault:
     rules: tuple[str, ...] = ()
     #: seconds the client waits for a reply, when the fault makes replies go missing
     reply_timeout: float | None = None
+    #: for a fault only some APIs can show: whether this one can (None: every API)
+    applies: Callable[[ApiIR], bool] | None = None
+    #: what `applies` asks of the API, in words, for the self-test table
+    applies_when: str = ""
 
 
 class FaultNotPlanted(Exception):
     """An edit did not match exactly once: the catalogue no longer fits the generated code."""
+
+
+def has_profile_only_conditions(api: ApiIR) -> bool:
+    """Whether a create can break an "(if present)" rule the create schema does not enforce:
+    a conditional attribute the consumer must send (one the provider assigns cannot be missed)."""
+    return any(not rule.server_assigned for r in api.resources for rule in r.conditional_on_create)
 
 
 # Without the echoed correlation id the client cannot match a reply to its request, so each test
@@ -115,7 +128,8 @@ FAULTS = [
     # TMF629: its create schema (CustomerFVO) requires the same three attributes, so validation
     # still answers 400 naming the attribute. The conditional rules (an account reference
     # without its id, a related party without its role) exist only in the profile, so
-    # switching off the whole check is what the tests must notice.
+    # switching off the whole check is what the tests must notice. A profile without such rules
+    # (TMF632's) leaves nothing to notice: the fault does not apply there.
     Fault(
         "mandatory-on-create-unchecked",
         "the mandatory-on-create check is disabled",
@@ -131,6 +145,8 @@ FAULTS = [
             "test_create_conditional_attribute[relatedParty-role-False]",
         ),
         rules=("CREATE: (if present) mandatory attributes of sub-resources",),
+        applies=has_profile_only_conditions,
+        applies_when="an (if present) rule on create that the consumer must satisfy",
     ),
 ]
 

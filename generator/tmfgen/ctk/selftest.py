@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..ir.model import ApiIR
 from .faults import FAULTS, Fault, FaultNotPlanted, plant
 from .results import FAILED, PASSED, RESULTS_FILE, CaseResult, load
 from .run import TESTS_FAILED, Target, start_suite
@@ -42,6 +43,8 @@ class Verdict:
     caught_by: tuple[str, ...]
     #: why the run does not count; empty when it does
     problem: str
+    #: empty, or why the fault was not planted: this API cannot show it
+    not_applicable: str = ""
 
     @property
     def ok(self) -> bool:
@@ -116,12 +119,20 @@ def self_test(
     faults: Sequence[Fault] = FAULTS,
     progress: Callable[[Verdict], None] | None = None,
     reports: Path | None = None,
+    api: ApiIR | None = None,
 ) -> list[Verdict]:
     """Run the control copy and every fault of `faults` against `package`; a verdict each, the
-    control first. With `reports`, each run's reports stay in a folder of its own there."""
+    control first. With `reports`, each run's reports stay in a folder of its own there. With
+    the `api` the package was generated from, a fault it cannot show is not run."""
     package_name(package)  # fails early on a folder that is not a generated package
     planned: list[tuple[str, Fault | None]] = [(CONTROL, None)]
-    planned += [(fault.name, fault) for fault in faults]
+    skipped = []
+    for fault in faults:
+        if api is not None and fault.applies is not None and not fault.applies(api):
+            why = f"needs {fault.applies_when or 'what this API lacks'}"
+            skipped.append(Verdict(fault.name, fault.what, fault.rules, 0, (), (), (), "", why))
+        else:
+            planned.append((fault.name, fault))
     verdicts = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(_run_one, package, n, f, work, title, reports) for n, f in planned]
@@ -130,7 +141,7 @@ def self_test(
             verdicts.append(verdict)
             if progress is not None:
                 progress(verdict)
-    return verdicts
+    return verdicts + skipped
 
 
 def table(verdicts: Sequence[Verdict]) -> list[str]:
@@ -138,6 +149,8 @@ def table(verdicts: Sequence[Verdict]) -> list[str]:
     rows = [("rule", "fault", "caught by")]
     for v in verdicts:
         outcome = ", ".join(v.caught_by) if v.ok else f"NOT CAUGHT: {v.problem}"
+        if v.not_applicable:
+            outcome = f"not applicable: {v.not_applicable}"
         if v.name == CONTROL:
             outcome = f"{len(v.passed)} passed" if v.ok else f"BROKEN: {v.problem}"
         rows.append((", ".join(v.rules) or "-", v.name, outcome))
