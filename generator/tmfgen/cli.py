@@ -14,13 +14,17 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from . import __version__
 from .problems import Level, PipelineError, Problem, printable
 from .runtime.transport import BACKENDS
+
+if TYPE_CHECKING:
+    from .ir.model import ApiIR
+    from .pipeline import Built, Inputs
 
 ExistingFile = click.Path(exists=True, dir_okay=False, path_type=Path)
 #: set to 1 to see the traceback behind an unexpected error
@@ -203,7 +207,7 @@ def test_command(
 CTK_USAGE = 2
 
 
-def _ctk_usage(message: str) -> None:
+def _ctk_usage(message: str) -> NoReturn:
     click.secho(printable(message), fg="red", err=True)
     sys.exit(CTK_USAGE)
 
@@ -251,12 +255,14 @@ def ctk_command(
         return
     if backend is None or report is None:
         _ctk_usage("tmfgen ctk: --backend and --report are required (or --self-test)")
-        return
     if backend not in BACKENDS or backend == "memory":
         known = ", ".join(b for b in BACKENDS if b != "memory")
         _ctk_usage(f"tmfgen ctk: backend {backend!r} cannot reach a running service; use {known}")
     with tempfile.TemporaryDirectory(prefix="tmfgen-ctk-") as scratch:
         built = _ctk_build(inputs, Path(scratch) / "package")
+        unreachable = run.broker_problem(backend, broker)
+        if unreachable is not None:
+            _ctk_usage(f"tmfgen ctk: {unreachable}")
         target = run.Target(backend, broker, prefix)
         title = f"{built.api.tmf_id} {built.api.title}: conformance"
         code = run.run_suite(Path(scratch) / "package", target, report.resolve(), title)
@@ -264,7 +270,7 @@ def ctk_command(
     sys.exit(code if code in (0, run.TESTS_FAILED) else CTK_USAGE)
 
 
-def _ctk_build(inputs: Any, folder: Path) -> Any:
+def _ctk_build(inputs: Inputs, folder: Path) -> Built:
     """The package of the inputs in `folder`; input errors exit 2 (not 1: that is a verdict)."""
     from .ctk.run import build_package
 
@@ -275,7 +281,7 @@ def _ctk_build(inputs: Any, folder: Path) -> Any:
         _ctk_usage("tmfgen ctk: the spec and profile do not generate a suite (see above)")
 
 
-def _ctk_self_test(api: Any, scratch: Path, report: Path | None, jobs: int) -> None:
+def _ctk_self_test(api: ApiIR, scratch: Path, report: Path | None, jobs: int) -> None:
     from .ctk.selftest import save_verdicts, self_test, table
 
     def progress(verdict: Any) -> None:

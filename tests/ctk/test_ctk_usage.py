@@ -3,6 +3,7 @@ means the implementation failed) and never a traceback."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,15 @@ def test_a_missing_spec_file_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, [*args, "--backend", "nats", "--report", str(tmp_path)])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+def test_an_unreachable_broker_exits_2_before_any_test(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nothing listens on once the socket is closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"nats://127.0.0.1:{port}"
+    args = ["--backend", "nats", "--broker", url, "--report", str(tmp_path / "r")]
+    result = CliRunner().invoke(main, ["ctk", *INPUTS, *args])
+    assert result.exit_code == 2, result.output
+    assert f"cannot reach the nats broker at {url}" in result.output
+    assert not (tmp_path / "r").exists()

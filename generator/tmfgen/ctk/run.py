@@ -8,6 +8,7 @@ package's modules never mix with the toolkit's, with the kit's plugin for the re
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -16,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..pipeline import Built, Inputs, generate
+from ..runtime.transport import create_transport
 
 #: pytest's exit statuses the kit passes on as "tests failed"; all others are usage errors
 TESTS_FAILED = 1
 JUNIT_FILE = "junit.xml"
+#: seconds the pre-flight connection to the broker may take
+CONNECT_TIMEOUT = 15.0
 #: environment the generated conftest reads; the kit passes everything as options instead
 SUITE_ENV = ("TMF_BACKEND", "TMF_BROKER", "TMF_STORE", "TMF_EXTERNAL", "TMF_PREFIX")
 
@@ -39,6 +43,25 @@ class Target:
         if not self.external:
             return f"{self.backend} {where} (service in-process)"
         return f"{self.backend} {where} prefix {self.prefix or '(default)'}"
+
+
+def broker_problem(backend: str, broker: str | None) -> str | None:
+    """Why the kit cannot reach the broker, or None: checked once before the suite, so an
+    unreachable broker is a usage error rather than every test failing the same way."""
+
+    async def connect() -> None:
+        transport = create_transport(backend, broker)
+        try:
+            await asyncio.wait_for(transport.connect(), CONNECT_TIMEOUT)
+        finally:
+            await transport.close()
+
+    try:
+        asyncio.run(connect())
+    except Exception as exc:  # any client library's error means the same to the user
+        detail = str(exc) or type(exc).__name__
+        return f"cannot reach the {backend} broker at {broker or 'its default URL'}: {detail}"
+    return None
 
 
 def build_package(inputs: Inputs, folder: Path) -> Built:
