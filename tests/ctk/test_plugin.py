@@ -83,6 +83,7 @@ def run_suite(tmp_path: Path) -> tuple[int, Path]:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     command += ["-p", "tmfgen.ctk.plugin", "test_suite.py", "--ctk-report", str(report)]
     command += ["--junitxml", str(report / "junit.xml"), "--ctk-title", "Thing <API>"]
+    command += ["-o", "junit_logging=system-out"]
     done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     return done.returncode, report
 
@@ -130,10 +131,17 @@ def test_results_carry_ids_outcomes_and_exchanges(tmp_path: Path) -> None:
 
 def test_junit_names_rule_ids_and_html_escapes_the_wire(tmp_path: Path) -> None:
     _code, report = run_suite(tmp_path)
-    cases = ET.parse(report / "junit.xml").getroot().iter("testcase")
+    cases = list(ET.parse(report / "junit.xml").getroot().iter("testcase"))
     properties = {
         case.get("name"): [p.get("value") for p in case.iter("property")] for case in cases
     }
+    out = {
+        case.get("name"): "".join(o.text or "" for o in case.iter("system-out")) for case in cases
+    }
+    assert "request on api.v5.createThing.commandRequest" in out["test_create_with_ids"]
+    assert "  Status-Code: 200" in out["test_create_with_ids"]
+    # only a failure carries its exchanges
+    assert "exchange" not in out["test_second_check_of_the_rule"]
     assert properties["test_create_with_ids"] == ["OP-THING-CREATE-S201", "GEN-2"]
     assert properties["test_without_ids[1]"] == []
     page = (report / "report.html").read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ It needs nothing from the suite but its usual fixtures: while a test runs, the c
 fixture that has one (the generated `driver`) records its exchanges (`TmfClient.exchanges`), and
 the plugin keeps them with the test's outcome and rule ids. At the end of the session it writes
 `results.json` and the HTML page into DIR; pytest's own `--junitxml` writes the JUnit file, with
-each test's rule ids as `tmf_rule` properties.
+each test's rule ids as `tmf_rule` properties and a failing test's exchanges as system-out.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .report import REPORT_FILE, render_html
+from .report import REPORT_FILE, exchanges_text, render_html
 from .results import (
     FAILED,
     PASSED,
@@ -142,6 +142,14 @@ class ReportCollector:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        exchanges = item.stash.get(EXCHANGES, [])
+        if report.when == "call" and report.failed and exchanges:
+            # captured output of the call: pytest prints it with the failure (this report), and
+            # JUnit XML writes the teardown report's, which includes every added section, as
+            # system-out (the kit runs with junit_logging=system-out)
+            text = exchanges_text([recorded(e) for e in exchanges])
+            report.sections.append(("Captured stdout exchanges", text))
+            item.add_report_section("call", "stdout", text)
         phases = item.stash.setdefault(PHASES, {})
         phases[report.when] = report
         if report.when == "teardown":

@@ -159,3 +159,23 @@ def render_html(info: RunInfo, results: Iterable[CaseResult]) -> str:
         f"<title>{_e(info.title)}</title><style>{STYLE}</style></head>"
         f'<body>{"".join(body)}</body></html>\n'
     )
+
+
+def _message_text(title: str, message: RecordedMessage) -> list[str]:
+    lines = [f"{title} on {message.channel}"]
+    lines += [f"  {name}: {value}" for name, value in message.headers.items()]
+    lines += [f"  {line}" for line in (message.body or "(empty body)").splitlines()]
+    return lines
+
+
+def exchanges_text(exchanges: Sequence[RecordedExchange]) -> str:
+    """The exchanges of one test as plain text, for the terminal and JUnit's system-out."""
+    lines: list[str] = []
+    for n, exchange in enumerate(exchanges, 1):
+        lines.append(f"--- exchange {n}")
+        lines += _message_text("request", exchange.request)
+        if exchange.reply is None:
+            lines.append(f"no reply within {exchange.timeout:g} s")
+        else:
+            lines += _message_text("reply", exchange.reply)
+    return "\n".join(lines)

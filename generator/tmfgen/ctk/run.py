@@ -86,6 +86,7 @@ def pytest_command(
         if target.prefix is not None:
             command += ["--prefix", target.prefix]
     command += ["--junitxml", str(report / JUNIT_FILE), "-o", "junit_family=xunit2"]
+    command += ["-o", "junit_logging=system-out"]
     command += ["--ctk-report", str(report), "--ctk-title", title]
     command += ["--ctk-target", target.describe()]
     if reply_timeout is not None:
