@@ -540,6 +540,7 @@ async def test_create_element_without_a_property_its_schema_requires_is_400(
 
 
 @pytest.mark.tmf_rule(
+    "OP-CUSTOMER-RETRIEVE",
     "OP-CUSTOMER-RETRIEVE-S200",
     "OP-CUSTOMER-RETRIEVE-H3.1",
     "GEN-5",
@@ -604,6 +605,7 @@ async def test_retrieve_with_query_filters(driver: Driver) -> None:
 
 
 @pytest.mark.tmf_rule(
+    "OP-CUSTOMER-LIST",
     "OP-CUSTOMER-LIST-S200",
     "OP-CUSTOMER-LIST-H3.2",
     "OP-CUSTOMER-LIST-H3.3",
@@ -712,7 +714,7 @@ async def test_list_without_match_is_empty(driver: Driver) -> None:
     assert reply.total_count == 0
 
 
-@pytest.mark.tmf_rule("OP-CUSTOMER-PATCH-S200", "OP-CUSTOMER-PATCH-H3.1")
+@pytest.mark.tmf_rule("OP-CUSTOMER-PATCH", "OP-CUSTOMER-PATCH-S200", "OP-CUSTOMER-PATCH-H3.1")
 @pytest.mark.parametrize(
     "attribute",
     [
@@ -865,7 +867,7 @@ async def test_patch_fields_selection(driver: Driver) -> None:
     assert missing(stored.json(), MANDATORY_IN_RESPONSE) == []
 
 
-@pytest.mark.tmf_rule("OP-CUSTOMER-DELETE-S204")
+@pytest.mark.tmf_rule("OP-CUSTOMER-DELETE", "OP-CUSTOMER-DELETE-S204")
 async def test_delete_returns_204(driver: Driver) -> None:
     created = await create(driver, sample())
     reply = await driver.send(DELETE, parameters={"id": created["id"]})
@@ -882,26 +884,31 @@ async def test_delete_unknown_id_is_404(driver: Driver) -> None:
 
 
 @pytest.mark.tmf_rule(
+    "OP-CUSTOMER-CREATE",
     "OP-CUSTOMER-CREATE-H1",
     "OP-CUSTOMER-CREATE-H2",
     "OP-CUSTOMER-CREATE-R1",
     "OP-CUSTOMER-CREATE-R3",
     "OP-CUSTOMER-CREATE-R2",
+    "OP-CUSTOMER-RETRIEVE",
     "OP-CUSTOMER-RETRIEVE-H1",
     "OP-CUSTOMER-RETRIEVE-H2",
     "OP-CUSTOMER-RETRIEVE-R1",
     "OP-CUSTOMER-RETRIEVE-R3",
     "OP-CUSTOMER-RETRIEVE-R2",
+    "OP-CUSTOMER-LIST",
     "OP-CUSTOMER-LIST-H1",
     "OP-CUSTOMER-LIST-H2",
     "OP-CUSTOMER-LIST-R1",
     "OP-CUSTOMER-LIST-R5",
     "OP-CUSTOMER-LIST-R2",
+    "OP-CUSTOMER-PATCH",
     "OP-CUSTOMER-PATCH-H1",
     "OP-CUSTOMER-PATCH-H2",
     "OP-CUSTOMER-PATCH-R1",
     "OP-CUSTOMER-PATCH-R3",
     "OP-CUSTOMER-PATCH-R2",
+    "OP-CUSTOMER-DELETE",
     "OP-CUSTOMER-DELETE-H1",
     "OP-CUSTOMER-DELETE-H2",
     "OP-CUSTOMER-DELETE-R1",

@@ -101,7 +101,7 @@ async def test_missing_correlation_id_is_400(driver: Driver) -> None:
         pytest.param(
             "createIndividual",
             id="createIndividual",
-            marks=pytest.mark.tmf_rule("OP-INDIVIDUAL-CREATE-H3"),
+            marks=pytest.mark.tmf_rule("OP-INDIVIDUAL-CREATE-H3", "OP-INDIVIDUAL-CREATE-S400"),
         ),
         pytest.param(
             "retrieveIndividual",

@@ -141,7 +141,7 @@ async def test_create_returns_201_with_mandatory_attributes(driver: Driver) -> N
         assert created[key] == value, key
 
 
-@pytest.mark.tmf_rule("OP-INDIVIDUAL-CREATE")
+@pytest.mark.tmf_rule("OP-INDIVIDUAL-CREATE-S400")
 @pytest.mark.parametrize(
     "attribute",
     [
@@ -166,7 +166,7 @@ async def test_create_without_mandatory_attribute_is_400(driver: Driver, attribu
     assert attribute in error["reason"] + error.get("message", "")
 
 
-@pytest.mark.tmf_rule("OP-INDIVIDUAL-CREATE")
+@pytest.mark.tmf_rule("OP-INDIVIDUAL-CREATE-S400")
 @pytest.mark.parametrize(
     "attribute,blank",
     [
@@ -216,7 +216,7 @@ async def test_create_with_blank_mandatory_attribute_is_400(
     assert attribute in error["reason"] + error.get("message", "")
 
 
-@pytest.mark.tmf_rule("OP-INDIVIDUAL-CREATE")
+@pytest.mark.tmf_rule("OP-INDIVIDUAL-CREATE-S400")
 @pytest.mark.parametrize(
     "parent,attribute,server_assigned",
     [],
@@ -318,6 +318,7 @@ async def test_create_element_without_a_property_its_schema_requires_is_400(
 
 
 @pytest.mark.tmf_rule(
+    "OP-INDIVIDUAL-RETRIEVE",
     "OP-INDIVIDUAL-RETRIEVE-S200",
     "OP-INDIVIDUAL-RETRIEVE-H3.1",
     "RES-INDIVIDUAL-1",
@@ -358,6 +359,7 @@ async def test_retrieve_with_query_filters(driver: Driver) -> None:
 
 
 @pytest.mark.tmf_rule(
+    "OP-INDIVIDUAL-LIST",
     "OP-INDIVIDUAL-LIST-S200",
     "OP-INDIVIDUAL-LIST-H3.2",
     "OP-INDIVIDUAL-LIST-H3.3",
@@ -417,7 +419,7 @@ async def test_list_without_match_is_empty(driver: Driver) -> None:
     assert reply.total_count == 0
 
 
-@pytest.mark.tmf_rule("OP-INDIVIDUAL-PATCH-S200", "OP-INDIVIDUAL-PATCH-H3.1")
+@pytest.mark.tmf_rule("OP-INDIVIDUAL-PATCH", "OP-INDIVIDUAL-PATCH-S200", "OP-INDIVIDUAL-PATCH-H3.1")
 @pytest.mark.parametrize(
     "attribute",
     [
@@ -557,7 +559,7 @@ async def test_patch_fields_selection(driver: Driver) -> None:
     assert missing(stored.json(), MANDATORY_IN_RESPONSE) == []
 
 
-@pytest.mark.tmf_rule("OP-INDIVIDUAL-DELETE-S204")
+@pytest.mark.tmf_rule("OP-INDIVIDUAL-DELETE", "OP-INDIVIDUAL-DELETE-S204")
 async def test_delete_returns_204(driver: Driver) -> None:
     created = await create(driver, sample())
     reply = await driver.send(DELETE, parameters={"id": created["id"]})
@@ -567,33 +569,38 @@ async def test_delete_returns_204(driver: Driver) -> None:
     error_body(gone, 404)
 
 
-@pytest.mark.tmf_rule("OP-INDIVIDUAL-DELETE-H3.1")
+@pytest.mark.tmf_rule("OP-INDIVIDUAL-DELETE-H3.1", "OP-INDIVIDUAL-DELETE-S404")
 async def test_delete_unknown_id_is_404(driver: Driver) -> None:
     reply = await driver.send(DELETE, parameters={"id": unique("missing")})
     error_body(reply, 404)
 
 
 @pytest.mark.tmf_rule(
+    "OP-INDIVIDUAL-CREATE",
     "OP-INDIVIDUAL-CREATE-H1",
     "OP-INDIVIDUAL-CREATE-H2",
     "OP-INDIVIDUAL-CREATE-R1",
     "OP-INDIVIDUAL-CREATE-R3",
     "OP-INDIVIDUAL-CREATE-R2",
+    "OP-INDIVIDUAL-RETRIEVE",
     "OP-INDIVIDUAL-RETRIEVE-H1",
     "OP-INDIVIDUAL-RETRIEVE-H2",
     "OP-INDIVIDUAL-RETRIEVE-R1",
     "OP-INDIVIDUAL-RETRIEVE-R3",
     "OP-INDIVIDUAL-RETRIEVE-R2",
+    "OP-INDIVIDUAL-LIST",
     "OP-INDIVIDUAL-LIST-H1",
     "OP-INDIVIDUAL-LIST-H2",
     "OP-INDIVIDUAL-LIST-R1",
     "OP-INDIVIDUAL-LIST-R5",
     "OP-INDIVIDUAL-LIST-R2",
+    "OP-INDIVIDUAL-PATCH",
     "OP-INDIVIDUAL-PATCH-H1",
     "OP-INDIVIDUAL-PATCH-H2",
     "OP-INDIVIDUAL-PATCH-R1",
     "OP-INDIVIDUAL-PATCH-R3",
     "OP-INDIVIDUAL-PATCH-R2",
+    "OP-INDIVIDUAL-DELETE",
     "OP-INDIVIDUAL-DELETE-H1",
     "OP-INDIVIDUAL-DELETE-H2",
     "OP-INDIVIDUAL-DELETE-R1",

@@ -101,7 +101,7 @@ async def test_missing_correlation_id_is_400(driver: Driver) -> None:
         pytest.param(
             "createOrganization",
             id="createOrganization",
-            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-H3"),
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-H3", "OP-ORGANIZATION-CREATE-S400"),
         ),
         pytest.param(
             "retrieveOrganization",

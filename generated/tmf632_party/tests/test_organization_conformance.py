@@ -144,7 +144,7 @@ async def test_create_returns_201_with_mandatory_attributes(driver: Driver) -> N
         assert created[key] == value, key
 
 
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-S400")
 @pytest.mark.parametrize(
     "attribute",
     [
@@ -164,7 +164,7 @@ async def test_create_without_mandatory_attribute_is_400(driver: Driver, attribu
     assert attribute in error["reason"] + error.get("message", "")
 
 
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-S400")
 @pytest.mark.parametrize(
     "attribute,blank",
     [
@@ -196,7 +196,7 @@ async def test_create_with_blank_mandatory_attribute_is_400(
     assert attribute in error["reason"] + error.get("message", "")
 
 
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-S400")
 @pytest.mark.parametrize(
     "parent,attribute,server_assigned",
     [],
@@ -298,6 +298,7 @@ async def test_create_element_without_a_property_its_schema_requires_is_400(
 
 
 @pytest.mark.tmf_rule(
+    "OP-ORGANIZATION-RETRIEVE",
     "OP-ORGANIZATION-RETRIEVE-S200",
     "OP-ORGANIZATION-RETRIEVE-H3.1",
     "RES-ORGANIZATION-1",
@@ -338,6 +339,7 @@ async def test_retrieve_with_query_filters(driver: Driver) -> None:
 
 
 @pytest.mark.tmf_rule(
+    "OP-ORGANIZATION-LIST",
     "OP-ORGANIZATION-LIST-S200",
     "OP-ORGANIZATION-LIST-H3.2",
     "OP-ORGANIZATION-LIST-H3.3",
@@ -397,7 +399,9 @@ async def test_list_without_match_is_empty(driver: Driver) -> None:
     assert reply.total_count == 0
 
 
-@pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-S200", "OP-ORGANIZATION-PATCH-H3.1")
+@pytest.mark.tmf_rule(
+    "OP-ORGANIZATION-PATCH", "OP-ORGANIZATION-PATCH-S200", "OP-ORGANIZATION-PATCH-H3.1"
+)
 @pytest.mark.parametrize(
     "attribute",
     [
@@ -532,7 +536,7 @@ async def test_patch_fields_selection(driver: Driver) -> None:
     assert missing(stored.json(), MANDATORY_IN_RESPONSE) == []
 
 
-@pytest.mark.tmf_rule("OP-ORGANIZATION-DELETE-S204")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-DELETE", "OP-ORGANIZATION-DELETE-S204")
 async def test_delete_returns_204(driver: Driver) -> None:
     created = await create(driver, sample())
     reply = await driver.send(DELETE, parameters={"id": created["id"]})
@@ -542,33 +546,38 @@ async def test_delete_returns_204(driver: Driver) -> None:
     error_body(gone, 404)
 
 
-@pytest.mark.tmf_rule("OP-ORGANIZATION-DELETE-H3.1")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-DELETE-H3.1", "OP-ORGANIZATION-DELETE-S404")
 async def test_delete_unknown_id_is_404(driver: Driver) -> None:
     reply = await driver.send(DELETE, parameters={"id": unique("missing")})
     error_body(reply, 404)
 
 
 @pytest.mark.tmf_rule(
+    "OP-ORGANIZATION-CREATE",
     "OP-ORGANIZATION-CREATE-H1",
     "OP-ORGANIZATION-CREATE-H2",
     "OP-ORGANIZATION-CREATE-R1",
     "OP-ORGANIZATION-CREATE-R3",
     "OP-ORGANIZATION-CREATE-R2",
+    "OP-ORGANIZATION-RETRIEVE",
     "OP-ORGANIZATION-RETRIEVE-H1",
     "OP-ORGANIZATION-RETRIEVE-H2",
     "OP-ORGANIZATION-RETRIEVE-R1",
     "OP-ORGANIZATION-RETRIEVE-R3",
     "OP-ORGANIZATION-RETRIEVE-R2",
+    "OP-ORGANIZATION-LIST",
     "OP-ORGANIZATION-LIST-H1",
     "OP-ORGANIZATION-LIST-H2",
     "OP-ORGANIZATION-LIST-R1",
     "OP-ORGANIZATION-LIST-R5",
     "OP-ORGANIZATION-LIST-R2",
+    "OP-ORGANIZATION-PATCH",
     "OP-ORGANIZATION-PATCH-H1",
     "OP-ORGANIZATION-PATCH-H2",
     "OP-ORGANIZATION-PATCH-R1",
     "OP-ORGANIZATION-PATCH-R3",
     "OP-ORGANIZATION-PATCH-R2",
+    "OP-ORGANIZATION-DELETE",
     "OP-ORGANIZATION-DELETE-H1",
     "OP-ORGANIZATION-DELETE-H2",
     "OP-ORGANIZATION-DELETE-R1",

@@ -112,8 +112,11 @@ class _Planner:
         if self.r.operation("patch"):
             self.patch()
         if self.r.operation("delete"):
-            self.add("test_delete_returns_204", self.status("delete", 204))
-            self.add("test_delete_unknown_id_is_404", self.op("delete", "request:Parameters.id"))
+            self.add("test_delete_returns_204", self.op("delete"), self.status("delete", 204))
+            self.add(
+                "test_delete_unknown_id_is_404",
+                self.op("delete", "request:Parameters.id", "status:404"),
+            )
         self.every_operation()
         self.bad_input()
         self.events()
@@ -171,7 +174,7 @@ class _Planner:
             "test_create_without_mandatory_attribute_is_400",
             "attribute",
             (CaseIR(n, repr(n), self.on_create(n)) for n in r.mandatory_on_create),
-            self.op("create"),
+            self.op("create", "status:400"),
         )
         self.add_cases(
             "test_create_with_blank_mandatory_attribute_is_400",
@@ -182,6 +185,7 @@ class _Planner:
                 for label, blank in (("empty", '""'), ("null", "None"))
             ),
             self.gen(RuleTopic.INPUT_NOT_BLANK),
+            self.op("create", "status:400"),
         )
         conditional_cases = [
             CaseIR(
@@ -196,6 +200,7 @@ class _Planner:
             "parent,attribute,server_assigned",
             conditional_cases,
             self.gen(RuleTopic.OPTIONAL_PARENT),
+            self.op("create", "status:400"),
         )
         self.add_cases(
             "test_create_conditional_attribute_on_every_element",
@@ -228,6 +233,7 @@ class _Planner:
         fields = self.op("retrieve", "request:Parameters.fields")
         self.add(
             "test_retrieve_returns_200",
+            self.op("retrieve"),
             self.op("retrieve", "status:200", "request:Parameters.id"),
             self.gen(RuleTopic.COMPLETE_WITHOUT_SELECTION),
             self.gen(RuleTopic.OUTPUT_NOT_BLANK),
@@ -257,6 +263,7 @@ class _Planner:
         filters = self.op("list", "request:Query-Filters")
         self.add(
             "test_list_pagination_and_counts",
+            self.op("list"),
             self.status("list", 200),
             self.op("list", "request:Parameters.offset", "request:Parameters.limit"),
             self.op("list", "reply:X-Total-Count", "reply:X-Result-Count"),
@@ -292,6 +299,7 @@ class _Planner:
             "test_patch_patchable_attribute",
             "attribute",
             (CaseIR(n, repr(n), patchable(n)) for n in r.patch_attributes),
+            self.op("patch"),
             self.status("patch", 200),
             by_id,
         )
@@ -348,6 +356,7 @@ class _Planner:
         echo = [
             self.op(
                 op.kind,
+                "op",
                 "request:X-Correlation-Id",
                 "request:Reply-Channel",
                 "reply:X-Correlation-Id",
@@ -399,7 +408,11 @@ class _Planner:
             "test_missing_parameters_is_400",
             "operation",
             (
-                CaseIR(op.name, repr(op.name), op.rule("request:Parameters"))
+                CaseIR(
+                    op.name,
+                    repr(op.name),
+                    _ids(op.rule("request:Parameters"), op.rule("status:400")),
+                )
                 for op in with_parameters
             ),
             module=BAD_INPUT,
@@ -408,7 +421,14 @@ class _Planner:
         self.add_cases(
             "test_missing_id_is_400",
             "operation",
-            (CaseIR(op.name, repr(op.name), op.rule("request:Parameters.id")) for op in with_id),
+            (
+                CaseIR(
+                    op.name,
+                    repr(op.name),
+                    _ids(op.rule("request:Parameters.id"), op.rule("status:400")),
+                )
+                for op in with_id
+            ),
             module=BAD_INPUT,
         )
         if self.r.operation("retrieve"):
@@ -456,10 +476,13 @@ def plan(
 
 
 def rule_tests(resources: Iterable[ResourceIR]) -> dict[str, list[str]]:
-    """rule id -> the pytest ids (`tests/test_<resource>_<module>.py::name[case]`) that check it."""
+    """rule id -> the pytest ids (`tests/test_<resource>_<module>.py::name[case]`) that check
+    it; the rules of a parametrized test count for its cases."""
     found: dict[str, list[str]] = {}
     for resource in resources:
         for test in resource.tests:
+            if test.parameters and not test.cases:
+                continue  # pytest skips a test without parameter sets: it checks nothing
             path = f"tests/test_{resource.module}_{test.module}.py"
             for rule in test.rules:
                 found.setdefault(rule, []).append(f"{path}::{test.name}")

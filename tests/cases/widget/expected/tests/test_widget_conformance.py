@@ -321,6 +321,7 @@ async def test_create_element_without_a_property_its_schema_requires_is_400(
 
 
 @pytest.mark.tmf_rule(
+    "OP-WIDGET-RETRIEVE",
     "OP-WIDGET-RETRIEVE-S200",
     "OP-WIDGET-RETRIEVE-H3.1",
     "RES-WIDGET-1",
@@ -363,11 +364,13 @@ async def test_retrieve_fields_selects_a_structured_attribute_whole(driver: Driv
 
 
 @pytest.mark.tmf_rule(
+    "OP-WIDGET-CREATE",
     "OP-WIDGET-CREATE-H1",
     "OP-WIDGET-CREATE-H2",
     "OP-WIDGET-CREATE-R1",
     "OP-WIDGET-CREATE-R3",
     "OP-WIDGET-CREATE-R2",
+    "OP-WIDGET-RETRIEVE",
     "OP-WIDGET-RETRIEVE-H1",
     "OP-WIDGET-RETRIEVE-H2",
     "OP-WIDGET-RETRIEVE-R1",
