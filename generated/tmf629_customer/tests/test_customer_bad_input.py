@@ -6,7 +6,8 @@
 """Bad requests get a TMF Error with the right 4xx Status-Code, never a crash, a hang or a
 silent drop; and the service keeps serving afterwards.
 
-Resource: Customer. Each test names the profile rules it checks (`tmf_rule`).
+Resource: Customer.
+Each test names the profile rules it checks (`tmf_rule`).
 """
 
 import copy
