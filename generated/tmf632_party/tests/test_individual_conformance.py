@@ -2,7 +2,7 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   TMF632-Party_Management-v5.0.0.oas.yaml sha256:629e0236773c10dd
 #   asyncapi.yaml sha256:7ccb37738e18d12e
-#   profile.yaml sha256:445b19622b754039
+#   profile.yaml sha256:d13a7f73833a0b3b
 """Conformance tests of one resource against the profile.
 
 Resource: Individual (TMF632).
@@ -259,7 +259,7 @@ async def test_create_conditional_attribute_on_every_element(
         assert f"{parent}[1].{attribute}" in error["reason"], error
 
 
-@pytest.mark.tmf_rule("OP-INDIVIDUAL-CREATE-H3.1")
+@pytest.mark.tmf_rule("OP-INDIVIDUAL-CREATE-H3.1", "FLT-2")
 async def test_create_fields_selection(driver: Driver) -> None:
     body = sample(rich=True)
     selected = MARKER or "id"
@@ -321,6 +321,7 @@ async def test_create_element_without_a_property_its_schema_requires_is_400(
     "OP-INDIVIDUAL-RETRIEVE",
     "OP-INDIVIDUAL-RETRIEVE-S200",
     "OP-INDIVIDUAL-RETRIEVE-H3.1",
+    "GEN-1",
     "RES-INDIVIDUAL-1",
     "RES-INDIVIDUAL-2",
 )
@@ -339,7 +340,7 @@ async def test_retrieve_unknown_id_is_404(driver: Driver) -> None:
     error_body(reply, 404)
 
 
-@pytest.mark.tmf_rule("OP-INDIVIDUAL-RETRIEVE-H3.2")
+@pytest.mark.tmf_rule("OP-INDIVIDUAL-RETRIEVE-H3.2", "FLT-2")
 async def test_retrieve_fields_selection(driver: Driver) -> None:
     created = await create(driver, sample(rich=True))
     selected = MARKER or "id"
@@ -381,7 +382,9 @@ async def test_list_pagination_and_counts(driver: Driver) -> None:
     assert sorted(ids) == sorted(doc["id"] for doc in created)
 
 
-@pytest.mark.tmf_rule("RES-INDIVIDUAL-1", "RES-INDIVIDUAL-2", "OP-INDIVIDUAL-LIST-H3.1")
+@pytest.mark.tmf_rule(
+    "GEN-1", "RES-INDIVIDUAL-1", "RES-INDIVIDUAL-2", "OP-INDIVIDUAL-LIST-H3.1", "FLT-3", "FLT-2"
+)
 async def test_list_items_and_fields(driver: Driver) -> None:
     created = await create(driver, sample(rich=True))
     query = matching([created])
@@ -395,7 +398,7 @@ async def test_list_items_and_fields(driver: Driver) -> None:
     assert trimmed.json() == [projected(created, [selected])]
 
 
-@pytest.mark.tmf_rule("OP-INDIVIDUAL-LIST-H4")
+@pytest.mark.tmf_rule("OP-INDIVIDUAL-LIST-H4", "FLT-1")
 async def test_list_filter_or_and_not_equal(driver: Driver) -> None:
     one = await create(driver, sample())
     two = await create(driver, sample())
@@ -547,7 +550,7 @@ async def test_patch_reply_is_the_stored_resource(driver: Driver) -> None:
     assert {key: reply.json().get(key) for key in kept} == {key: created[key] for key in kept}
 
 
-@pytest.mark.tmf_rule("OP-INDIVIDUAL-PATCH-H3.2")
+@pytest.mark.tmf_rule("OP-INDIVIDUAL-PATCH-H3.2", "FLT-2")
 async def test_patch_fields_selection(driver: Driver) -> None:
     attribute, value = SAMPLES[RESOURCE]["patches"][0]
     created = await create(driver, sample())

@@ -2,7 +2,7 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   TMF632-Party_Management-v5.0.0.oas.yaml sha256:629e0236773c10dd
 #   asyncapi.yaml sha256:7ccb37738e18d12e
-#   profile.yaml sha256:445b19622b754039
+#   profile.yaml sha256:d13a7f73833a0b3b
 """Conformance tests of one resource against the profile.
 
 Resource: Organization (TMF632).
@@ -239,7 +239,7 @@ async def test_create_conditional_attribute_on_every_element(
         assert f"{parent}[1].{attribute}" in error["reason"], error
 
 
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-H3.1")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-H3.1", "FLT-2")
 async def test_create_fields_selection(driver: Driver) -> None:
     body = sample(rich=True)
     selected = MARKER or "id"
@@ -301,6 +301,7 @@ async def test_create_element_without_a_property_its_schema_requires_is_400(
     "OP-ORGANIZATION-RETRIEVE",
     "OP-ORGANIZATION-RETRIEVE-S200",
     "OP-ORGANIZATION-RETRIEVE-H3.1",
+    "GEN-1",
     "RES-ORGANIZATION-1",
     "RES-ORGANIZATION-2",
 )
@@ -319,7 +320,7 @@ async def test_retrieve_unknown_id_is_404(driver: Driver) -> None:
     error_body(reply, 404)
 
 
-@pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-H3.2")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-H3.2", "FLT-2")
 async def test_retrieve_fields_selection(driver: Driver) -> None:
     created = await create(driver, sample(rich=True))
     selected = MARKER or "id"
@@ -361,7 +362,14 @@ async def test_list_pagination_and_counts(driver: Driver) -> None:
     assert sorted(ids) == sorted(doc["id"] for doc in created)
 
 
-@pytest.mark.tmf_rule("RES-ORGANIZATION-1", "RES-ORGANIZATION-2", "OP-ORGANIZATION-LIST-H3.1")
+@pytest.mark.tmf_rule(
+    "GEN-1",
+    "RES-ORGANIZATION-1",
+    "RES-ORGANIZATION-2",
+    "OP-ORGANIZATION-LIST-H3.1",
+    "FLT-3",
+    "FLT-2",
+)
 async def test_list_items_and_fields(driver: Driver) -> None:
     created = await create(driver, sample(rich=True))
     query = matching([created])
@@ -375,7 +383,7 @@ async def test_list_items_and_fields(driver: Driver) -> None:
     assert trimmed.json() == [projected(created, [selected])]
 
 
-@pytest.mark.tmf_rule("OP-ORGANIZATION-LIST-H4")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-LIST-H4", "FLT-1")
 async def test_list_filter_or_and_not_equal(driver: Driver) -> None:
     one = await create(driver, sample())
     two = await create(driver, sample())
@@ -524,7 +532,7 @@ async def test_patch_reply_is_the_stored_resource(driver: Driver) -> None:
     assert {key: reply.json().get(key) for key in kept} == {key: created[key] for key in kept}
 
 
-@pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-H3.2")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-H3.2", "FLT-2")
 async def test_patch_fields_selection(driver: Driver) -> None:
     attribute, value = SAMPLES[RESOURCE]["patches"][0]
     created = await create(driver, sample())

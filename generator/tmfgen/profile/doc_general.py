@@ -16,13 +16,15 @@ import re
 from .doc_rules import normalise
 from .model import GeneralRule, RuleTopic
 
-#: (topic, words that must all occur), first match wins; compared in lower case
+#: (topic, words that must all occur), first match wins; compared in lower case. A paragraph
+#: that also says what mandatory means on input and output is, first of all, the rule that an
+#: unselected representation is complete, so that topic comes first.
 _TOPICS: tuple[tuple[RuleTopic, tuple[str, ...]], ...] = (
+    (RuleTopic.COMPLETE_WITHOUT_SELECTION, ("no attribute selection",)),
     (RuleTopic.INPUT_NOT_BLANK, ("input", "consumer")),
     (RuleTopic.OUTPUT_NOT_BLANK, ("output", "provider")),
     (RuleTopic.OPTIONAL_PARENT, ("not an array",)),
     (RuleTopic.EACH_ELEMENT, ("is an array",)),
-    (RuleTopic.COMPLETE_WITHOUT_SELECTION, ("no attribute selection",)),
     (RuleTopic.FILTER_AND, ("logical and",)),
     (RuleTopic.FIRST_LEVEL_SELECTION, ("first level attributes",)),
     (RuleTopic.SUB_PROPERTIES, ("subproperties",)),
