@@ -49,7 +49,8 @@ CONDITIONAL = ()
 #: "(if present)" parents sent as arrays: their rules hold for each element
 ARRAY_PARENTS = ()
 OPTIONAL_PARENTS = ()
-STRUCTURED_ATTRIBUTE = None
+#: an attribute holding an object, one holding an array: a selection returns each whole
+STRUCTURED_ATTRIBUTES = ()
 NESTED_SELECTION = None
 CHANGE_STAMPS = ()
 PATCHES = dict(SAMPLES[RESOURCE]["patches"])

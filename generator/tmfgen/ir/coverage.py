@@ -241,7 +241,7 @@ class _Planner:
         )
         self.add("test_retrieve_unknown_id_is_404", self.status("retrieve", 404))
         self.add("test_retrieve_fields_selection", fields, self.gen(RuleTopic.SELECTION))
-        if self.r.structured_attribute:
+        if self.r.structured_attributes:
             self.add(
                 "test_retrieve_fields_selects_a_structured_attribute_whole",
                 fields,

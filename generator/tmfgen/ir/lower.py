@@ -426,7 +426,7 @@ class _Lowering:
             "array_parents": test_facts.array_parents(rich, sendable),
             "optional_parents": test_facts.optional_parents(minimal, sendable),
             "nested_selection": test_facts.nested_selection(rich),
-            "structured_attribute": test_facts.structured_attribute(rich),
+            "structured_attributes": test_facts.structured_attributes(rich),
             "schema_required": tuple((a, p, literal(v)) for a, p, v in required),
             "patch_attributes": tuple(name for name, _value in patches),
             **texts,

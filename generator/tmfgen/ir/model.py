@@ -184,8 +184,8 @@ class ResourceIR:
     #: (array attribute, sub-property) whose elements in the rich sample hold more than it, for
     #: a nested selection that has something to drop
     nested_selection: tuple[str, str] | None = None
-    #: an attribute of the rich sample holding an object or array, to select whole
-    structured_attribute: str | None = None
+    #: attributes of the rich sample holding an object, an array, to select whole
+    structured_attributes: tuple[str, ...] = ()
     #: (attribute, property, Python literal of a valid element): array elements whose schema
     #: requires a property the profile does not mention (a rule of the document's schema alone)
     schema_required: tuple[tuple[str, str, str], ...] = ()

@@ -45,9 +45,14 @@ def nested_selection(rich: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def structured_attribute(rich: Mapping[str, Any]) -> str | None:
-    """An attribute of the rich sample holding an object or a non-empty array."""
-    return next((n for n, v in rich.items() if isinstance(v, dict | list) and v), None)
+def structured_attributes(rich: Mapping[str, Any]) -> tuple[str, ...]:
+    """The first attribute of the rich sample holding an object and the first holding a
+    non-empty array: a selection must return either whole."""
+    found = [
+        next((n for n, v in rich.items() if isinstance(v, kind) and v), None)
+        for kind in (dict, list)
+    ]
+    return tuple(name for name in found if name is not None)
 
 
 def _required_of(bundle: Mapping[str, Schema], item: Schema) -> tuple[Schema, list[str]]:
