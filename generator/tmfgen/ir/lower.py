@@ -416,18 +416,12 @@ class _Lowering:
                 Problem(origin[0] or self.profile_file, origin[1], Level.ERROR, "sample", str(exc))
             )
             texts = {"sample_create": "{}", "sample_create_rich": "{}", "sample_patches": "()"}
-        profile_attributes = {a.name for a in resource.mandatory_attributes}
-        profile_attributes |= {block.parent.partition(".")[0] for block in resource.if_present}
-        required = test_facts.schema_required(self.bundle, create_properties, profile_attributes)
+        facts = test_facts.SampleFacts(self.bundle, resource, create_properties, minimal, rich)
         return {
             "marker": marker,
             "union_attribute": union_attribute,
             "conditional_on_create": sendable,
-            "array_parents": test_facts.array_parents(rich, sendable),
-            "optional_parents": test_facts.optional_parents(minimal, sendable),
-            "nested_selection": test_facts.nested_selection(rich),
-            "structured_attributes": test_facts.structured_attributes(rich),
-            "schema_required": tuple((a, p, literal(v)) for a, p, v in required),
+            **facts.for_resource(sendable, literal),
             "patch_attributes": tuple(name for name, _value in patches),
             **texts,
         }

@@ -8,9 +8,11 @@ the samples the lowering derived from the schemas, once, in Python.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ..profile.model import Resource
 from ..schemas import walk
 from ..schemas.samples import sample_value
 from .model import ConditionalIR
@@ -83,3 +85,29 @@ def schema_required(
         if isinstance(element, dict) and required[0] in element:
             found.append((name, required[0], element))
     return tuple(found)
+
+
+@dataclass(frozen=True)
+class SampleFacts:
+    """The samples and schemas the facts are read from, for one resource."""
+
+    bundle: Mapping[str, Schema]
+    resource: Resource
+    create_properties: Mapping[str, Schema]
+    minimal: Mapping[str, Any]
+    rich: Mapping[str, Any]
+
+    def for_resource(
+        self, sendable: Sequence[ConditionalIR], literal: Callable[[Any], str]
+    ) -> dict[str, Any]:
+        """The `ResourceIR` fields of these facts; element samples as Python literals."""
+        mentioned = {a.name for a in self.resource.mandatory_attributes}
+        mentioned |= {block.parent.partition(".")[0] for block in self.resource.if_present}
+        required = schema_required(self.bundle, self.create_properties, mentioned)
+        return {
+            "array_parents": array_parents(self.rich, sendable),
+            "optional_parents": optional_parents(self.minimal, sendable),
+            "nested_selection": nested_selection(self.rich),
+            "structured_attributes": structured_attributes(self.rich),
+            "schema_required": tuple((a, p, literal(v)) for a, p, v in required),
+        }
