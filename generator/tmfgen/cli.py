@@ -97,19 +97,54 @@ def lint_command(
     asyncapi: Path, profile: Path, fail_on_warning: bool, ref_roots: tuple[Path, ...]
 ) -> None:
     """Check a profile against the spec; every finding has file, JSON pointer and level."""
-    from .pipeline import Inputs, analyse
+    from .pipeline import Inputs, analyse, untested_rules
 
+    inputs = Inputs(asyncapi, profile, ref_roots=ref_roots)
     try:
-        _spec, _profile, findings = analyse(Inputs(asyncapi, profile, ref_roots=ref_roots))
+        spec, loaded, findings = analyse(inputs)
     except PipelineError as error:
         _fail(error)
         return
+    if not any(p.level is Level.ERROR for p in findings):
+        findings = [*findings, *untested_rules(spec, loaded, inputs)]
     _report(findings)
     errors = sum(1 for p in findings if p.level is Level.ERROR)
     warnings = len(findings) - errors
     click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
     if errors or (fail_on_warning and warnings):
         sys.exit(1)
+
+
+@main.command("rules")
+@click.argument("profile", type=ExistingFile)
+@click.option(
+    "--asyncapi",
+    "asyncapi",
+    type=ExistingFile,
+    help="the spec the tests are generated from; with it, each rule lists its tests",
+)
+@allow_ref_root
+@_guarded
+def rules_command(profile: Path, asyncapi: Path | None, ref_roots: tuple[Path, ...]) -> None:
+    """Print every rule of PROFILE by id, with the generated tests that check it."""
+    from .pipeline import Inputs, analyse, lowered
+    from .profile.loader import load_profile
+    from .rule_report import coverage, render
+
+    if asyncapi is None:
+        click.echo(render(coverage(load_profile(profile), None), with_tests=False), nl=False)
+        return
+    inputs = Inputs(asyncapi, profile, ref_roots=ref_roots)
+    spec, loaded, findings = analyse(inputs)
+    errors = [p for p in findings if p.level is Level.ERROR]
+    if errors:
+        raise PipelineError(errors)
+    api = lowered(spec, loaded, inputs)
+    if api is None:
+        from .ir.lower import lower
+
+        lower(spec, loaded, str(profile))  # raises the lowering's own problems
+    click.echo(render(coverage(loaded, api), with_tests=True), nl=False)
 
 
 @main.command("generate")

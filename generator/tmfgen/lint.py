@@ -25,6 +25,7 @@ from .profile.model import (
     ValueSource,
 )
 from .profile.provider_inference import needs_source, suggestion
+from .profile.rule_ids import duplicate_ids
 from .schemas import walk
 from .spec.model import MessageSpec, OperationSpec, Spec
 
@@ -47,6 +48,7 @@ class _Linter:
         yield from identifiers.profile_names(self.profile, self.pfile)
         yield from identifiers.spec_names(self.spec, self.sfile)
         yield from self.tmf_id()
+        yield from self.rule_ids()
         yield from self.prefix_example()
         yield from self.spec_operations_covered()
         for index, resource in enumerate(self.profile.resources):
@@ -66,6 +68,16 @@ class _Linter:
                 "profile-tmf-id",
                 "the profile names no TMF id (the package is named after it); add "
                 "'tmfId: TMFnnn' under 'api', or scaffold it from the OAS",
+            )
+
+    def rule_ids(self) -> Iterator[Problem]:
+        """Rule ids name rules in tests and reports, so two rules may not share one."""
+        for row in duplicate_ids(self.profile):
+            yield self.p(
+                row.pointer,
+                Level.ERROR,
+                "rule-id-duplicate",
+                f"rule id {row.id} is already the id of an earlier rule; give this one its own",
             )
 
     def prefix_example(self) -> Iterator[Problem]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import rule_report
 from .ir.lower import lower
 from .ir.model import ApiIR
 from .lint import lint
@@ -64,6 +65,20 @@ def analyse(inputs: Inputs) -> tuple[Spec, Profile, list[Problem]]:
     except RecursionError:
         raise _too_deep(inputs.asyncapi, "lint") from None
     return spec, profile, findings
+
+
+def lowered(spec: Spec, profile: Profile, inputs: Inputs) -> ApiIR | None:
+    """The IR when the inputs lower cleanly, else None (generation reports why)."""
+    try:
+        return lower(spec, profile, str(inputs.profile))
+    except (PipelineError, RecursionError):
+        return None
+
+
+def untested_rules(spec: Spec, profile: Profile, inputs: Inputs) -> list[Problem]:
+    """`rule-untested` warnings: profile rules no generated test checks."""
+    api = lowered(spec, profile, inputs)
+    return [] if api is None else rule_report.untested(profile, api, str(inputs.profile))
 
 
 def build(inputs: Inputs) -> Built:

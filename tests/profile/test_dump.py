@@ -106,13 +106,18 @@ def test_layout_is_terse_and_ordered() -> None:
         "api",
         "channelPrefix",
         "resources",
+        "generalRules",
     ]
-    # empty tuples and unset payloads are left out; M/O is always spelled out
+    # empty tuples and unset payloads are left out; M/O is always spelled out; every rule
+    # carries its id, derived ones included, so reordering rows later keeps the ids
     assert "notifications" not in text and "requestPayload: null" not in text
-    assert "      - {name: '@type', scope: always, note: M}" in lines
-    assert "          - {name: '@type'}" in lines
-    assert "          - {name: Query-Filters, rule: O}" in lines
-    assert "          - {code: 201, rule: M, when: if successful}" in lines
+    assert "      - {name: '@type', scope: always, note: M, id: RES-CUSTOMER-1}" in lines
+    assert "          - {name: '@type', id: OP-CUSTOMER-CREATE-M1}" in lines
+    assert "          - {name: Query-Filters, rule: O, id: OP-CUSTOMER-RETRIEVE-H4}" in lines
+    assert (
+        "          - {code: 201, rule: M, when: if successful, id: OP-CUSTOMER-CREATE-S201}"
+        in lines
+    )
     # the PATCH operation has no comment: the key is absent, not empty
     patch = text[text.index("      patch:") : text.index("      delete:")]
     assert "comment" not in patch and "mandatory: false" in patch

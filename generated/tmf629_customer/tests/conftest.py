@@ -2,7 +2,7 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   TMF629-Customer_Management-v5.0.1.oas.yaml sha256:fb55f75e317af1ed
 #   asyncapi.yaml sha256:e63fbe0f6a1dc0dc
-#   profile.yaml sha256:01db683c086ad95a
+#   profile.yaml sha256:769e6e4800dc4db2
 """Fixtures for the conformance tests.
 
 API: Customer Management.
@@ -10,7 +10,9 @@ API: Customer Management.
 Options select where the service runs: by default it is started in-process on the embedded
 broker with an in-memory SQLite store. One service and one client serve the whole session (a
 consumer-group join costs seconds on some brokers); tests stay independent by creating their own
-resources with unique values. `--backend/--broker` start it on a real broker,
+resources with unique values. Channels come from the contract (`contract.py`, rendered from the
+profile and the AsyncAPI document), never from the package under test. `--backend/--broker`
+start it on a real broker,
 `--store` on another database, and `--external` tests an implementation that is already running
 (only the broker is used then). Tests talk to the service only through the broker.
 
@@ -24,9 +26,9 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from contract import CHANNELS, NOTIFICATION_CHANNELS
 
 from tmf629_customer.app import build_service
-from tmf629_customer.handlers import ROUTES
 from tmf629_customer.runtime.client import TmfClient
 from tmf629_customer.runtime.eventkit import EventWatch, notification_channels
 from tmf629_customer.runtime.service import Service
@@ -37,6 +39,12 @@ from tmf629_customer.runtime.transport import create_transport
 RUN = uuid.uuid4().hex[:10]
 PREFIX = f"t{RUN}"
 EXTERNAL_PREFIX = "acme"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "tmf_rule(*ids): the ids of the profile rules a test checks (tmfgen rules)"
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -103,7 +111,7 @@ async def driver(
     try:
         external = request.config.getoption("--external")
         prefix = request.config.getoption("--prefix") if external else PREFIX
-        yield Driver(client, ROUTES, prefix, bare=isolated(request.config))
+        yield Driver(client, CHANNELS, prefix, bare=isolated(request.config))
     finally:
         await client.close()
         await transport.close()
@@ -113,7 +121,9 @@ async def driver(
 async def events(driver: Driver) -> AsyncIterator[EventWatch]:
     """Every event on the API's notification channels (bare and prefixed) from the first test
     that asks for it on."""
-    watch = EventWatch(driver.client.transport, notification_channels(ROUTES, PREFIX))
+    watch = EventWatch(
+        driver.client.transport, notification_channels(NOTIFICATION_CHANNELS, PREFIX)
+    )
     await watch.open()
     try:
         yield watch

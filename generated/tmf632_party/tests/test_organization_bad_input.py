@@ -2,11 +2,12 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   TMF632-Party_Management-v5.0.0.oas.yaml sha256:629e0236773c10dd
 #   asyncapi.yaml sha256:7ccb37738e18d12e
-#   profile.yaml sha256:445b19622b754039
+#   profile.yaml sha256:d13a7f73833a0b3b
 """Bad requests get a TMF Error with the right 4xx Status-Code, never a crash, a hang or a
 silent drop; and the service keeps serving afterwards.
 
 Resource: Organization.
+Each test names the profile rules it checks (`tmf_rule`).
 """
 
 import copy
@@ -14,10 +15,10 @@ import json
 from typing import Any
 
 import pytest
+from contract import SAMPLES
 
 from tmf632_party.runtime.service import Service
 from tmf632_party.runtime.testkit import INBOX, Driver, error_body, unique
-from tmf632_party.samples import SAMPLES
 
 RESOURCE = "Organization"
 CREATE = "createOrganization"
@@ -27,6 +28,11 @@ PATCH = "patchOrganization"
 DELETE = "deleteOrganization"
 MARKER = "name"
 UNION_ATTRIBUTE = None
+#: per operation with a payload, one the service accepts, so only the fault under test is wrong
+BODIES: dict[str, bytes] = {
+    CREATE: json.dumps(SAMPLES[RESOURCE]["create"]).encode(),
+    PATCH: json.dumps(dict(SAMPLES[RESOURCE]["patches"][:1])).encode(),
+}
 
 
 def sample(rich: bool = False) -> dict[str, Any]:
@@ -38,20 +44,20 @@ async def still_serving(driver: Driver) -> None:
     assert reply.status == 201, reply.json()
 
 
-@pytest.mark.rule("Bad input: a payload that is not JSON gives 400")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
 async def test_invalid_json_is_400(driver: Driver) -> None:
     reply = await driver.send(CREATE, raw_body=b"{not json")
     error_body(reply, 400)
     await still_serving(driver)
 
 
-@pytest.mark.rule("Bad input: a payload that is not an object gives 400")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
 async def test_non_object_payload_is_400(driver: Driver) -> None:
     reply = await driver.send(CREATE, body=[1, 2, 3])
     error_body(reply, 400)
 
 
-@pytest.mark.rule("Bad input: an attribute of the wrong type gives 400 naming it")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
 async def test_wrong_type_is_400(driver: Driver) -> None:
     if MARKER is None:
         pytest.skip("no string attribute to corrupt")
@@ -62,7 +68,7 @@ async def test_wrong_type_is_400(driver: Driver) -> None:
     assert MARKER in error.get("message", "") + error["reason"]
 
 
-@pytest.mark.rule("Bad input: an unknown @type gives 400")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE", "RES-ORGANIZATION-1")
 async def test_unknown_resource_type_is_400(driver: Driver) -> None:
     body = sample()
     body["@type"] = "NoSuchType"
@@ -70,7 +76,7 @@ async def test_unknown_resource_type_is_400(driver: Driver) -> None:
     error_body(reply, 400)
 
 
-@pytest.mark.rule("Bad input: an unknown @type inside a polymorphic sub-resource gives 400")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
 async def test_unknown_nested_type_is_400(driver: Driver) -> None:
     if UNION_ATTRIBUTE is None:
         pytest.skip("no polymorphic sub-resource")
@@ -81,7 +87,7 @@ async def test_unknown_nested_type_is_400(driver: Driver) -> None:
     assert UNION_ATTRIBUTE in error.get("message", "")
 
 
-@pytest.mark.rule("Bad input: a request without X-Correlation-Id gets a 400 on its Reply-Channel")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-H1")
 async def test_missing_correlation_id_is_400(driver: Driver) -> None:
     headers = {"Reply-Channel": INBOX, "Parameters": "{}"}
     reply = await driver.send_raw(CREATE, headers, json.dumps(sample()).encode())
@@ -89,15 +95,73 @@ async def test_missing_correlation_id_is_400(driver: Driver) -> None:
     error_body(reply, 400)
 
 
-@pytest.mark.rule("Bad input: RETRIEVE without Parameters gives 400")
-async def test_missing_parameters_is_400(driver: Driver) -> None:
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(
+            "createOrganization",
+            id="createOrganization",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-H3", "OP-ORGANIZATION-CREATE-S400"),
+        ),
+        pytest.param(
+            "retrieveOrganization",
+            id="retrieveOrganization",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-H3"),
+        ),
+        pytest.param(
+            "listOrganization",
+            id="listOrganization",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-LIST-H3"),
+        ),
+        pytest.param(
+            "patchOrganization",
+            id="patchOrganization",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-H3"),
+        ),
+        pytest.param(
+            "deleteOrganization",
+            id="deleteOrganization",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-DELETE-H3"),
+        ),
+    ],
+)
+async def test_missing_parameters_is_400(driver: Driver, operation: str) -> None:
     headers = {"Reply-Channel": INBOX, "X-Correlation-Id": unique("corr")}
-    reply = await driver.send_raw(RETRIEVE, headers)
+    reply = await driver.send_raw(operation, headers, BODIES.get(operation, b""))
     assert reply is not None
+    error = error_body(reply, 400)
+    assert "Parameters" in error["reason"] + error.get("message", ""), error
+
+
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(
+            "retrieveOrganization",
+            id="retrieveOrganization",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-H3.1"),
+        ),
+        pytest.param(
+            "patchOrganization",
+            id="patchOrganization",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-H3.1"),
+        ),
+        pytest.param(
+            "deleteOrganization",
+            id="deleteOrganization",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-DELETE-H3.1"),
+        ),
+    ],
+)
+async def test_missing_id_is_400(driver: Driver, operation: str) -> None:
+    body = json.loads(BODIES[operation]) if operation in BODIES else None
+    reply = await driver.send(operation, parameters={"fields": "id"}, body=body)
     error_body(reply, 400)
 
 
-@pytest.mark.rule("Bad input: Parameters that are not a JSON object give 400")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-H3")
 @pytest.mark.parametrize("raw", ["{id: 1", "[1, 2]", "42"])
 async def test_malformed_parameters_is_400(driver: Driver, raw: str) -> None:
     headers = {"Reply-Channel": INBOX, "X-Correlation-Id": unique("corr"), "Parameters": raw}
@@ -106,20 +170,14 @@ async def test_malformed_parameters_is_400(driver: Driver, raw: str) -> None:
     error_body(reply, 400)
 
 
-@pytest.mark.rule("Bad input: RETRIEVE without Parameters.id gives 400")
-async def test_missing_id_is_400(driver: Driver) -> None:
-    reply = await driver.send(RETRIEVE, parameters={"fields": "id"})
-    error_body(reply, 400)
-
-
-@pytest.mark.rule("Bad input: fields naming an unknown attribute gives 400")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-H3.2")
 async def test_unknown_field_is_400(driver: Driver) -> None:
     reply = await driver.send(RETRIEVE, parameters={"id": "x", "fields": "noSuchAttribute"})
     error = error_body(reply, 400)
     assert "noSuchAttribute" in error["reason"]
 
 
-@pytest.mark.rule("Bad input: invalid offset or limit gives 400")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-LIST-H3.2", "OP-ORGANIZATION-LIST-H3.3")
 @pytest.mark.parametrize(
     "parameters", [{"offset": -1}, {"limit": -5}, {"limit": "many"}, {"offset": 1.5}]
 )
@@ -128,14 +186,14 @@ async def test_invalid_paging_is_400(driver: Driver, parameters: dict[str, Any])
     error_body(reply, 400)
 
 
-@pytest.mark.rule("Bad input: a filter on an unknown attribute gives 400 naming it")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-LIST-H4")
 async def test_unknown_filter_attribute_is_400(driver: Driver) -> None:
     reply = await driver.send(LIST, query_filters="noSuchAttribute=1")
     error = error_body(reply, 400)
     assert "noSuchAttribute" in error["reason"] + error.get("message", "")
 
 
-@pytest.mark.rule("Bad input: without a usable Reply-Channel nothing is sent; the service goes on")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-H2")
 async def test_missing_reply_channel_is_counted_not_fatal(
     driver: Driver, service: Service | None
 ) -> None:

@@ -2,14 +2,16 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   TMF632-Party_Management-v5.0.0.oas.yaml sha256:629e0236773c10dd
 #   asyncapi.yaml sha256:7ccb37738e18d12e
-#   profile.yaml sha256:445b19622b754039
+#   profile.yaml sha256:d13a7f73833a0b3b
 """Conformance tests of one resource against the profile.
 
 Resource: Organization (TMF632).
 
-Every test names, in its `rule` marker, the profile rule it checks. Tests reach the service only
-through the broker (see conftest.py), and create their own resources with unique values, so they
-can run against any implementation of the API.
+Every test names the ids of the profile rules it checks in its `tmf_rule` marker (`tmfgen rules`
+lists them). Expectations come from the profile and the AsyncAPI document (`contract.py` and
+the constants below), never from the package under test. Tests reach the service only through
+the broker (see conftest.py), and create their own resources with unique values, so they can run
+against any implementation of the API.
 """
 
 import asyncio
@@ -18,10 +20,20 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from contract import MANDATORY_REPLY_HEADERS, SAMPLES
 
 from tmf632_party.runtime.rules import elements
-from tmf632_party.runtime.testkit import Driver, assert_echoes, error_body, missing, unique
-from tmf632_party.samples import SAMPLES
+from tmf632_party.runtime.testkit import (
+    ALWAYS_SELECTED,
+    Driver,
+    absent_headers,
+    assert_echoes,
+    doubled,
+    error_body,
+    missing,
+    projected,
+    unique,
+)
 
 RESOURCE = "Organization"
 CREATE = "createOrganization"
@@ -32,20 +44,16 @@ DELETE = "deleteOrganization"
 MARKER = "name"
 UNION_ATTRIBUTE = None
 MANDATORY_IN_RESPONSE = ("@type", "id")
-MANDATORY_ON_CREATE = ("@type", "name")
+#: (parent, attribute, assigned by the provider) of each "(if present)" rule a create can carry
 CONDITIONAL = ()
-NON_PATCHABLE = ("@baseType", "@schemaLocation", "@type", "href", "id")
-#: (attribute, source, initial value) of each attribute the provider assigns
-PROVIDER_ASSIGNED = ()
-#: provider-assigned attributes the create schema does not let a consumer send, with a value
-PROVIDER_REFUSED = ()
+#: "(if present)" parents sent as arrays: their rules hold for each element
+ARRAY_PARENTS = ()
+OPTIONAL_PARENTS = ()
+#: an attribute holding an object, one holding an array: a selection returns each whole
+STRUCTURED_ATTRIBUTES = ()
+NESTED_SELECTION = None
 CHANGE_STAMPS = ()
-ALWAYS_SELECTED = ("id", "href", "@type")
-
-
-def rule(text: str) -> Any:
-    """Tag a test with the profile rule it checks (shown by `pytest -v` via the marker)."""
-    return pytest.mark.rule(text)
+PATCHES = dict(SAMPLES[RESOURCE]["patches"])
 
 
 def sample(rich: bool = False, tag: str | None = None) -> dict[str, Any]:
@@ -79,8 +87,21 @@ def moment(text: str) -> dt.datetime:
     return value
 
 
-@rule("CREATE: the provider assigns the attributes it owns (timestamps, initial values, hooks)")
-@pytest.mark.parametrize("attribute,source,value", PROVIDER_ASSIGNED)
+def conditional_problems(document: dict[str, Any]) -> list[str]:
+    """The "(if present)" attributes of every element of `document` that are absent or blank."""
+    return [
+        f"{path}.{attribute}"
+        for parent, attribute, _assigned in CONDITIONAL
+        for path, item in elements(document, parent)
+        if not isinstance(item, dict) or item.get(attribute) in (None, "")
+    ]
+
+
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-S201")
+@pytest.mark.parametrize(
+    "attribute,source,value",
+    [],
+)
 async def test_create_assigns_provider_attribute(
     driver: Driver, attribute: str, source: str, value: Any
 ) -> None:
@@ -97,8 +118,11 @@ async def test_create_assigns_provider_attribute(
         dt.date.fromisoformat(created[attribute])
 
 
-@rule("CREATE: an attribute the provider assigns and the create schema lacks is refused (400)")
-@pytest.mark.parametrize("attribute,value", PROVIDER_REFUSED)
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
+@pytest.mark.parametrize(
+    "attribute,value",
+    [],
+)
 async def test_create_with_provider_assigned_attribute_is_400(
     driver: Driver, attribute: str, value: Any
 ) -> None:
@@ -107,7 +131,12 @@ async def test_create_with_provider_assigned_attribute_is_400(
     assert attribute in error["reason"] + error.get("message", "")
 
 
-@rule("CREATE: 201 if successful; mandatory attributes returned; values sent come back")
+@pytest.mark.tmf_rule(
+    "OP-ORGANIZATION-CREATE",
+    "OP-ORGANIZATION-CREATE-S201",
+    "RES-ORGANIZATION-1",
+    "RES-ORGANIZATION-2",
+)
 async def test_create_returns_201_with_mandatory_attributes(driver: Driver) -> None:
     body = sample()
     created = await create(driver, body)
@@ -116,18 +145,18 @@ async def test_create_returns_201_with_mandatory_attributes(driver: Driver) -> N
         assert created[key] == value, key
 
 
-@rule("CREATE: (if present) sub-resources carry their mandatory attributes")
-async def test_create_with_every_optional_sub_resource(driver: Driver) -> None:
-    created = await create(driver, sample(rich=True))
-    for parent, attribute, _server_assigned in CONDITIONAL:
-        found = list(elements(created, parent))
-        assert found, f"{parent} was sent but not returned"
-        for path, item in found:
-            assert item.get(attribute) not in (None, ""), f"{path}.{attribute} missing"
-
-
-@rule("CREATE: mandatory attributes for resource creation (missing one gives 400)")
-@pytest.mark.parametrize("attribute", MANDATORY_ON_CREATE)
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-S400")
+@pytest.mark.parametrize(
+    "attribute",
+    [
+        pytest.param(
+            "@type",
+            id="@type",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-M1", "RES-ORGANIZATION-1"),
+        ),
+        pytest.param("name", id="name", marks=pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-M2")),
+    ],
+)
 async def test_create_without_mandatory_attribute_is_400(driver: Driver, attribute: str) -> None:
     body = sample()
     body.pop(attribute, None)
@@ -136,8 +165,43 @@ async def test_create_without_mandatory_attribute_is_400(driver: Driver, attribu
     assert attribute in error["reason"] + error.get("message", "")
 
 
-@rule("CREATE: mandatory attribute when the optional parent is present")
-@pytest.mark.parametrize("parent,attribute,server_assigned", CONDITIONAL)
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-S400")
+@pytest.mark.parametrize(
+    "attribute,blank",
+    [
+        pytest.param(
+            "@type",
+            "",
+            id="@type-empty",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-M1", "RES-ORGANIZATION-1"),
+        ),
+        pytest.param(
+            "@type",
+            None,
+            id="@type-null",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-M1", "RES-ORGANIZATION-1"),
+        ),
+        pytest.param(
+            "name", "", id="name-empty", marks=pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-M2")
+        ),
+        pytest.param(
+            "name", None, id="name-null", marks=pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-M2")
+        ),
+    ],
+)
+async def test_create_with_blank_mandatory_attribute_is_400(
+    driver: Driver, attribute: str, blank: Any
+) -> None:
+    reply = await driver.send(CREATE, body={**sample(), attribute: blank})
+    error = error_body(reply, 400)
+    assert attribute in error["reason"] + error.get("message", "")
+
+
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-S400")
+@pytest.mark.parametrize(
+    "parent,attribute,server_assigned",
+    [],
+)
 async def test_create_conditional_attribute(
     driver: Driver, parent: str, attribute: str, server_assigned: bool
 ) -> None:
@@ -155,34 +219,135 @@ async def test_create_conditional_attribute(
         assert f".{attribute}" in error["reason"], error
 
 
-@rule("RETRIEVE: 200 if successful, with every mandatory attribute")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
+@pytest.mark.parametrize(
+    "parent,attribute,server_assigned",
+    [],
+)
+async def test_create_conditional_attribute_on_every_element(
+    driver: Driver, parent: str, attribute: str, server_assigned: bool
+) -> None:
+    body = doubled(sample(rich=True), parent)
+    body[parent][1].pop(attribute, None)
+    reply = await driver.send(CREATE, body=body)
+    if server_assigned:
+        assert reply.status == 201, reply.json()
+        returned = reply.json()[parent]
+        assert len(returned) == 2, returned
+        assert [bool(item.get(attribute)) for item in returned] == [True, True], returned
+    else:
+        error = error_body(reply, 400)
+        assert f"{parent}[1].{attribute}" in error["reason"], error
+
+
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-H3.1", "FLT-2")
+async def test_create_fields_selection(driver: Driver) -> None:
+    body = sample(rich=True)
+    selected = MARKER or "id"
+    reply = await driver.send(CREATE, parameters={"fields": selected}, body=body)
+    assert reply.status == 201, reply.json()
+    document = reply.json()
+    assert set(document) <= {selected, *ALWAYS_SELECTED}, document
+    assert document["id"] and document.get(selected)
+    stored = await driver.send(RETRIEVE, parameters={"id": document["id"]})
+    assert stored.status == 200, stored.json()
+    assert projected(stored.json(), [selected]) == document
+    assert missing(stored.json(), MANDATORY_IN_RESPONSE) == []
+
+
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
+@pytest.mark.parametrize(
+    "attribute,required,element",
+    [
+        pytest.param(
+            "externalReference",
+            "id",
+            {"@type": "sample-@type", "id": "sample-id"},
+            id="externalReference-id",
+            marks=(),
+        ),
+        pytest.param(
+            "partyCharacteristic",
+            "name",
+            {
+                "@type": "BooleanCharacteristic",
+                "id": "sample-id",
+                "name": "sample-name",
+                "value": True,
+            },
+            id="partyCharacteristic-name",
+            marks=(),
+        ),
+        pytest.param(
+            "relatedParty",
+            "role",
+            {"@type": "sample-@type", "role": "sample-role"},
+            id="relatedParty-role",
+            marks=(),
+        ),
+    ],
+)
+async def test_create_element_without_a_property_its_schema_requires_is_400(
+    driver: Driver, attribute: str, required: str, element: dict[str, Any]
+) -> None:
+    incomplete = {key: value for key, value in element.items() if key != required}
+    reply = await driver.send(CREATE, body={**sample(), attribute: [incomplete]})
+    error = error_body(reply, 400)
+    assert attribute in error["reason"] + error.get("message", ""), error
+    complete = await driver.send(CREATE, body={**sample(), attribute: [element]})
+    assert complete.status == 201, complete.json()
+
+
+@pytest.mark.tmf_rule(
+    "OP-ORGANIZATION-RETRIEVE",
+    "OP-ORGANIZATION-RETRIEVE-S200",
+    "OP-ORGANIZATION-RETRIEVE-H3.1",
+    "GEN-1",
+    "RES-ORGANIZATION-1",
+    "RES-ORGANIZATION-2",
+)
 async def test_retrieve_returns_200(driver: Driver) -> None:
     created = await create(driver, sample(rich=True))
     reply = await driver.send(RETRIEVE, parameters={"id": created["id"]})
     assert reply.status == 200
     assert reply.json() == created
     assert missing(reply.json(), MANDATORY_IN_RESPONSE) == []
+    assert conditional_problems(reply.json()) == []
 
 
-@rule("RETRIEVE: 404 if not found")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-S404")
 async def test_retrieve_unknown_id_is_404(driver: Driver) -> None:
     reply = await driver.send(RETRIEVE, parameters={"id": unique("missing")})
     error_body(reply, 404)
 
 
-@rule("RETRIEVE: Parameters.fields selects first-level attributes (id, href, @type kept)")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-H3.2", "FLT-2")
 async def test_retrieve_fields_selection(driver: Driver) -> None:
     created = await create(driver, sample(rich=True))
     selected = MARKER or "id"
     reply = await driver.send(RETRIEVE, parameters={"id": created["id"], "fields": selected})
     assert reply.status == 200
-    document = reply.json()
-    assert set(document) <= {selected, *ALWAYS_SELECTED}
-    assert document[selected] == created[selected]
-    assert document["id"] == created["id"]
+    assert reply.json() == projected(created, [selected])
 
 
-@rule("LIST: 200 with X-Total-Count and X-Result-Count; offset and limit page the result")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-H4", "OP-ORGANIZATION-RETRIEVE-S200")
+async def test_retrieve_with_query_filters(driver: Driver) -> None:
+    created = await create(driver, sample())
+    reply = await driver.send(
+        RETRIEVE, parameters={"id": created["id"]}, query_filters=matching([created])
+    )
+    assert reply.status == 200, reply.json()
+    assert reply.json() == created
+
+
+@pytest.mark.tmf_rule(
+    "OP-ORGANIZATION-LIST",
+    "OP-ORGANIZATION-LIST-S200",
+    "OP-ORGANIZATION-LIST-H3.2",
+    "OP-ORGANIZATION-LIST-H3.3",
+    "OP-ORGANIZATION-LIST-R3",
+    "OP-ORGANIZATION-LIST-R4",
+)
 async def test_list_pagination_and_counts(driver: Driver) -> None:
     tag = unique("list")
     created = [await create(driver, sample(tag=tag)) for _ in range(3)]
@@ -198,18 +363,28 @@ async def test_list_pagination_and_counts(driver: Driver) -> None:
     assert sorted(ids) == sorted(doc["id"] for doc in created)
 
 
-@rule("LIST: every item carries the mandatory attributes; fields applies to each item")
+@pytest.mark.tmf_rule(
+    "GEN-1",
+    "RES-ORGANIZATION-1",
+    "RES-ORGANIZATION-2",
+    "OP-ORGANIZATION-LIST-H3.1",
+    "FLT-3",
+    "FLT-2",
+)
 async def test_list_items_and_fields(driver: Driver) -> None:
-    query = matching([await create(driver, sample(rich=True))])
+    created = await create(driver, sample(rich=True))
+    query = matching([created])
     full = await driver.send(LIST, query_filters=query)
     assert full.status == 200
+    # every attribute as stored, @type with its value, mandatory ones not blank
+    assert full.json() == [created]
     assert [missing(doc, MANDATORY_IN_RESPONSE) for doc in full.json()] == [[]]
     selected = MARKER or "id"
     trimmed = await driver.send(LIST, parameters={"fields": selected}, query_filters=query)
-    assert [set(doc) <= {selected, *ALWAYS_SELECTED} for doc in trimmed.json()] == [True]
+    assert trimmed.json() == [projected(created, [selected])]
 
 
-@rule("LIST filters (TMF630): OR by comma list and by ';', AND across attributes, .ne")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-LIST-H4", "FLT-1")
 async def test_list_filter_or_and_not_equal(driver: Driver) -> None:
     one = await create(driver, sample())
     two = await create(driver, sample())
@@ -221,39 +396,14 @@ async def test_list_filter_or_and_not_equal(driver: Driver) -> None:
         assert sorted(doc["id"] for doc in reply.json()) == sorted([one["id"], two["id"]])
     reply = await driver.send(LIST, query_filters=f"{key}={first},{second}&{key}.ne={second}")
     assert [doc["id"] for doc in reply.json()] == [one["id"]]
+    if MARKER is not None:
+        # two attributes, each matching one resource: joined by &, no resource meets both
+        both = await driver.send(LIST, query_filters=f"{MARKER}={first}&id={two['id']}")
+        assert both.status == 200, both.json()
+        assert both.json() == [], "criteria joined by & must all hold (AND)"
 
 
-@rule("LIST filters (TMF630): dot notation matches when any array element matches")
-async def test_list_filter_into_sub_resources(driver: Driver) -> None:
-    if UNION_ATTRIBUTE is None:
-        pytest.skip("no sub-resource array to filter on")
-    body = sample(rich=True)
-    kind = body[UNION_ATTRIBUTE][0]["@type"]
-    created = await create(driver, body)
-    query = f"{matching([created])}&{UNION_ATTRIBUTE}.@type={kind}"
-    reply = await driver.send(LIST, query_filters=query)
-    assert [doc["id"] for doc in reply.json()] == [created["id"]]
-    other = f"{matching([created])}&{UNION_ATTRIBUTE}.@type=NoSuchKind"
-    assert (await driver.send(LIST, query_filters=other)).json() == []
-
-
-@rule("fields: a dotted path keeps only that attribute of each sub-resource element")
-async def test_fields_nested_selection(driver: Driver) -> None:
-    if UNION_ATTRIBUTE is None:
-        pytest.skip("no sub-resource array to select into")
-    body = sample(rich=True)
-    created = await create(driver, body)
-    reply = await driver.send(
-        LIST,
-        parameters={"fields": f"{UNION_ATTRIBUTE}.@type"},
-        query_filters=matching([created]),
-    )
-    (document,) = reply.json()
-    assert document[UNION_ATTRIBUTE] == [{"@type": body[UNION_ATTRIBUTE][0]["@type"]}]
-    assert MARKER is None or MARKER not in document
-
-
-@rule("LIST: no match is an empty list with 200 (tmfgen's reading of 'LIST 404 if not found')")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-LIST")
 async def test_list_without_match_is_empty(driver: Driver) -> None:
     reply = await driver.send(LIST, query_filters=f"{MARKER or 'id'}={unique('none')}")
     assert reply.status == 200
@@ -261,9 +411,36 @@ async def test_list_without_match_is_empty(driver: Driver) -> None:
     assert reply.total_count == 0
 
 
-@rule("PATCH: 200 if successful; each patchable attribute takes effect (merge patch)")
-@pytest.mark.parametrize("attribute,value", SAMPLES[RESOURCE]["patches"])
-async def test_patch_patchable_attribute(driver: Driver, attribute: str, value: Any) -> None:
+@pytest.mark.tmf_rule(
+    "OP-ORGANIZATION-PATCH", "OP-ORGANIZATION-PATCH-S200", "OP-ORGANIZATION-PATCH-H3.1"
+)
+@pytest.mark.parametrize(
+    "attribute",
+    [
+        pytest.param(
+            "contactMedium",
+            id="contactMedium",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-P1"),
+        ),
+        pytest.param(
+            "isLegalEntity",
+            id="isLegalEntity",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-P2"),
+        ),
+        pytest.param("name", id="name", marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-P3")),
+        pytest.param(
+            "organizationType",
+            id="organizationType",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-P4"),
+        ),
+        pytest.param("status", id="status", marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-P5")),
+        pytest.param(
+            "tradingName", id="tradingName", marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-P6")
+        ),
+    ],
+)
+async def test_patch_patchable_attribute(driver: Driver, attribute: str) -> None:
+    value = PATCHES[attribute]
     created = await create(driver, sample())
     reply = await driver.send(PATCH, parameters={"id": created["id"]}, body={attribute: value})
     assert reply.status == 200, reply.json()
@@ -272,8 +449,23 @@ async def test_patch_patchable_attribute(driver: Driver, attribute: str, value: 
     assert again.json()[attribute] == value
 
 
-@rule("PATCH: non patchable attributes are refused with 400 and nothing changes")
-@pytest.mark.parametrize("attribute", NON_PATCHABLE)
+@pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH")
+@pytest.mark.parametrize(
+    "attribute",
+    [
+        pytest.param(
+            "@baseType", id="@baseType", marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-N1")
+        ),
+        pytest.param(
+            "@schemaLocation",
+            id="@schemaLocation",
+            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-N2"),
+        ),
+        pytest.param("@type", id="@type", marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-N3")),
+        pytest.param("href", id="href", marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-N4")),
+        pytest.param("id", id="id", marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-N5")),
+    ],
+)
 async def test_patch_non_patchable_is_400(driver: Driver, attribute: str) -> None:
     created = await create(driver, sample())
     reply = await driver.send(
@@ -285,8 +477,11 @@ async def test_patch_non_patchable_is_400(driver: Driver, attribute: str) -> Non
     assert again.json() == created
 
 
-@rule("PATCH: change timestamps move on with every change")
-@pytest.mark.parametrize("attribute", CHANGE_STAMPS)
+@pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH")
+@pytest.mark.parametrize(
+    "attribute",
+    [],
+)
 async def test_patch_moves_change_timestamp(driver: Driver, attribute: str) -> None:
     patches = SAMPLES[RESOURCE]["patches"]
     if not patches:
@@ -298,7 +493,7 @@ async def test_patch_moves_change_timestamp(driver: Driver, attribute: str) -> N
     assert moment(reply.json()[attribute]) > moment(created[attribute])
 
 
-@rule("PATCH: unknown id gives 404")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-H3.1", "OP-ORGANIZATION-PATCH-S404")
 async def test_patch_unknown_id_is_404(driver: Driver) -> None:
     patches = SAMPLES[RESOURCE]["patches"]
     body = dict(patches[:1])
@@ -306,7 +501,54 @@ async def test_patch_unknown_id_is_404(driver: Driver) -> None:
     error_body(reply, 404)
 
 
-@rule("DELETE: 204 if successful, then the resource is gone")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
+@pytest.mark.parametrize(
+    "attribute,blank",
+    [
+        pytest.param("name", "", id="name-empty", marks=()),
+        pytest.param("name", None, id="name-null", marks=()),
+    ],
+)
+async def test_patch_with_blank_mandatory_attribute_is_400(
+    driver: Driver, attribute: str, blank: Any
+) -> None:
+    created = await create(driver, sample())
+    reply = await driver.send(PATCH, parameters={"id": created["id"]}, body={attribute: blank})
+    error = error_body(reply, 400)
+    assert attribute in error["reason"] + error.get("message", "")
+    again = await driver.send(RETRIEVE, parameters={"id": created["id"]})
+    assert again.json() == created
+
+
+@pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-S200", "RES-ORGANIZATION-1", "RES-ORGANIZATION-2")
+async def test_patch_reply_is_the_stored_resource(driver: Driver) -> None:
+    attribute, value = SAMPLES[RESOURCE]["patches"][0]
+    created = await create(driver, sample())
+    reply = await driver.send(PATCH, parameters={"id": created["id"]}, body={attribute: value})
+    assert reply.status == 200, reply.json()
+    stored = await driver.send(RETRIEVE, parameters={"id": created["id"]})
+    assert reply.json() == stored.json()
+    assert missing(reply.json(), MANDATORY_IN_RESPONSE) == []
+    kept = [key for key in created if key not in (attribute, *CHANGE_STAMPS)]
+    assert {key: reply.json().get(key) for key in kept} == {key: created[key] for key in kept}
+
+
+@pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-H3.2", "FLT-2")
+async def test_patch_fields_selection(driver: Driver) -> None:
+    attribute, value = SAMPLES[RESOURCE]["patches"][0]
+    created = await create(driver, sample())
+    parameters = {"id": created["id"], "fields": attribute}
+    reply = await driver.send(PATCH, parameters=parameters, body={attribute: value})
+    assert reply.status == 200, reply.json()
+    document = reply.json()
+    assert set(document) <= {attribute, *ALWAYS_SELECTED}, document
+    assert document[attribute] == value
+    stored = await driver.send(RETRIEVE, parameters={"id": created["id"]})
+    assert projected(stored.json(), [attribute]) == document
+    assert missing(stored.json(), MANDATORY_IN_RESPONSE) == []
+
+
+@pytest.mark.tmf_rule("OP-ORGANIZATION-DELETE", "OP-ORGANIZATION-DELETE-S204")
 async def test_delete_returns_204(driver: Driver) -> None:
     created = await create(driver, sample())
     reply = await driver.send(DELETE, parameters={"id": created["id"]})
@@ -316,13 +558,44 @@ async def test_delete_returns_204(driver: Driver) -> None:
     error_body(gone, 404)
 
 
-@rule("DELETE: unknown id gives 404")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-DELETE-H3.1", "OP-ORGANIZATION-DELETE-S404")
 async def test_delete_unknown_id_is_404(driver: Driver) -> None:
     reply = await driver.send(DELETE, parameters={"id": unique("missing")})
     error_body(reply, 404)
 
 
-@rule("Reply headers: X-Correlation-Id echoed and X-Request-Channel named, on every operation")
+@pytest.mark.tmf_rule(
+    "OP-ORGANIZATION-CREATE",
+    "OP-ORGANIZATION-CREATE-H1",
+    "OP-ORGANIZATION-CREATE-H2",
+    "OP-ORGANIZATION-CREATE-R1",
+    "OP-ORGANIZATION-CREATE-R3",
+    "OP-ORGANIZATION-CREATE-R2",
+    "OP-ORGANIZATION-RETRIEVE",
+    "OP-ORGANIZATION-RETRIEVE-H1",
+    "OP-ORGANIZATION-RETRIEVE-H2",
+    "OP-ORGANIZATION-RETRIEVE-R1",
+    "OP-ORGANIZATION-RETRIEVE-R3",
+    "OP-ORGANIZATION-RETRIEVE-R2",
+    "OP-ORGANIZATION-LIST",
+    "OP-ORGANIZATION-LIST-H1",
+    "OP-ORGANIZATION-LIST-H2",
+    "OP-ORGANIZATION-LIST-R1",
+    "OP-ORGANIZATION-LIST-R5",
+    "OP-ORGANIZATION-LIST-R2",
+    "OP-ORGANIZATION-PATCH",
+    "OP-ORGANIZATION-PATCH-H1",
+    "OP-ORGANIZATION-PATCH-H2",
+    "OP-ORGANIZATION-PATCH-R1",
+    "OP-ORGANIZATION-PATCH-R3",
+    "OP-ORGANIZATION-PATCH-R2",
+    "OP-ORGANIZATION-DELETE",
+    "OP-ORGANIZATION-DELETE-H1",
+    "OP-ORGANIZATION-DELETE-H2",
+    "OP-ORGANIZATION-DELETE-R1",
+    "OP-ORGANIZATION-DELETE-R3",
+    "OP-ORGANIZATION-DELETE-R2",
+)
 async def test_replies_echo_correlation_id_and_request_channel(driver: Driver) -> None:
     created = await create(driver, sample())
     requests: list[tuple[str, dict[str, Any], Any]] = [
@@ -339,9 +612,75 @@ async def test_replies_echo_correlation_id_and_request_channel(driver: Driver) -
         )
         assert reply.status < 300, (operation, reply.json())
         assert_echoes(reply, correlation_id, driver.channel(operation))
+        assert absent_headers(reply, MANDATORY_REPLY_HEADERS[operation]) == [], operation
 
 
-@rule("Prefix: the channel with a prefix is served as well as the bare constant")
+#: per operation, a request the service must refuse (unknown id, payload or paging it rejects)
+REFUSED: dict[str, dict[str, Any]] = {
+    CREATE: {"body": [1, 2, 3]},
+    RETRIEVE: {"parameters": {"id": unique("missing")}},
+    LIST: {"parameters": {"limit": -1}},
+    PATCH: {"parameters": {"id": unique("missing")}, "body": dict(PATCHES)},
+    DELETE: {"parameters": {"id": unique("missing")}},
+}
+
+
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(
+            "createOrganization",
+            id="createOrganization",
+            marks=pytest.mark.tmf_rule(
+                "OP-ORGANIZATION-CREATE-R1",
+                "OP-ORGANIZATION-CREATE-R3",
+                "OP-ORGANIZATION-CREATE-R2",
+            ),
+        ),
+        pytest.param(
+            "retrieveOrganization",
+            id="retrieveOrganization",
+            marks=pytest.mark.tmf_rule(
+                "OP-ORGANIZATION-RETRIEVE-R1",
+                "OP-ORGANIZATION-RETRIEVE-R3",
+                "OP-ORGANIZATION-RETRIEVE-R2",
+            ),
+        ),
+        pytest.param(
+            "listOrganization",
+            id="listOrganization",
+            marks=pytest.mark.tmf_rule(
+                "OP-ORGANIZATION-LIST-R1", "OP-ORGANIZATION-LIST-R5", "OP-ORGANIZATION-LIST-R2"
+            ),
+        ),
+        pytest.param(
+            "patchOrganization",
+            id="patchOrganization",
+            marks=pytest.mark.tmf_rule(
+                "OP-ORGANIZATION-PATCH-R1", "OP-ORGANIZATION-PATCH-R3", "OP-ORGANIZATION-PATCH-R2"
+            ),
+        ),
+        pytest.param(
+            "deleteOrganization",
+            id="deleteOrganization",
+            marks=pytest.mark.tmf_rule(
+                "OP-ORGANIZATION-DELETE-R1",
+                "OP-ORGANIZATION-DELETE-R3",
+                "OP-ORGANIZATION-DELETE-R2",
+            ),
+        ),
+    ],
+)
+async def test_error_replies_carry_the_reply_headers(driver: Driver, operation: str) -> None:
+    correlation_id = unique("corr")
+    reply = await driver.send(operation, correlation_id=correlation_id, **REFUSED[operation])
+    assert reply.status >= 400, (operation, reply.json())
+    assert_echoes(reply, correlation_id, driver.channel(operation))
+    assert absent_headers(reply, MANDATORY_REPLY_HEADERS[operation]) == [], operation
+
+
+@pytest.mark.tmf_rule("PREFIX", "OP-ORGANIZATION-CREATE")
 async def test_prefixed_channel(driver: Driver) -> None:
     correlation_id = unique("corr")
     reply = await driver.send(CREATE, body=sample(), prefixed=True, correlation_id=correlation_id)
@@ -349,7 +688,7 @@ async def test_prefixed_channel(driver: Driver) -> None:
     assert_echoes(reply, correlation_id, driver.channel(CREATE, prefixed=True))
 
 
-@rule("Nothing applied twice: a redelivered request (same X-Correlation-Id) gets the same reply")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE", "OP-ORGANIZATION-CREATE-H1")
 async def test_redelivered_create_is_applied_once(driver: Driver) -> None:
     body = sample()
     correlation_id = unique("corr")
@@ -362,7 +701,7 @@ async def test_redelivered_create_is_applied_once(driver: Driver) -> None:
         assert listed.total_count == 1
 
 
-@rule("Request/reply: concurrent requests each get their own reply")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE", "OP-ORGANIZATION-CREATE-H1")
 async def test_concurrent_requests_are_not_mixed_up(driver: Driver) -> None:
     bodies = [sample() for _ in range(20)]
     replies = await asyncio.gather(*(driver.send(CREATE, body=body) for body in bodies))

@@ -2,7 +2,7 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   TMF632-Party_Management-v5.0.0.oas.yaml sha256:629e0236773c10dd
 #   asyncapi.yaml sha256:7ccb37738e18d12e
-#   profile.yaml sha256:445b19622b754039
+#   profile.yaml sha256:d13a7f73833a0b3b
 """Conformance tests of the events one resource publishes, as the spec and profile declare them.
 
 Resource: Organization (TMF632).
@@ -16,12 +16,12 @@ it, and the test is skipped, saying so, when it does not.
 from typing import Any
 
 import pytest
+from contract import SAMPLES
 
 from tmf632_party import models
 from tmf632_party.runtime.eventkit import EventWatch, envelope_problems
 from tmf632_party.runtime.events import STATE_ATTRIBUTES
 from tmf632_party.runtime.testkit import Driver, unique
-from tmf632_party.samples import SAMPLES
 
 RESOURCE = "Organization"
 PAYLOAD_KEY = "organization"
@@ -41,10 +41,6 @@ EVENTS = {
 #: seconds to wait for a mandatory event, and for an optional one before concluding it is not sent
 MANDATORY_WAIT = 10.0
 OPTIONAL_WAIT = 3.0
-
-
-def rule(text: str) -> Any:
-    return pytest.mark.rule(text)
 
 
 async def created(driver: Driver) -> dict[str, Any]:
@@ -72,7 +68,7 @@ async def expect(events: EventWatch, kind: str, resource_id: str) -> dict[str, A
     return envelope
 
 
-@rule("NOTIFICATION: a create publishes the create event with the new resource")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
 async def test_create_publishes_the_create_event(driver: Driver, events: EventWatch) -> None:
     resource = await created(driver)
     envelope = await expect(events, "CreateEvent", str(resource["id"]))
@@ -80,7 +76,7 @@ async def test_create_publishes_the_create_event(driver: Driver, events: EventWa
     assert len(events.matching(EVENTS["CreateEvent"][0], PAYLOAD_KEY, str(resource["id"]))) == 1
 
 
-@rule("NOTIFICATION: a patch that changes an attribute publishes the attribute value change")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH")
 async def test_patch_publishes_the_attribute_value_change_event(
     driver: Driver, events: EventWatch
 ) -> None:
@@ -97,7 +93,7 @@ async def test_patch_publishes_the_attribute_value_change_event(
         assert attribute in envelope["changedAttributes"]
 
 
-@rule("NOTIFICATION: a patch of a state attribute publishes the state change event")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH")
 async def test_state_patch_publishes_the_state_change_event(
     driver: Driver, events: EventWatch
 ) -> None:
@@ -114,7 +110,7 @@ async def test_state_patch_publishes_the_state_change_event(
     assert envelope["event"][PAYLOAD_KEY].get(attribute) == reply.json().get(attribute)
 
 
-@rule("NOTIFICATION: a delete publishes the delete event")
+@pytest.mark.tmf_rule("OP-ORGANIZATION-DELETE")
 async def test_delete_publishes_the_delete_event(driver: Driver, events: EventWatch) -> None:
     resource = await created(driver)
     reply = await driver.send(DELETE, parameters={"id": resource["id"]})

@@ -13,6 +13,7 @@ import hashlib
 import pprint
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from ..schemas.normalize import flatten_optional, normalize_polymorphism
 from ..schemas.samples import object_sample, sample_value
 from ..schemas.values import is_plain_string
 from ..spec.model import OperationSpec, Spec
+from . import coverage, rule_keys, test_facts
 from .model import (
     ApiIR,
     ConditionalIR,
@@ -131,6 +133,12 @@ class _Lowering:
         )
         if self.problems:
             raise PipelineError(self.problems)
+        general = rule_keys.general_keys(self.profile)
+        prefix_id = self.profile.channel_prefix.id or ""
+        notes = rule_keys.notification_keys(self.profile)
+        resources = tuple(
+            replace(r, tests=coverage.plan(r, general, prefix_id, notes)) for r in resources
+        )
         return ApiIR(
             package=package,
             distribution=naming.distribution_name(package),
@@ -146,6 +154,9 @@ class _Lowering:
             generator_version=__version__,
             inputs=_inputs([*self.spec.files, Path(self.profile_file)]),
             contract=_contract(self.spec),
+            general_rules=general,
+            prefix_rule_id=prefix_id,
+            notification_rules=notes,
         )
 
     def resource(self, resource: Resource, ptr: str) -> ResourceIR:
@@ -215,6 +226,7 @@ class _Lowering:
             operations=operations,
             provider_assigned=provider,
             events=self.events(resource),
+            rule_ids=rule_keys.resource_keys(resource),
             **self.samples(resource, create, patch, on_create, conditional, properties, provider),
         )
 
@@ -339,6 +351,7 @@ class _Lowering:
                 "marker": None,
                 "union_attribute": None,
                 "conditional_on_create": (),
+                "patch_attributes": (),
             }
         minimal = object_sample(self.bundle, payload, resource.name, on_create)
         create_properties = walk.effective_properties(self.bundle, self.bundle[payload])
@@ -403,10 +416,13 @@ class _Lowering:
                 Problem(origin[0] or self.profile_file, origin[1], Level.ERROR, "sample", str(exc))
             )
             texts = {"sample_create": "{}", "sample_create_rich": "{}", "sample_patches": "()"}
+        facts = test_facts.SampleFacts(self.bundle, resource, create_properties, minimal, rich)
         return {
             "marker": marker,
             "union_attribute": union_attribute,
             "conditional_on_create": sendable,
+            **facts.for_resource(sendable, literal),
+            "patch_attributes": tuple(name for name, _value in patches),
             **texts,
         }
 
@@ -456,6 +472,8 @@ class _Lowering:
             route_name=naming.route_name(op.name),
             parameters=tuple(f.name for f in parameters),
             takes_query_filters=any(h.name == "Query-Filters" for h in op.request_headers),
+            rule_id=op.id or "",
+            rule_ids=rule_keys.operation_keys(op),
         )
 
 

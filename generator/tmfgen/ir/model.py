@@ -11,6 +11,53 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: (key, rule id) pairs: which profile rule a part of the model comes from (`rule_of`)
+RuleKeys = tuple[tuple[str, str], ...]
+
+
+def rule_of(keys: RuleKeys, key: str) -> tuple[str, ...]:
+    """The rule id stored under `key`, as a one-element tuple, or () when there is none."""
+    return tuple(rule for name, rule in keys if name == key)
+
+
+@dataclass(frozen=True)
+class CaseIR:
+    """One parameter set of a parametrized conformance test and the rules it checks."""
+
+    id: str
+    #: Python literal source of the parameter values, comma separated
+    values: str
+    rules: tuple[str, ...]
+
+    @property
+    def marks(self) -> str:
+        """The `marks=` value of the case's `pytest.param`, as Python source."""
+        if not self.rules:
+            return "()"
+        return "pytest.mark.tmf_rule(" + ", ".join(repr(rule) for rule in self.rules) + ")"
+
+
+@dataclass(frozen=True)
+class TestIR:
+    """A generated conformance test: its module, its name and the profile rules it checks."""
+
+    module: str
+    name: str
+    rules: tuple[str, ...]
+    cases: tuple[CaseIR, ...] = ()
+    #: for a parametrized test: the parameter names, comma separated
+    parameters: str = ""
+
+    @property
+    def marker(self) -> str:
+        return ", ".join(repr(rule) for rule in self.rules)
+
+    def ids(self) -> tuple[str, ...]:
+        """The pytest ids of the test: `name`, or `name[case]` for each case."""
+        if not self.parameters:
+            return (self.name,)
+        return tuple(f"{self.name}[{case.id}]" for case in self.cases)
+
 
 @dataclass(frozen=True)
 class HeaderIR:
@@ -38,6 +85,13 @@ class OperationIR:
     #: Parameters fields this operation takes (id, fields, offset, limit)
     parameters: tuple[str, ...]
     takes_query_filters: bool
+    #: the operation's own rule id and those of its rows (`request:Parameters.id`, `reply:...`,
+    #: `status:200`, `create:name`, `patchable:name`, `non-patchable:name`)
+    rule_id: str = ""
+    rule_ids: RuleKeys = ()
+
+    def rule(self, key: str) -> tuple[str, ...]:
+        return rule_of(self.rule_ids, key)
 
 
 @dataclass(frozen=True)
@@ -121,9 +175,37 @@ class ResourceIR:
     union_attribute: str | None
     #: the events the spec declares for this resource, in runtime kind order
     events: tuple[EventIR, ...] = ()
+    #: rule ids of the resource's rows (`attribute:name`, `if-present:parent:attr`, `provider:x`)
+    rule_ids: RuleKeys = ()
+    #: "(if present)" parents that are arrays in the rich sample: rules apply to each element
+    array_parents: tuple[str, ...] = ()
+    #: "(if present)" parents the minimal create sample leaves out
+    optional_parents: tuple[str, ...] = ()
+    #: (array attribute, sub-property) whose elements in the rich sample hold more than it, for
+    #: a nested selection that has something to drop
+    nested_selection: tuple[str, str] | None = None
+    #: attributes of the rich sample holding an object, an array, to select whole
+    structured_attributes: tuple[str, ...] = ()
+    #: (attribute, property, Python literal of a valid element): array elements whose schema
+    #: requires a property the profile does not mention (a rule of the document's schema alone)
+    schema_required: tuple[tuple[str, str, str], ...] = ()
+    #: the attributes of the sample patches, in their order
+    patch_attributes: tuple[str, ...] = ()
+    #: the generated tests and the rules each checks (`ir.coverage`)
+    tests: tuple[TestIR, ...] = ()
 
     def operation(self, kind: str) -> OperationIR | None:
         return next((op for op in self.operations if op.kind == kind), None)
+
+    def rule(self, key: str) -> tuple[str, ...]:
+        return rule_of(self.rule_ids, key)
+
+    def test(self, name: str) -> TestIR:
+        """The planned test `name`; a template naming a test the plan lacks fails to render."""
+        found = [test for test in self.tests if test.name == name]
+        if len(found) != 1:
+            raise KeyError(f"{self.name}: no planned test {name!r}")
+        return found[0]
 
     @property
     def provider_hooks(self) -> tuple[ProviderIR, ...]:
@@ -169,6 +251,16 @@ class ApiIR:
     #: the AsyncAPI document and every file it references, as (path relative to it, text): the
     #: package carries the contract it implements
     contract: tuple[tuple[str, str], ...] = ()
+    #: (topic, id) of the profile's general rules, and the id of the Prefix rule
+    general_rules: RuleKeys = ()
+    prefix_rule_id: str = ""
+    #: (notification name, id) of the profile's notification rows
+    notification_rules: RuleKeys = ()
+
+    @property
+    def notification_channels(self) -> tuple[str, ...]:
+        """The constant part of every event channel, once each, sorted."""
+        return tuple(sorted({e.channel for r in self.resources for e in r.events}))
 
     # import lists in the order ruff's isort wants them, which is not the resources' order
     # (PRODUCT_OFFERING_PRICE_RULES sorts before PRODUCT_OFFERING_RULES)

@@ -31,7 +31,7 @@ _SUBSECTIONS = {
     "headers": "headers",
     "expected status codes": "status",
     "patchable and non patchable attributes": "patch",
-    "definitions for filter": "ignore",
+    "definitions for filter": "filter",
 }
 _SIDES = {"request message schema": "request", "response message schema": "response"}
 _RESOURCE_NAME = re.compile(r"[A-Z][A-Za-z0-9_]*")
@@ -224,7 +224,7 @@ class OperationReader:
 
     def table(self, table: Table) -> None:
         key = table.key
-        if self.sub == "ignore":
+        if self.sub in ("ignore", "filter"):
             return
         draft = self.current(table.line)
         if draft is None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from tmfgen.problems import PipelineError, Problems
-from tmfgen.profile import doc_rules
+from tmfgen.profile import doc_general, doc_rules
 from tmfgen.profile.doc_blocks import Block, Heading, Paragraph, Row, Table, split_blocks
 from tmfgen.profile.doc_operations import OperationDraft, OperationReader
 from tmfgen.profile.model import (
@@ -24,6 +24,7 @@ from tmfgen.profile.model import (
     AttributeRule,
     ChannelPrefix,
     ConditionalAttributes,
+    GeneralRule,
     Notification,
     Operation,
     OperationKind,
@@ -36,7 +37,6 @@ _IGNORED_SECTIONS = (
     "notice",
     "table of contents",
     "resource model conformance",
-    "general notes on resource attribute conformance",
     "api operations conformance",
     "operation",
     "acknowledgements",
@@ -71,6 +71,7 @@ class _DocumentReader:
         self.prefix_parameter = "prefix"
         self.prefix_example: str | None = None
         self.notifications: list[Notification] = []
+        self.general_rules: list[GeneralRule] = []
         self.resources: dict[str, _ResourceDraft] = {}
         self.section = "front"
         self.resource: str | None = None
@@ -135,6 +136,8 @@ class _DocumentReader:
             return "ignore"
         if key.startswith("introduction"):
             return "intro"
+        if key == "general notes on resource attribute conformance":
+            return "general"
         if key == "api mandatory resources":
             return "resources"
         if key.startswith("notification"):
@@ -268,7 +271,14 @@ class _DocumentReader:
             parameter = doc_rules.prefix_parameter(paragraph.text)
             if parameter is not None:
                 self.prefix_parameter = parameter
+        elif self.section == "general":
+            self.general_rules.extend(doc_general.general_notes(paragraph.text))
         elif self.section == "operation":
+            if self.operations.sub == "filter":
+                self.general_rules.extend(doc_general.filter_definitions(paragraph.text))
+            else:
+                selection = doc_general.first_level_selection(paragraph.text)
+                self.general_rules.extend([selection] if selection else [])
             self.operations.paragraph(paragraph)
 
     def _store_operation(self, draft: OperationDraft, complete: bool) -> None:
@@ -331,6 +341,7 @@ def _assemble(reader: _DocumentReader, tmf_id: str | None) -> Profile | None:
             ),
             resources=tuple(r for r in resources if r is not None),
             notifications=tuple(reader.notifications),
+            general_rules=doc_general.merged(reader.general_rules),
         )
     except ValidationError as exc:
         for err in exc.errors():

@@ -14,6 +14,13 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+#: a rule id (docs/profiles.md, "Rule ids"): upper-case words joined by `-` or `.`
+RULE_ID_PATTERN = r"^[A-Z][A-Z0-9]*(?:[-.][A-Z0-9]+)*$"
+RuleId = Annotated[str, StringConstraints(pattern=RULE_ID_PATTERN, max_length=128)]
+_ID_HELP = (
+    "The stable id of this rule, named by the conformance tests that check it; derived from "
+    "section and row when left out (docs/profiles.md, Rule ids)."
+)
 
 
 class Closed(BaseModel):
@@ -58,6 +65,7 @@ class AttributeRule(Closed):
     name: NonEmpty
     scope: Scope = Scope.ALWAYS
     note: str | None = Field(default=None, description="The rule text as the document wrote it.")
+    id: RuleId | None = Field(default=None, description=_ID_HELP)
 
 
 class ConditionalAttributes(Closed):
@@ -78,18 +86,25 @@ class HeaderRule(Closed):
     name: NonEmpty
     rule: Rule = Rule.OPTIONAL
     fields: tuple[HeaderRule, ...] = ()
+    id: RuleId | None = Field(default=None, description=_ID_HELP)
 
 
 class StatusCode(Closed):
     code: Annotated[int, Field(ge=100, le=599)]
     rule: Rule = Rule.MANDATORY
     when: str = Field(default="", description="The condition text, e.g. 'if successful'.")
+    id: RuleId | None = Field(default=None, description=_ID_HELP)
 
 
 class Operation(Closed):
     """One operation section of the profile (channels, headers, status codes, attributes)."""
 
     name: NonEmpty = Field(description="Operation id used in channel names, e.g. retrieveCustomer.")
+    id: RuleId | None = Field(
+        default=None,
+        description="The id of the operation's own rule: it is served on its request channel "
+        "and answers on its reply channel. " + _ID_HELP,
+    )
     mandatory: bool = Field(description="Listed in the resource's mandatory operations table.")
     comment: str = ""
     request_channel: NonEmpty = Field(alias="requestChannel")
@@ -173,6 +188,7 @@ class ProviderAssigned(Closed):
         description="Set by `profile import --openapi` and `scaffold` when they guessed this "
         "source, saying why; lint warns (provider-inferred) until a person removes it.",
     )
+    id: RuleId | None = Field(default=None, description=_ID_HELP)
 
     @model_validator(mode="after")
     def _fields_fit_source(self) -> Self:
@@ -206,6 +222,7 @@ class ChannelPrefix(Closed):
     example: str | None = Field(
         default=None, description="The example channel the Prefix section gives, verbatim."
     )
+    id: RuleId | None = Field(default=None, description=_ID_HELP)
 
 
 class ApiInfo(Closed):
@@ -224,6 +241,46 @@ class ApiInfo(Closed):
 class Notification(Closed):
     name: NonEmpty
     mandatory: bool = False
+    id: RuleId | None = Field(default=None, description=_ID_HELP)
+
+
+class RuleTopic(enum.StrEnum):
+    """What a rule of the document's prose says, so that tests can be planned for it.
+
+    The General Notes on attribute conformance and the Definitions for Filter state rules that
+    hold for every table; the topic names which one a sentence states. `other` is a rule no
+    generated test checks (lint warns `rule-untested`).
+    """
+
+    INPUT_NOT_BLANK = "input-not-blank"
+    OUTPUT_NOT_BLANK = "output-not-blank"
+    OPTIONAL_PARENT = "optional-parent"
+    EACH_ELEMENT = "each-element"
+    COMPLETE_WITHOUT_SELECTION = "complete-without-selection"
+    FILTER_AND = "filter-and"
+    SELECTION = "selection"
+    SUB_PROPERTIES = "sub-properties"
+    FIRST_LEVEL_SELECTION = "first-level-selection"
+    OTHER = "other"
+
+
+#: topics of the Definitions for Filter (ids FLT-n); the others are General Notes (GEN-n)
+FILTER_TOPICS = frozenset(
+    {
+        RuleTopic.FILTER_AND,
+        RuleTopic.SELECTION,
+        RuleTopic.SUB_PROPERTIES,
+        RuleTopic.FIRST_LEVEL_SELECTION,
+    }
+)
+
+
+class GeneralRule(Closed):
+    """A rule the document states in prose for all resources (General Notes, filters)."""
+
+    id: RuleId | None = Field(default=None, description=_ID_HELP)
+    topic: RuleTopic
+    text: NonEmpty = Field(description="The sentence as the document wrote it.")
 
 
 class Profile(Closed):
@@ -237,3 +294,20 @@ class Profile(Closed):
     channel_prefix: ChannelPrefix = Field(default_factory=ChannelPrefix, alias="channelPrefix")
     resources: tuple[Resource, ...]
     notifications: tuple[Notification, ...] = ()
+    general_rules: tuple[GeneralRule, ...] = Field(
+        default=(),
+        alias="generalRules",
+        description="Rules of the General Notes and the Definitions for Filter.",
+    )
+
+    @model_validator(mode="after")
+    def _every_rule_has_an_id(self) -> Self:
+        # imported here: rule_ids builds on these models
+        from .rule_ids import filled_fields
+
+        # Only this new, not yet shared instance is touched, while it is being validated: its
+        # fields are replaced by copies carrying the derived ids, so a profile always has ids
+        # and one written without them equals one written with the derived ids.
+        for name, value in filled_fields(self).items():
+            object.__setattr__(self, name, value)
+        return self

@@ -15,21 +15,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .service import Route
 from .transport import Message, Subscription, Transport
 
 Envelope = dict[str, Any]
 
 
-def notification_channels(routes: Iterable[Route], prefix: str | None) -> list[str]:
-    """Every notification channel of the routes' resources, bare and with `prefix`."""
-    constants = sorted(
-        {c for route in routes for c in route.binding.notifications.channels.values()}
-    )
-    names = list(constants)
-    if prefix:
-        names += [f"{prefix}.{c}" for c in constants]
-    return names
+def notification_channels(constants: Iterable[str], prefix: str | None) -> list[str]:
+    """Every notification channel of the contract (constant parts), bare and with `prefix`."""
+    bare = sorted(set(constants))
+    return bare + [f"{prefix}.{c}" for c in bare] if prefix else bare
 
 
 class EventWatch:

@@ -2,7 +2,7 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   TMF629-Customer_Management-v5.0.1.oas.yaml sha256:fb55f75e317af1ed
 #   asyncapi.yaml sha256:e63fbe0f6a1dc0dc
-#   profile.yaml sha256:01db683c086ad95a
+#   profile.yaml sha256:769e6e4800dc4db2
 """Support for the generated conformance tests of TMF events: watch notification channels.
 
 A conformance run shares the service with other tests (and, with `--external`, with other
@@ -20,21 +20,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .service import Route
 from .transport import Message, Subscription, Transport
 
 Envelope = dict[str, Any]
 
 
-def notification_channels(routes: Iterable[Route], prefix: str | None) -> list[str]:
-    """Every notification channel of the routes' resources, bare and with `prefix`."""
-    constants = sorted(
-        {c for route in routes for c in route.binding.notifications.channels.values()}
-    )
-    names = list(constants)
-    if prefix:
-        names += [f"{prefix}.{c}" for c in constants]
-    return names
+def notification_channels(constants: Iterable[str], prefix: str | None) -> list[str]:
+    """Every notification channel of the contract (constant parts), bare and with `prefix`."""
+    bare = sorted(set(constants))
+    return bare + [f"{prefix}.{c}" for c in bare] if prefix else bare
 
 
 class EventWatch:

@@ -2,7 +2,7 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   TMF629-Customer_Management-v5.0.1.oas.yaml sha256:fb55f75e317af1ed
 #   asyncapi.yaml sha256:e63fbe0f6a1dc0dc
-#   profile.yaml sha256:01db683c086ad95a
+#   profile.yaml sha256:769e6e4800dc4db2
 """What an operator sees of a running service: log lines, Prometheus metrics, health endpoints.
 
 - Logs: text lines, or one JSON object per line (`--log-format json`) carrying the structured

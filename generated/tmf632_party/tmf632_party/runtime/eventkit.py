@@ -2,7 +2,7 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   TMF632-Party_Management-v5.0.0.oas.yaml sha256:629e0236773c10dd
 #   asyncapi.yaml sha256:7ccb37738e18d12e
-#   profile.yaml sha256:445b19622b754039
+#   profile.yaml sha256:d13a7f73833a0b3b
 """Support for the generated conformance tests of TMF events: watch notification channels.
 
 A conformance run shares the service with other tests (and, with `--external`, with other
@@ -20,21 +20,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .service import Route
 from .transport import Message, Subscription, Transport
 
 Envelope = dict[str, Any]
 
 
-def notification_channels(routes: Iterable[Route], prefix: str | None) -> list[str]:
-    """Every notification channel of the routes' resources, bare and with `prefix`."""
-    constants = sorted(
-        {c for route in routes for c in route.binding.notifications.channels.values()}
-    )
-    names = list(constants)
-    if prefix:
-        names += [f"{prefix}.{c}" for c in constants]
-    return names
+def notification_channels(constants: Iterable[str], prefix: str | None) -> list[str]:
+    """Every notification channel of the contract (constant parts), bare and with `prefix`."""
+    bare = sorted(set(constants))
+    return bare + [f"{prefix}.{c}" for c in bare] if prefix else bare
 
 
 class EventWatch:

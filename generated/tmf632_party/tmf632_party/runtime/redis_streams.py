@@ -2,7 +2,7 @@
 # Business code belongs in hooks.py, which is yours. Inputs:
 #   TMF632-Party_Management-v5.0.0.oas.yaml sha256:629e0236773c10dd
 #   asyncapi.yaml sha256:7ccb37738e18d12e
-#   profile.yaml sha256:445b19622b754039
+#   profile.yaml sha256:d13a7f73833a0b3b
 """Redis Streams backend: one stream per channel, consumer groups for replicas.
 
 Mapping, and why:

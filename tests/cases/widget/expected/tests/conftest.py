@@ -9,7 +9,9 @@ API: Widget Management.
 Options select where the service runs: by default it is started in-process on the embedded
 broker with an in-memory SQLite store. One service and one client serve the whole session (a
 consumer-group join costs seconds on some brokers); tests stay independent by creating their own
-resources with unique values. `--backend/--broker` start it on a real broker,
+resources with unique values. Channels come from the contract (`contract.py`, rendered from the
+profile and the AsyncAPI document), never from the package under test. `--backend/--broker`
+start it on a real broker,
 `--store` on another database, and `--external` tests an implementation that is already running
 (only the broker is used then). Tests talk to the service only through the broker.
 
@@ -23,9 +25,9 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from contract import CHANNELS, NOTIFICATION_CHANNELS
 
 from tmf999_widget.app import build_service
-from tmf999_widget.handlers import ROUTES
 from tmf999_widget.runtime.client import TmfClient
 from tmf999_widget.runtime.eventkit import EventWatch, notification_channels
 from tmf999_widget.runtime.service import Service
@@ -36,6 +38,12 @@ from tmf999_widget.runtime.transport import create_transport
 RUN = uuid.uuid4().hex[:10]
 PREFIX = f"t{RUN}"
 EXTERNAL_PREFIX = "acme"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "tmf_rule(*ids): the ids of the profile rules a test checks (tmfgen rules)"
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -102,7 +110,7 @@ async def driver(
     try:
         external = request.config.getoption("--external")
         prefix = request.config.getoption("--prefix") if external else PREFIX
-        yield Driver(client, ROUTES, prefix, bare=isolated(request.config))
+        yield Driver(client, CHANNELS, prefix, bare=isolated(request.config))
     finally:
         await client.close()
         await transport.close()
@@ -112,7 +120,9 @@ async def driver(
 async def events(driver: Driver) -> AsyncIterator[EventWatch]:
     """Every event on the API's notification channels (bare and prefixed) from the first test
     that asks for it on."""
-    watch = EventWatch(driver.client.transport, notification_channels(ROUTES, PREFIX))
+    watch = EventWatch(
+        driver.client.transport, notification_channels(NOTIFICATION_CHANNELS, PREFIX)
+    )
     await watch.open()
     try:
         yield watch

@@ -6,6 +6,7 @@
 silent drop; and the service keeps serving afterwards.
 
 Resource: Widget.
+Each test names the profile rules it checks (`tmf_rule`).
 """
 
 import copy
@@ -13,16 +14,20 @@ import json
 from typing import Any
 
 import pytest
+from contract import SAMPLES
 
 from tmf999_widget.runtime.service import Service
 from tmf999_widget.runtime.testkit import INBOX, Driver, error_body, unique
-from tmf999_widget.samples import SAMPLES
 
 RESOURCE = "Widget"
 CREATE = "createWidget"
 RETRIEVE = "retrieveWidget"
 MARKER = "name"
 UNION_ATTRIBUTE = "part"
+#: per operation with a payload, one the service accepts, so only the fault under test is wrong
+BODIES: dict[str, bytes] = {
+    CREATE: json.dumps(SAMPLES[RESOURCE]["create"]).encode(),
+}
 
 
 def sample(rich: bool = False) -> dict[str, Any]:
@@ -34,20 +39,20 @@ async def still_serving(driver: Driver) -> None:
     assert reply.status == 201, reply.json()
 
 
-@pytest.mark.rule("Bad input: a payload that is not JSON gives 400")
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
 async def test_invalid_json_is_400(driver: Driver) -> None:
     reply = await driver.send(CREATE, raw_body=b"{not json")
     error_body(reply, 400)
     await still_serving(driver)
 
 
-@pytest.mark.rule("Bad input: a payload that is not an object gives 400")
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
 async def test_non_object_payload_is_400(driver: Driver) -> None:
     reply = await driver.send(CREATE, body=[1, 2, 3])
     error_body(reply, 400)
 
 
-@pytest.mark.rule("Bad input: an attribute of the wrong type gives 400 naming it")
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
 async def test_wrong_type_is_400(driver: Driver) -> None:
     if MARKER is None:
         pytest.skip("no string attribute to corrupt")
@@ -58,7 +63,7 @@ async def test_wrong_type_is_400(driver: Driver) -> None:
     assert MARKER in error.get("message", "") + error["reason"]
 
 
-@pytest.mark.rule("Bad input: an unknown @type gives 400")
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE", "RES-WIDGET-1")
 async def test_unknown_resource_type_is_400(driver: Driver) -> None:
     body = sample()
     body["@type"] = "NoSuchType"
@@ -66,7 +71,7 @@ async def test_unknown_resource_type_is_400(driver: Driver) -> None:
     error_body(reply, 400)
 
 
-@pytest.mark.rule("Bad input: an unknown @type inside a polymorphic sub-resource gives 400")
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
 async def test_unknown_nested_type_is_400(driver: Driver) -> None:
     if UNION_ATTRIBUTE is None:
         pytest.skip("no polymorphic sub-resource")
@@ -77,7 +82,7 @@ async def test_unknown_nested_type_is_400(driver: Driver) -> None:
     assert UNION_ATTRIBUTE in error.get("message", "")
 
 
-@pytest.mark.rule("Bad input: a request without X-Correlation-Id gets a 400 on its Reply-Channel")
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE-H1")
 async def test_missing_correlation_id_is_400(driver: Driver) -> None:
     headers = {"Reply-Channel": INBOX, "Parameters": "{}"}
     reply = await driver.send_raw(CREATE, headers, json.dumps(sample()).encode())
@@ -85,15 +90,46 @@ async def test_missing_correlation_id_is_400(driver: Driver) -> None:
     error_body(reply, 400)
 
 
-@pytest.mark.rule("Bad input: RETRIEVE without Parameters gives 400")
-async def test_missing_parameters_is_400(driver: Driver) -> None:
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(
+            "createWidget", id="createWidget", marks=pytest.mark.tmf_rule("OP-WIDGET-CREATE-H3")
+        ),
+        pytest.param(
+            "retrieveWidget",
+            id="retrieveWidget",
+            marks=pytest.mark.tmf_rule("OP-WIDGET-RETRIEVE-H3"),
+        ),
+    ],
+)
+async def test_missing_parameters_is_400(driver: Driver, operation: str) -> None:
     headers = {"Reply-Channel": INBOX, "X-Correlation-Id": unique("corr")}
-    reply = await driver.send_raw(RETRIEVE, headers)
+    reply = await driver.send_raw(operation, headers, BODIES.get(operation, b""))
     assert reply is not None
+    error = error_body(reply, 400)
+    assert "Parameters" in error["reason"] + error.get("message", ""), error
+
+
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(
+            "retrieveWidget",
+            id="retrieveWidget",
+            marks=pytest.mark.tmf_rule("OP-WIDGET-RETRIEVE-H3.1"),
+        ),
+    ],
+)
+async def test_missing_id_is_400(driver: Driver, operation: str) -> None:
+    body = json.loads(BODIES[operation]) if operation in BODIES else None
+    reply = await driver.send(operation, parameters={"fields": "id"}, body=body)
     error_body(reply, 400)
 
 
-@pytest.mark.rule("Bad input: Parameters that are not a JSON object give 400")
+@pytest.mark.tmf_rule("OP-WIDGET-RETRIEVE-H3")
 @pytest.mark.parametrize("raw", ["{id: 1", "[1, 2]", "42"])
 async def test_malformed_parameters_is_400(driver: Driver, raw: str) -> None:
     headers = {"Reply-Channel": INBOX, "X-Correlation-Id": unique("corr"), "Parameters": raw}
@@ -102,20 +138,14 @@ async def test_malformed_parameters_is_400(driver: Driver, raw: str) -> None:
     error_body(reply, 400)
 
 
-@pytest.mark.rule("Bad input: RETRIEVE without Parameters.id gives 400")
-async def test_missing_id_is_400(driver: Driver) -> None:
-    reply = await driver.send(RETRIEVE, parameters={"fields": "id"})
-    error_body(reply, 400)
-
-
-@pytest.mark.rule("Bad input: fields naming an unknown attribute gives 400")
+@pytest.mark.tmf_rule("OP-WIDGET-RETRIEVE-H3.2")
 async def test_unknown_field_is_400(driver: Driver) -> None:
     reply = await driver.send(RETRIEVE, parameters={"id": "x", "fields": "noSuchAttribute"})
     error = error_body(reply, 400)
     assert "noSuchAttribute" in error["reason"]
 
 
-@pytest.mark.rule("Bad input: without a usable Reply-Channel nothing is sent; the service goes on")
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE-H2")
 async def test_missing_reply_channel_is_counted_not_fatal(
     driver: Driver, service: Service | None
 ) -> None:

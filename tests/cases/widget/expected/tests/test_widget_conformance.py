@@ -6,9 +6,11 @@
 
 Resource: Widget (TMF999).
 
-Every test names, in its `rule` marker, the profile rule it checks. Tests reach the service only
-through the broker (see conftest.py), and create their own resources with unique values, so they
-can run against any implementation of the API.
+Every test names the ids of the profile rules it checks in its `tmf_rule` marker (`tmfgen rules`
+lists them). Expectations come from the profile and the AsyncAPI document (`contract.py` and
+the constants below), never from the package under test. Tests reach the service only through
+the broker (see conftest.py), and create their own resources with unique values, so they can run
+against any implementation of the API.
 """
 
 import asyncio
@@ -17,10 +19,20 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from contract import MANDATORY_REPLY_HEADERS, SAMPLES
 
 from tmf999_widget.runtime.rules import elements
-from tmf999_widget.runtime.testkit import Driver, assert_echoes, error_body, missing, unique
-from tmf999_widget.samples import SAMPLES
+from tmf999_widget.runtime.testkit import (
+    ALWAYS_SELECTED,
+    Driver,
+    absent_headers,
+    assert_echoes,
+    doubled,
+    error_body,
+    missing,
+    projected,
+    unique,
+)
 
 RESOURCE = "Widget"
 CREATE = "createWidget"
@@ -28,23 +40,19 @@ RETRIEVE = "retrieveWidget"
 MARKER = "name"
 UNION_ATTRIBUTE = "part"
 MANDATORY_IN_RESPONSE = ("@type", "id")
-MANDATORY_ON_CREATE = ("@type", "name")
+#: (parent, attribute, assigned by the provider) of each "(if present)" rule a create can carry
 CONDITIONAL = (
     ("part", "@type", False),
     ("part", "id", True),
 )
-NON_PATCHABLE = ()
-#: (attribute, source, initial value) of each attribute the provider assigns
-PROVIDER_ASSIGNED = ()
-#: provider-assigned attributes the create schema does not let a consumer send, with a value
-PROVIDER_REFUSED = ()
+#: "(if present)" parents sent as arrays: their rules hold for each element
+ARRAY_PARENTS = ("part",)
+OPTIONAL_PARENTS = ("part",)
+#: an attribute holding an object, one holding an array: a selection returns each whole
+STRUCTURED_ATTRIBUTES = ("part",)
+NESTED_SELECTION = ("part", "@type")
 CHANGE_STAMPS = ()
-ALWAYS_SELECTED = ("id", "href", "@type")
-
-
-def rule(text: str) -> Any:
-    """Tag a test with the profile rule it checks (shown by `pytest -v` via the marker)."""
-    return pytest.mark.rule(text)
+PATCHES = dict(SAMPLES[RESOURCE]["patches"])
 
 
 def sample(rich: bool = False, tag: str | None = None) -> dict[str, Any]:
@@ -78,8 +86,21 @@ def moment(text: str) -> dt.datetime:
     return value
 
 
-@rule("CREATE: the provider assigns the attributes it owns (timestamps, initial values, hooks)")
-@pytest.mark.parametrize("attribute,source,value", PROVIDER_ASSIGNED)
+def conditional_problems(document: dict[str, Any]) -> list[str]:
+    """The "(if present)" attributes of every element of `document` that are absent or blank."""
+    return [
+        f"{path}.{attribute}"
+        for parent, attribute, _assigned in CONDITIONAL
+        for path, item in elements(document, parent)
+        if not isinstance(item, dict) or item.get(attribute) in (None, "")
+    ]
+
+
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE-S201")
+@pytest.mark.parametrize(
+    "attribute,source,value",
+    [],
+)
 async def test_create_assigns_provider_attribute(
     driver: Driver, attribute: str, source: str, value: Any
 ) -> None:
@@ -96,8 +117,11 @@ async def test_create_assigns_provider_attribute(
         dt.date.fromisoformat(created[attribute])
 
 
-@rule("CREATE: an attribute the provider assigns and the create schema lacks is refused (400)")
-@pytest.mark.parametrize("attribute,value", PROVIDER_REFUSED)
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
+@pytest.mark.parametrize(
+    "attribute,value",
+    [],
+)
 async def test_create_with_provider_assigned_attribute_is_400(
     driver: Driver, attribute: str, value: Any
 ) -> None:
@@ -106,7 +130,14 @@ async def test_create_with_provider_assigned_attribute_is_400(
     assert attribute in error["reason"] + error.get("message", "")
 
 
-@rule("CREATE: 201 if successful; mandatory attributes returned; values sent come back")
+@pytest.mark.tmf_rule(
+    "OP-WIDGET-CREATE",
+    "OP-WIDGET-CREATE-S201",
+    "RES-WIDGET-1",
+    "RES-WIDGET-2",
+    "RES-WIDGET-PART-1",
+    "RES-WIDGET-PART-2",
+)
 async def test_create_returns_201_with_mandatory_attributes(driver: Driver) -> None:
     body = sample()
     created = await create(driver, body)
@@ -115,18 +146,39 @@ async def test_create_returns_201_with_mandatory_attributes(driver: Driver) -> N
         assert created[key] == value, key
 
 
-@rule("CREATE: (if present) sub-resources carry their mandatory attributes")
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE-S201")
+async def test_create_without_optional_parents_is_201(driver: Driver) -> None:
+    body = sample()
+    assert [parent for parent in OPTIONAL_PARENTS if parent in body] == []
+    reply = await driver.send(CREATE, body=body)
+    assert reply.status == 201, reply.json()
+    assert missing(reply.json(), MANDATORY_IN_RESPONSE) == []
+
+
+@pytest.mark.tmf_rule("RES-WIDGET-PART-1", "RES-WIDGET-PART-2")
 async def test_create_with_every_optional_sub_resource(driver: Driver) -> None:
-    created = await create(driver, sample(rich=True))
-    for parent, attribute, _server_assigned in CONDITIONAL:
-        found = list(elements(created, parent))
-        assert found, f"{parent} was sent but not returned"
-        for path, item in found:
-            assert item.get(attribute) not in (None, ""), f"{path}.{attribute} missing"
+    body = sample(rich=True)
+    for parent in ARRAY_PARENTS:
+        body = doubled(body, parent)
+    created = await create(driver, body)
+    for parent in dict.fromkeys(parent for parent, _attribute, _assigned in CONDITIONAL):
+        sent, returned = list(elements(body, parent)), list(elements(created, parent))
+        assert len(returned) == len(sent), f"{parent}: sent {len(sent)}, got {len(returned)}"
+    assert conditional_problems(created) == []
 
 
-@rule("CREATE: mandatory attributes for resource creation (missing one gives 400)")
-@pytest.mark.parametrize("attribute", MANDATORY_ON_CREATE)
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
+@pytest.mark.parametrize(
+    "attribute",
+    [
+        pytest.param(
+            "@type", id="@type", marks=pytest.mark.tmf_rule("OP-WIDGET-CREATE-M1", "RES-WIDGET-1")
+        ),
+        pytest.param(
+            "name", id="name", marks=pytest.mark.tmf_rule("OP-WIDGET-CREATE-M2", "RES-WIDGET-3")
+        ),
+    ],
+)
 async def test_create_without_mandatory_attribute_is_400(driver: Driver, attribute: str) -> None:
     body = sample()
     body.pop(attribute, None)
@@ -135,8 +187,60 @@ async def test_create_without_mandatory_attribute_is_400(driver: Driver, attribu
     assert attribute in error["reason"] + error.get("message", "")
 
 
-@rule("CREATE: mandatory attribute when the optional parent is present")
-@pytest.mark.parametrize("parent,attribute,server_assigned", CONDITIONAL)
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
+@pytest.mark.parametrize(
+    "attribute,blank",
+    [
+        pytest.param(
+            "@type",
+            "",
+            id="@type-empty",
+            marks=pytest.mark.tmf_rule("OP-WIDGET-CREATE-M1", "RES-WIDGET-1"),
+        ),
+        pytest.param(
+            "@type",
+            None,
+            id="@type-null",
+            marks=pytest.mark.tmf_rule("OP-WIDGET-CREATE-M1", "RES-WIDGET-1"),
+        ),
+        pytest.param(
+            "name",
+            "",
+            id="name-empty",
+            marks=pytest.mark.tmf_rule("OP-WIDGET-CREATE-M2", "RES-WIDGET-3"),
+        ),
+        pytest.param(
+            "name",
+            None,
+            id="name-null",
+            marks=pytest.mark.tmf_rule("OP-WIDGET-CREATE-M2", "RES-WIDGET-3"),
+        ),
+    ],
+)
+async def test_create_with_blank_mandatory_attribute_is_400(
+    driver: Driver, attribute: str, blank: Any
+) -> None:
+    reply = await driver.send(CREATE, body={**sample(), attribute: blank})
+    error = error_body(reply, 400)
+    assert attribute in error["reason"] + error.get("message", "")
+
+
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
+@pytest.mark.parametrize(
+    "parent,attribute,server_assigned",
+    [
+        pytest.param(
+            "part",
+            "@type",
+            False,
+            id="part-@type-False",
+            marks=pytest.mark.tmf_rule("RES-WIDGET-PART-1"),
+        ),
+        pytest.param(
+            "part", "id", True, id="part-id-True", marks=pytest.mark.tmf_rule("RES-WIDGET-PART-2")
+        ),
+    ],
+)
 async def test_create_conditional_attribute(
     driver: Driver, parent: str, attribute: str, server_assigned: bool
 ) -> None:
@@ -154,34 +258,125 @@ async def test_create_conditional_attribute(
         assert f".{attribute}" in error["reason"], error
 
 
-@rule("RETRIEVE: 200 if successful, with every mandatory attribute")
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
+@pytest.mark.parametrize(
+    "parent,attribute,server_assigned",
+    [
+        pytest.param(
+            "part",
+            "@type",
+            False,
+            id="part-@type-False",
+            marks=pytest.mark.tmf_rule("RES-WIDGET-PART-1"),
+        ),
+        pytest.param(
+            "part", "id", True, id="part-id-True", marks=pytest.mark.tmf_rule("RES-WIDGET-PART-2")
+        ),
+    ],
+)
+async def test_create_conditional_attribute_on_every_element(
+    driver: Driver, parent: str, attribute: str, server_assigned: bool
+) -> None:
+    body = doubled(sample(rich=True), parent)
+    body[parent][1].pop(attribute, None)
+    reply = await driver.send(CREATE, body=body)
+    if server_assigned:
+        assert reply.status == 201, reply.json()
+        returned = reply.json()[parent]
+        assert len(returned) == 2, returned
+        assert [bool(item.get(attribute)) for item in returned] == [True, True], returned
+    else:
+        error = error_body(reply, 400)
+        assert f"{parent}[1].{attribute}" in error["reason"], error
+
+
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE-H3.1")
+async def test_create_fields_selection(driver: Driver) -> None:
+    body = sample(rich=True)
+    selected = MARKER or "id"
+    reply = await driver.send(CREATE, parameters={"fields": selected}, body=body)
+    assert reply.status == 201, reply.json()
+    document = reply.json()
+    assert set(document) <= {selected, *ALWAYS_SELECTED}, document
+    assert document["id"] and document.get(selected)
+    stored = await driver.send(RETRIEVE, parameters={"id": document["id"]})
+    assert stored.status == 200, stored.json()
+    assert projected(stored.json(), [selected]) == document
+    assert missing(stored.json(), MANDATORY_IN_RESPONSE) == []
+
+
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
+@pytest.mark.parametrize(
+    "attribute,required,element",
+    [],
+)
+async def test_create_element_without_a_property_its_schema_requires_is_400(
+    driver: Driver, attribute: str, required: str, element: dict[str, Any]
+) -> None:
+    incomplete = {key: value for key, value in element.items() if key != required}
+    reply = await driver.send(CREATE, body={**sample(), attribute: [incomplete]})
+    error = error_body(reply, 400)
+    assert attribute in error["reason"] + error.get("message", ""), error
+    complete = await driver.send(CREATE, body={**sample(), attribute: [element]})
+    assert complete.status == 201, complete.json()
+
+
+@pytest.mark.tmf_rule(
+    "OP-WIDGET-RETRIEVE",
+    "OP-WIDGET-RETRIEVE-S200",
+    "OP-WIDGET-RETRIEVE-H3.1",
+    "RES-WIDGET-1",
+    "RES-WIDGET-2",
+    "RES-WIDGET-PART-1",
+    "RES-WIDGET-PART-2",
+)
 async def test_retrieve_returns_200(driver: Driver) -> None:
     created = await create(driver, sample(rich=True))
     reply = await driver.send(RETRIEVE, parameters={"id": created["id"]})
     assert reply.status == 200
     assert reply.json() == created
     assert missing(reply.json(), MANDATORY_IN_RESPONSE) == []
+    assert conditional_problems(reply.json()) == []
 
 
-@rule("RETRIEVE: 404 if not found")
+@pytest.mark.tmf_rule("OP-WIDGET-RETRIEVE-S404")
 async def test_retrieve_unknown_id_is_404(driver: Driver) -> None:
     reply = await driver.send(RETRIEVE, parameters={"id": unique("missing")})
     error_body(reply, 404)
 
 
-@rule("RETRIEVE: Parameters.fields selects first-level attributes (id, href, @type kept)")
+@pytest.mark.tmf_rule("OP-WIDGET-RETRIEVE-H3.2")
 async def test_retrieve_fields_selection(driver: Driver) -> None:
     created = await create(driver, sample(rich=True))
     selected = MARKER or "id"
     reply = await driver.send(RETRIEVE, parameters={"id": created["id"], "fields": selected})
     assert reply.status == 200
-    document = reply.json()
-    assert set(document) <= {selected, *ALWAYS_SELECTED}
-    assert document[selected] == created[selected]
-    assert document["id"] == created["id"]
+    assert reply.json() == projected(created, [selected])
 
 
-@rule("Reply headers: X-Correlation-Id echoed and X-Request-Channel named, on every operation")
+@pytest.mark.tmf_rule("OP-WIDGET-RETRIEVE-H3.2")
+async def test_retrieve_fields_selects_a_structured_attribute_whole(driver: Driver) -> None:
+    created = await create(driver, sample(rich=True))
+    for attribute in STRUCTURED_ATTRIBUTES:
+        reply = await driver.send(RETRIEVE, parameters={"id": created["id"], "fields": attribute})
+        assert reply.status == 200, reply.json()
+        assert reply.json() == projected(created, [attribute]), attribute
+
+
+@pytest.mark.tmf_rule(
+    "OP-WIDGET-CREATE",
+    "OP-WIDGET-CREATE-H1",
+    "OP-WIDGET-CREATE-H2",
+    "OP-WIDGET-CREATE-R1",
+    "OP-WIDGET-CREATE-R3",
+    "OP-WIDGET-CREATE-R2",
+    "OP-WIDGET-RETRIEVE",
+    "OP-WIDGET-RETRIEVE-H1",
+    "OP-WIDGET-RETRIEVE-H2",
+    "OP-WIDGET-RETRIEVE-R1",
+    "OP-WIDGET-RETRIEVE-R3",
+    "OP-WIDGET-RETRIEVE-R2",
+)
 async def test_replies_echo_correlation_id_and_request_channel(driver: Driver) -> None:
     created = await create(driver, sample())
     requests: list[tuple[str, dict[str, Any], Any]] = [
@@ -195,9 +390,45 @@ async def test_replies_echo_correlation_id_and_request_channel(driver: Driver) -
         )
         assert reply.status < 300, (operation, reply.json())
         assert_echoes(reply, correlation_id, driver.channel(operation))
+        assert absent_headers(reply, MANDATORY_REPLY_HEADERS[operation]) == [], operation
 
 
-@rule("Prefix: the channel with a prefix is served as well as the bare constant")
+#: per operation, a request the service must refuse (unknown id, payload or paging it rejects)
+REFUSED: dict[str, dict[str, Any]] = {
+    CREATE: {"body": [1, 2, 3]},
+    RETRIEVE: {"parameters": {"id": unique("missing")}},
+}
+
+
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE")
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(
+            "createWidget",
+            id="createWidget",
+            marks=pytest.mark.tmf_rule(
+                "OP-WIDGET-CREATE-R1", "OP-WIDGET-CREATE-R3", "OP-WIDGET-CREATE-R2"
+            ),
+        ),
+        pytest.param(
+            "retrieveWidget",
+            id="retrieveWidget",
+            marks=pytest.mark.tmf_rule(
+                "OP-WIDGET-RETRIEVE-R1", "OP-WIDGET-RETRIEVE-R3", "OP-WIDGET-RETRIEVE-R2"
+            ),
+        ),
+    ],
+)
+async def test_error_replies_carry_the_reply_headers(driver: Driver, operation: str) -> None:
+    correlation_id = unique("corr")
+    reply = await driver.send(operation, correlation_id=correlation_id, **REFUSED[operation])
+    assert reply.status >= 400, (operation, reply.json())
+    assert_echoes(reply, correlation_id, driver.channel(operation))
+    assert absent_headers(reply, MANDATORY_REPLY_HEADERS[operation]) == [], operation
+
+
+@pytest.mark.tmf_rule("PREFIX", "OP-WIDGET-CREATE")
 async def test_prefixed_channel(driver: Driver) -> None:
     correlation_id = unique("corr")
     reply = await driver.send(CREATE, body=sample(), prefixed=True, correlation_id=correlation_id)
@@ -205,7 +436,7 @@ async def test_prefixed_channel(driver: Driver) -> None:
     assert_echoes(reply, correlation_id, driver.channel(CREATE, prefixed=True))
 
 
-@rule("Nothing applied twice: a redelivered request (same X-Correlation-Id) gets the same reply")
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE", "OP-WIDGET-CREATE-H1")
 async def test_redelivered_create_is_applied_once(driver: Driver) -> None:
     body = sample()
     correlation_id = unique("corr")
@@ -215,7 +446,7 @@ async def test_redelivered_create_is_applied_once(driver: Driver) -> None:
     assert first.json()["id"] == second.json()["id"]
 
 
-@rule("Request/reply: concurrent requests each get their own reply")
+@pytest.mark.tmf_rule("OP-WIDGET-CREATE", "OP-WIDGET-CREATE-H1")
 async def test_concurrent_requests_are_not_mixed_up(driver: Driver) -> None:
     bodies = [sample() for _ in range(20)]
     replies = await asyncio.gather(*(driver.send(CREATE, body=body) for body in bodies))
