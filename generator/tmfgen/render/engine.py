@@ -26,15 +26,17 @@ SERVICE_TEMPLATES = "service"
 
 
 def templates_root() -> Path:
-    """The templates folder: beside the package in a checkout, or installed with it."""
-    here = Path(__file__).resolve()
-    checkout = here.parents[3] / "templates"
-    if checkout.is_dir():
-        return checkout
+    """The templates folder: inside the installed package (a wheel carries it as
+    `tmfgen/templates/`, see setup.py), else in the source tree, beside `generator/` (a
+    checkout or an editable install). The package copy comes first: an installed tmfgen must
+    not pick up some unrelated `templates/` folder near its site-packages."""
     installed = Path(str(resources.files("tmfgen"))) / "templates"
-    if installed.is_dir():
+    if (installed / SERVICE_TEMPLATES).is_dir():
         return installed
-    raise FileNotFoundError("tmfgen templates folder not found")
+    checkout = Path(__file__).resolve().parents[3] / "templates"
+    if (checkout / SERVICE_TEMPLATES).is_dir():
+        return checkout
+    raise FileNotFoundError(f"tmfgen templates not found in {installed} nor in {checkout}")
 
 
 def environment(root: Path) -> jinja2.Environment:
