@@ -23,6 +23,9 @@ from . import literals
 from .fileset import GeneratedFile, Owner
 
 SERVICE_TEMPLATES = "service"
+#: the support runtime copied into every package (a module constant, so a test can point it at
+#: an edited copy)
+RUNTIME = Path(__file__).resolve().parents[1] / "runtime"
 
 
 def templates_root() -> Path:
@@ -95,14 +98,14 @@ def render_templates(api: ApiIR, root: Path | None = None) -> list[GeneratedFile
 def runtime_files(api: ApiIR) -> list[GeneratedFile]:
     """The support runtime, copied verbatim into the package. It is black-formatted already
     (`make lint` checks it, a test checks every generated file), so it is not formatted again."""
-    runtime = Path(__file__).resolve().parents[1] / "runtime"
     return [
         GeneratedFile(
             f"{api.package}/runtime/{path.name}",
             path.read_text(encoding="utf-8"),
             formatted=True,
+            from_inputs=False,
         )
-        for path in sorted(runtime.glob("*.py"))
+        for path in sorted(RUNTIME.glob("*.py"))
     ]
 
 
