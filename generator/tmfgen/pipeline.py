@@ -90,7 +90,7 @@ def build(inputs: Inputs) -> Built:
     if findings.blocking(inputs.fail_on_warning):
         raise PipelineError(findings)
     try:
-        api = lower(spec, profile, str(inputs.profile))
+        api = lower(spec, profile, str(inputs.profile), inputs.backend)
     except RecursionError:
         raise _too_deep(inputs.asyncapi, "generate models from") from None
     files = [

@@ -5,7 +5,7 @@
 #   profile.yaml
 """`python -m` entry point: serve the API, or run a demo round trip on the embedded broker."""
 
-from .app import build_service
+from .app import DEFAULT_BACKEND, build_service
 from .handlers import ROUTES
 from .runtime.cli import main
 from .samples import SAMPLES
@@ -18,5 +18,6 @@ if __name__ == "__main__":
             ROUTES,
             SAMPLES,
             distribution="tmf629-customer",
+            default_backend=DEFAULT_BACKEND,
         )
     )

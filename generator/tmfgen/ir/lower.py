@@ -13,6 +13,7 @@ import hashlib
 import pprint
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -501,6 +502,7 @@ def _contract(spec: Spec) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(files))
 
 
-def lower(spec: Spec, profile: Profile, profile_file: str) -> ApiIR:
-    """Build the intermediate model; raises PipelineError listing everything that is missing."""
-    return _Lowering(spec, profile, profile_file).api()
+def lower(spec: Spec, profile: Profile, profile_file: str, backend: str = "memory") -> ApiIR:
+    """Build the intermediate model; raises PipelineError listing everything that is missing.
+    `backend` becomes the package's default backend."""
+    return replace(_Lowering(spec, profile, profile_file).api(), default_backend=backend)

@@ -166,6 +166,8 @@ class ApiIR:
     models_source: str
     generator_version: str
     inputs: tuple[InputFile, ...]
+    #: the backend `serve` and the package's tests use when none is given (`generate --backend`)
+    default_backend: str = "memory"
     #: the AsyncAPI document and every file it references, as (path relative to it, text): the
     #: package carries the contract it implements
     contract: tuple[tuple[str, str], ...] = ()

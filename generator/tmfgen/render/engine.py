@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 
 from ..ir.model import ApiIR
-from ..runtime.config import SERVE_OPTIONS
+from ..runtime.config import serve_options
 from ..schemas.models import cache_dir
 from . import literals
 from .fileset import GeneratedFile, Owner
@@ -85,12 +85,14 @@ def render_templates(api: ApiIR, root: Path | None = None) -> list[GeneratedFile
         if "__resource__" in relative:
             for resource in api.resources:
                 path, owner = _output_path(relative, api, resource.module)
-                content = template.render(api=api, resource=resource, serve_options=SERVE_OPTIONS)
+                content = template.render(
+                    api=api, resource=resource, serve_options=serve_options(api.default_backend)
+                )
                 if content.strip():  # a per-resource template may have nothing for a resource
                     files.append(GeneratedFile(path, content, owner))
         else:
             path, owner = _output_path(relative, api, None)
-            content = template.render(api=api, serve_options=SERVE_OPTIONS)
+            content = template.render(api=api, serve_options=serve_options(api.default_backend))
             files.append(GeneratedFile(path, content, owner))
     return files
 

@@ -34,6 +34,7 @@ from .config import (
     default_group,
     missing_extra,
     redact,
+    serve_options,
 )
 from .service import Route, Service
 from .transport import BACKENDS
@@ -44,11 +45,11 @@ BuildService = Callable[..., Service]
 log = logging.getLogger(__name__)
 
 
-def _parser(package: str) -> argparse.ArgumentParser:
+def _parser(package: str, default_backend: str = "memory") -> argparse.ArgumentParser:
     parser = OneLineParser(prog=f"python -m {package}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     serve = sub.add_parser("serve", help="serve every operation until SIGINT/SIGTERM")
-    add_serve_options(serve)
+    add_serve_options(serve, serve_options(default_backend))
     sub.add_parser("demo", help="one request of each operation on the embedded broker")
     return parser
 
@@ -198,13 +199,15 @@ def main(
     samples: Mapping[str, Any],
     argv: Sequence[str] | None = None,
     distribution: str | None = None,
+    default_backend: str = "memory",
 ) -> int:
-    """Run a command; returns the exit status (see the module docstring)."""
+    """Run a command; returns the exit status (see the module docstring). `default_backend` is
+    the `--backend` of `serve` when neither the flag nor TMF_BACKEND gives one."""
     from .observe import setup_logging
 
     prog = f"python -m {package}"
     try:
-        args = _parser(package).parse_args(argv)
+        args = _parser(package, default_backend).parse_args(argv)
     except ConfigError as error:  # an environment variable with a value of the wrong type
         sys.stderr.write(f"{prog}: error: {error}\n")
         return CONFIG_EXIT

@@ -4,7 +4,7 @@
 #   profile.yaml
 """`python -m` entry point: serve the API, or run a demo round trip on the embedded broker."""
 
-from .app import build_service
+from .app import DEFAULT_BACKEND, build_service
 from .handlers import ROUTES
 from .runtime.cli import main
 from .samples import SAMPLES
@@ -17,5 +17,6 @@ if __name__ == "__main__":
             ROUTES,
             SAMPLES,
             distribution="tmf999-widget",
+            default_backend=DEFAULT_BACKEND,
         )
     )
