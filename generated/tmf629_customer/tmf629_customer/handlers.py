@@ -13,7 +13,7 @@ of runtime.operations, with the resource's models, profile rules and user hooks.
 
 from . import models
 from .hooks import CustomerHooks
-from .runtime.operations import ResourceBinding
+from .runtime.operations import OperationKind, ResourceBinding
 from .runtime.query import QuerySupport
 from .runtime.service import Route
 from .validators import CUSTOMER_RULES
@@ -32,7 +32,7 @@ CUSTOMER = ResourceBinding(
 
 #: createCustomer: mandatory in the profile
 CREATE_CUSTOMER_ROUTE = Route(
-    kind="create",
+    kind=OperationKind.CREATE,
     operation="createCustomer",
     channel="customerManagement.v5.createCustomer.commandRequest",
     binding=CUSTOMER,
@@ -41,7 +41,7 @@ CREATE_CUSTOMER_ROUTE = Route(
 
 #: retrieveCustomer: mandatory in the profile
 RETRIEVE_CUSTOMER_ROUTE = Route(
-    kind="retrieve",
+    kind=OperationKind.RETRIEVE,
     operation="retrieveCustomer",
     channel="customerManagement.v5.retrieveCustomer.commandRequest",
     binding=CUSTOMER,
@@ -50,7 +50,7 @@ RETRIEVE_CUSTOMER_ROUTE = Route(
 
 #: listCustomer: mandatory in the profile
 LIST_CUSTOMER_ROUTE = Route(
-    kind="list",
+    kind=OperationKind.LIST,
     operation="listCustomer",
     channel="customerManagement.v5.listCustomer.commandRequest",
     binding=CUSTOMER,
@@ -59,7 +59,7 @@ LIST_CUSTOMER_ROUTE = Route(
 
 #: patchCustomer: optional in the profile
 PATCH_CUSTOMER_ROUTE = Route(
-    kind="patch",
+    kind=OperationKind.PATCH,
     operation="patchCustomer",
     channel="customerManagement.v5.patchCustomer.commandRequest",
     binding=CUSTOMER,
@@ -68,7 +68,7 @@ PATCH_CUSTOMER_ROUTE = Route(
 
 #: deleteCustomer: mandatory in the profile
 DELETE_CUSTOMER_ROUTE = Route(
-    kind="delete",
+    kind=OperationKind.DELETE,
     operation="deleteCustomer",
     channel="customerManagement.v5.deleteCustomer.commandRequest",
     binding=CUSTOMER,

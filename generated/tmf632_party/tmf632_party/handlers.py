@@ -14,7 +14,7 @@ of runtime.operations, with the resource's models, profile rules and user hooks.
 from . import models
 from .hooks import IndividualHooks, OrganizationHooks
 from .runtime.events import Notifications
-from .runtime.operations import ResourceBinding
+from .runtime.operations import OperationKind, ResourceBinding
 from .runtime.query import QuerySupport
 from .runtime.service import Route
 from .validators import INDIVIDUAL_RULES, ORGANIZATION_RULES
@@ -47,7 +47,7 @@ INDIVIDUAL = ResourceBinding(
 
 #: createIndividual: mandatory in the profile
 CREATE_INDIVIDUAL_ROUTE = Route(
-    kind="create",
+    kind=OperationKind.CREATE,
     operation="createIndividual",
     channel="partyManagement.v5.createIndividual.commandRequest",
     binding=INDIVIDUAL,
@@ -56,7 +56,7 @@ CREATE_INDIVIDUAL_ROUTE = Route(
 
 #: retrieveIndividual: mandatory in the profile
 RETRIEVE_INDIVIDUAL_ROUTE = Route(
-    kind="retrieve",
+    kind=OperationKind.RETRIEVE,
     operation="retrieveIndividual",
     channel="partyManagement.v5.retrieveIndividual.commandRequest",
     binding=INDIVIDUAL,
@@ -65,7 +65,7 @@ RETRIEVE_INDIVIDUAL_ROUTE = Route(
 
 #: listIndividual: mandatory in the profile
 LIST_INDIVIDUAL_ROUTE = Route(
-    kind="list",
+    kind=OperationKind.LIST,
     operation="listIndividual",
     channel="partyManagement.v5.listIndividual.commandRequest",
     binding=INDIVIDUAL,
@@ -74,7 +74,7 @@ LIST_INDIVIDUAL_ROUTE = Route(
 
 #: patchIndividual: mandatory in the profile
 PATCH_INDIVIDUAL_ROUTE = Route(
-    kind="patch",
+    kind=OperationKind.PATCH,
     operation="patchIndividual",
     channel="partyManagement.v5.patchIndividual.commandRequest",
     binding=INDIVIDUAL,
@@ -83,7 +83,7 @@ PATCH_INDIVIDUAL_ROUTE = Route(
 
 #: deleteIndividual: mandatory in the profile
 DELETE_INDIVIDUAL_ROUTE = Route(
-    kind="delete",
+    kind=OperationKind.DELETE,
     operation="deleteIndividual",
     channel="partyManagement.v5.deleteIndividual.commandRequest",
     binding=INDIVIDUAL,
@@ -121,7 +121,7 @@ ORGANIZATION = ResourceBinding(
 
 #: createOrganization: mandatory in the profile
 CREATE_ORGANIZATION_ROUTE = Route(
-    kind="create",
+    kind=OperationKind.CREATE,
     operation="createOrganization",
     channel="partyManagement.v5.createOrganization.commandRequest",
     binding=ORGANIZATION,
@@ -130,7 +130,7 @@ CREATE_ORGANIZATION_ROUTE = Route(
 
 #: retrieveOrganization: mandatory in the profile
 RETRIEVE_ORGANIZATION_ROUTE = Route(
-    kind="retrieve",
+    kind=OperationKind.RETRIEVE,
     operation="retrieveOrganization",
     channel="partyManagement.v5.retrieveOrganization.commandRequest",
     binding=ORGANIZATION,
@@ -139,7 +139,7 @@ RETRIEVE_ORGANIZATION_ROUTE = Route(
 
 #: listOrganization: mandatory in the profile
 LIST_ORGANIZATION_ROUTE = Route(
-    kind="list",
+    kind=OperationKind.LIST,
     operation="listOrganization",
     channel="partyManagement.v5.listOrganization.commandRequest",
     binding=ORGANIZATION,
@@ -148,7 +148,7 @@ LIST_ORGANIZATION_ROUTE = Route(
 
 #: patchOrganization: mandatory in the profile
 PATCH_ORGANIZATION_ROUTE = Route(
-    kind="patch",
+    kind=OperationKind.PATCH,
     operation="patchOrganization",
     channel="partyManagement.v5.patchOrganization.commandRequest",
     binding=ORGANIZATION,
@@ -157,7 +157,7 @@ PATCH_ORGANIZATION_ROUTE = Route(
 
 #: deleteOrganization: mandatory in the profile
 DELETE_ORGANIZATION_ROUTE = Route(
-    kind="delete",
+    kind=OperationKind.DELETE,
     operation="deleteOrganization",
     channel="partyManagement.v5.deleteOrganization.commandRequest",
     binding=ORGANIZATION,

@@ -11,33 +11,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class HeaderIR:
-    """A header of one direction of an operation, from the profile (M/O) and the spec."""
-
-    name: str
-    required: bool
-    fields: tuple[HeaderIR, ...] = ()
+from ..profile.model import OperationKind
 
 
 @dataclass(frozen=True)
 class OperationIR:
-    kind: str
+    """One operation of a resource: what its route and its tests need, nothing more (the reply
+    channel, header rules and status codes are the runtime's and the spec's business)."""
+
+    kind: OperationKind
     name: str
     mandatory: bool
     channel: str
-    reply_channel: str
-    request_headers: tuple[HeaderIR, ...]
-    reply_headers: tuple[HeaderIR, ...]
-    status_codes: tuple[int, ...]
     headers_class: str | None
-    request_class: str | None
-    reply_class: str | None
     route_name: str
     #: Parameters fields this operation takes (id, fields, offset, limit)
     parameters: tuple[str, ...]
-    takes_query_filters: bool
+
+    @property
+    def kind_member(self) -> str:
+        """The runtime's enum member for the kind, as generated code names it."""
+        return f"OperationKind.{self.kind.name}"
 
 
 @dataclass(frozen=True)
@@ -123,6 +117,7 @@ class ResourceIR:
     events: tuple[EventIR, ...] = ()
 
     def operation(self, kind: str) -> OperationIR | None:
+        """The resource's operation of `kind` (an OperationKind, or its value from a template)."""
         return next((op for op in self.operations if op.kind == kind), None)
 
     @property

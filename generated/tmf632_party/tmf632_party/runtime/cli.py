@@ -36,6 +36,7 @@ from .config import (
     redact,
     serve_options,
 )
+from .operations import OperationKind
 from .service import Route, Service
 from .transport import BACKENDS
 from .wire import ReplyPolicy
@@ -155,17 +156,17 @@ async def _demo(build: BuildService, routes: Sequence[Route], samples: Mapping[s
             patches = sample.get("patches") or ()
             by_kind = {r.kind: r for r in routes if r.binding.name == resource}
             created_id: str | None = None
-            for kind in ("create", "retrieve", "list", "patch", "delete"):
+            for kind in OperationKind:
                 route = by_kind.get(kind)
                 if route is None:
                     continue
                 parameters: dict[str, Any] = {} if created_id is None else {"id": created_id}
-                body = sample["create"] if kind == "create" else None
-                if kind == "patch":
+                body = sample["create"] if kind is OperationKind.CREATE else None
+                if kind is OperationKind.PATCH:
                     if not patches:
                         continue
                     body = dict(patches[:1])
-                if kind in ("create", "list"):
+                if kind in (OperationKind.CREATE, OperationKind.LIST):
                     parameters = {}
                 reply_channel = route.channel.replace("commandRequest", "commandReply")
                 shown = {"Parameters": json.dumps(parameters), "Reply-Channel": reply_channel}
@@ -174,7 +175,7 @@ async def _demo(build: BuildService, routes: Sequence[Route], samples: Mapping[s
                     route.channel, reply_channel, parameters=parameters, body=body
                 )
                 _show(f"reply on {reply.channel}", reply.headers, reply.json())
-                if kind == "create" and reply.status == 201:
+                if kind is OperationKind.CREATE and reply.status == 201:
                     created_id = str(reply.json()["id"])
     finally:
         await client.close()

@@ -12,7 +12,7 @@ of runtime.operations, with the resource's models, profile rules and user hooks.
 
 from . import models
 from .hooks import WidgetHooks
-from .runtime.operations import ResourceBinding
+from .runtime.operations import OperationKind, ResourceBinding
 from .runtime.query import QuerySupport
 from .runtime.service import Route
 from .validators import WIDGET_RULES
@@ -31,7 +31,7 @@ WIDGET = ResourceBinding(
 
 #: createWidget: mandatory in the profile
 CREATE_WIDGET_ROUTE = Route(
-    kind="create",
+    kind=OperationKind.CREATE,
     operation="createWidget",
     channel="widgetManagement.v1.createWidget.commandRequest",
     binding=WIDGET,
@@ -40,7 +40,7 @@ CREATE_WIDGET_ROUTE = Route(
 
 #: retrieveWidget: mandatory in the profile
 RETRIEVE_WIDGET_ROUTE = Route(
-    kind="retrieve",
+    kind=OperationKind.RETRIEVE,
     operation="retrieveWidget",
     channel="widgetManagement.v1.retrieveWidget.commandRequest",
     binding=WIDGET,
