@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-REF_PREFIX = "#/components/schemas/"
+from ..oas_model import ref_name, schema_ref
+
 CONCRETE_SUFFIX = "_Concrete"
 
 Schema = dict[str, Any]
@@ -38,10 +39,6 @@ class Polymorphic:
     base: str
     property_name: str
     members: tuple[tuple[str, str], ...]
-
-
-def ref_name(ref: str) -> str | None:
-    return ref[len(REF_PREFIX) :] if ref.startswith(REF_PREFIX) else None
 
 
 def find_polymorphic(schemas: Mapping[str, Schema]) -> dict[str, Polymorphic]:
@@ -85,10 +82,10 @@ def _union(poly: Polymorphic, bases: Mapping[str, Polymorphic], extended: frozen
         if (schema := _member_schema(target, bases, extended)) is not None
     ]
     return {
-        "oneOf": [{"$ref": REF_PREFIX + schema} for _, schema in members],
+        "oneOf": [{"$ref": schema_ref(schema)} for _, schema in members],
         "discriminator": {
             "propertyName": poly.property_name,
-            "mapping": {key: REF_PREFIX + schema for key, schema in members},
+            "mapping": {key: schema_ref(schema) for key, schema in members},
         },
     }
 
@@ -190,7 +187,7 @@ def normalize_polymorphism(schemas: Mapping[str, Schema]) -> dict[str, Schema]:
                 continue
             pins.setdefault(member, (poly.property_name, key))
             if member != target:
-                result[member] = {"allOf": [{"$ref": REF_PREFIX + target}]}
+                result[member] = {"allOf": [{"$ref": schema_ref(target)}]}
     for poly in bases.values():
         result[poly.base].pop("discriminator", None)
     unions = {name: _union(poly, bases, extended) for name, poly in bases.items()}
