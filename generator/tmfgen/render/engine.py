@@ -16,9 +16,9 @@ from pathlib import Path
 
 import jinja2
 
+from ..cache import cache_dir
 from ..ir.model import ApiIR
 from ..runtime.config import serve_options
-from ..schemas.models import cache_dir
 from . import literals
 from .fileset import GeneratedFile, Owner
 
