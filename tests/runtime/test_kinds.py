@@ -24,3 +24,10 @@ def test_a_kind_from_text_is_checked() -> None:
 def test_an_enum_member_is_emitted_as_its_value_literal() -> None:
     assert py(OperationKind.PATCH) == "'patch'"
     assert py(MutationKind.DELETE) == "'delete'"
+
+
+def test_the_profile_kinds_name_the_runtime_kinds() -> None:
+    """Generated handlers name the runtime member of the profile's kind (`OperationKind.X`)."""
+    from tmfgen.profile.model import OperationKind as ProfileKind
+
+    assert {k.name: k.value for k in ProfileKind} == {k.name: k.value for k in OperationKind}
