@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..oas_model import ref_name, schema_ref
+from . import walk
 
 CONCRETE_SUFFIX = "_Concrete"
 
@@ -134,22 +135,6 @@ def _allof_parents(schemas: Mapping[str, Schema]) -> frozenset[str]:
     return frozenset(parents)
 
 
-def _declared(schemas: Mapping[str, Schema], schema: Any, seen: set[str]) -> set[str]:
-    """Property names of an object schema, its allOf parts and what they `$ref`."""
-    if not isinstance(schema, Mapping):
-        return set()
-    target = ref_name(str(schema.get("$ref", "")))
-    if target is not None:
-        if target in seen or target not in schemas:
-            return set()
-        seen.add(target)
-        return _declared(schemas, schemas[target], seen)
-    names = set((schema.get("properties") or {}).keys())
-    for part in schema.get("allOf") or []:
-        names |= _declared(schemas, part, seen)
-    return names
-
-
 def drop_undeclared_required(schemas: dict[str, Schema]) -> None:
     """Remove, in place, `required` names that are no property of the object.
 
@@ -158,7 +143,9 @@ def drop_undeclared_required(schemas: dict[str, Schema]) -> None:
     does not have, so a conformant create could never be echoed back.
     """
     for schema in schemas.values():
-        declared = _declared(schemas, schema, set())
+        if not isinstance(schema, Mapping):
+            continue
+        declared = set(walk.effective_properties(schemas, schema))
         if not declared or "oneOf" in schema or "anyOf" in schema:
             continue  # free-form or a union: the names may be declared where this cannot see
         parts = [schema, *(p for p in schema.get("allOf") or [] if isinstance(p, dict))]
