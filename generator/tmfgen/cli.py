@@ -150,7 +150,12 @@ def rules_command(profile: Path, asyncapi: Path | None, ref_roots: tuple[Path, .
 @main.command("generate")
 @click.option("--asyncapi", "asyncapi", type=ExistingFile, required=True)
 @click.option("--profile", "profile", type=ExistingFile, required=True)
-@click.option("--backend", default="memory", show_default=True, help="default broker backend")
+@click.option(
+    "--backend",
+    default="memory",
+    show_default=True,
+    help="the generated package's default backend (serve and its tests)",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--check", "check_only", is_flag=True, help="write nothing; exit 1 on drift")
 @click.option("--force", is_flag=True, help="write even over files tmfgen did not write")

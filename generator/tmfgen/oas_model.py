@@ -1,4 +1,6 @@
-"""A read-only view of a TM Forum REST OpenAPI document, as `oasdiff` compares it.
+"""A read-only view of a TM Forum REST OpenAPI document, as `oasdiff` compares it, and the one
+place that knows how an OpenAPI document names its schemas (`#/components/schemas/NAME`): the
+spec bundler, the schema normalisation and the scaffold build and read such references here.
 
 TMF schemas are built by `allOf` inheritance (Customer = PartyRole = Entity = Extensible +
 Addressable), so what a generated service validates is the *effective* schema: every property
@@ -41,6 +43,18 @@ class Effective:
 def ref_name(ref: str) -> str | None:
     """`#/components/schemas/Customer` -> `Customer`; None for any other reference."""
     return ref[len(SCHEMA_REF) :] if ref.startswith(SCHEMA_REF) else None
+
+
+def schema_ref(name: str) -> str:
+    """`Customer` -> `#/components/schemas/Customer`."""
+    return SCHEMA_REF + name
+
+
+def component_schemas(document: Json) -> dict[str, Json]:
+    """The `components.schemas` of a document, `{}` where any level is missing or no mapping."""
+    components = document.get("components") if isinstance(document, dict) else None
+    schemas = components.get("schemas") if isinstance(components, dict) else None
+    return dict(schemas) if isinstance(schemas, dict) else {}
 
 
 def iter_refs(node: Json) -> Iterator[str]:
@@ -109,8 +123,7 @@ class OasDocument:
     def __init__(self, data: Json, location: str = "") -> None:
         self.data = data if isinstance(data, dict) else {}
         self.location = location
-        components = self.data.get("components") or {}
-        self.schemas: dict[str, Json] = dict(components.get("schemas") or {})
+        self.schemas: dict[str, Json] = component_schemas(self.data)
         self._effective: dict[str, Effective] = {}
         self._resolving: set[str] = set()
 

@@ -21,7 +21,15 @@ from .profile.loader import load_profile
 from .profile.model import Profile
 from .provenance import blame
 from .render import engine
-from .render.fileset import GeneratedFile, Outcome, check, finish, foreign_files, write
+from .render.fileset import (
+    GeneratedFile,
+    InputDigest,
+    Outcome,
+    check,
+    finish,
+    foreign_files,
+    write,
+)
 from .render.formatting import FormatError
 from .runtime.transport import BACKENDS
 from .spec.loader import load_spec
@@ -97,7 +105,7 @@ def build(inputs: Inputs) -> Built:
     if findings.blocking(inputs.fail_on_warning):
         raise PipelineError(findings)
     try:
-        api = lower(spec, profile, str(inputs.profile))
+        api = lower(spec, profile, str(inputs.profile), inputs.backend)
     except RecursionError:
         raise _too_deep(inputs.asyncapi, "generate models from") from None
     files = [
@@ -106,9 +114,9 @@ def build(inputs: Inputs) -> Built:
         *engine.contract_files(api),
         engine.models_file(api),
     ]
-    inputs_text = [f"{f.path} sha256:{f.sha256[:16]}" for f in api.inputs]
+    digests = [InputDigest(f.path, f.sha256) for f in api.inputs]
     try:
-        finished = finish(files, api.generator_version, inputs_text)
+        finished = finish(files, api.generator_version, digests)
     except FormatError as error:
         raise PipelineError([blame(error, spec, profile, str(inputs.profile))]) from None
     return Built(api, finished, findings.warnings)

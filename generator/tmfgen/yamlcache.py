@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .schemas.models import cache_dir
+from .cache import entry, read_entry, write_entry
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -147,22 +146,19 @@ def parse_yaml(text: str) -> Any:
 
 def load_yaml(text: str) -> Any:
     """`parse_yaml(text)`, served from the cache when the same text was parsed before."""
-    directory = cache_dir()
-    if directory is None:
-        return parse_yaml(text)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    cached = directory / "yaml" / f"{digest}.json"
-    try:
-        return json.loads(cached.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
-    value = parse_yaml(text)
-    if _json_exact(value):
+    cached = entry("yaml", f"{digest}.json")
+    stored = read_entry(cached)
+    if stored is not None:
         try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            temporary = cached.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(value), encoding="utf-8")
-            temporary.replace(cached)
-        except (OSError, ValueError, RecursionError):
-            pass
+            return json.loads(stored)
+        except ValueError:
+            pass  # a damaged entry: parse again and replace it
+    value = parse_yaml(text)
+    if cached is not None and _json_exact(value):
+        try:
+            encoded = json.dumps(value)
+        except (ValueError, RecursionError):
+            return value
+        write_entry(cached, encoded)
     return value

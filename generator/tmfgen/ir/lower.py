@@ -22,6 +22,7 @@ from ..problems import Level, PipelineError, Problem, pointer
 from ..profile.model import (
     HeaderRule,
     Operation,
+    OperationKind,
     Profile,
     Resource,
     Rule,
@@ -33,7 +34,7 @@ from ..schemas.models import generate_models
 from ..schemas.normalize import flatten_optional, normalize_polymorphism
 from ..schemas.samples import object_sample, sample_value
 from ..schemas.values import is_plain_string
-from ..spec.model import OperationSpec, Spec
+from ..spec.model import Spec
 from . import coverage, rule_keys, test_facts
 from .model import (
     ApiIR,
@@ -197,7 +198,7 @@ class _Lowering:
         if patch is not None:
             non_patchable += [p.name for p in provider if not p.patchable]
         operations = tuple(
-            self.operation(kind.value, op, f"{ptr}/operations/{kind.value}")
+            self.operation(kind, op, f"{ptr}/operations/{kind.value}")
             for kind, op in resource.operations.items()
         )
         model_class = self.cls(resource.name, ptr + "/name") or naming.model_class(resource.name)
@@ -449,13 +450,12 @@ class _Lowering:
         preferred = [*minimal, "name", "description", *create_properties]
         return next((name for name in preferred if holds_marker(name)), None)
 
-    def operation(self, kind: str, op: Operation, ptr: str) -> OperationIR:
+    def operation(self, kind: OperationKind, op: Operation, ptr: str) -> OperationIR:
         spec_op = self.spec_ops.get(op.name)
         if spec_op is None:
             self.fail(ptr + "/name", f"the spec has no operation {op.name!r}")
         prefix = self.profile.channel_prefix.parameter
         request = spec_op.messages[0] if spec_op and spec_op.messages else None
-        reply_payload = _reply_payload(spec_op)
         parameters = next((h.fields for h in op.request_headers if h.name == "Parameters"), ())
         return OperationIR(
             kind=kind,
@@ -467,23 +467,12 @@ class _Lowering:
             reply_headers=_headers(op.reply_headers),
             status_codes=tuple(s.code for s in op.status_codes),
             headers_class=self.cls(request.headers_schema if request else None, ptr),
-            request_class=self.cls(request.payload_schema if request else None, ptr),
-            reply_class=self.cls(reply_payload, ptr),
             route_name=naming.route_name(op.name),
             parameters=tuple(f.name for f in parameters),
             takes_query_filters=any(h.name == "Query-Filters" for h in op.request_headers),
             rule_id=op.id or "",
             rule_ids=rule_keys.operation_keys(op),
         )
-
-
-def _reply_payload(spec_op: OperationSpec | None) -> str | None:
-    if spec_op is None:
-        return None
-    for message in spec_op.reply_messages:
-        if message.payload_schema not in (None, "Error"):
-            return message.payload_schema
-    return None
 
 
 def _headers(rules: Sequence[HeaderRule]) -> tuple[HeaderIR, ...]:
@@ -519,6 +508,7 @@ def _contract(spec: Spec) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(files))
 
 
-def lower(spec: Spec, profile: Profile, profile_file: str) -> ApiIR:
-    """Build the intermediate model; raises PipelineError listing everything that is missing."""
-    return _Lowering(spec, profile, profile_file).api()
+def lower(spec: Spec, profile: Profile, profile_file: str, backend: str = "memory") -> ApiIR:
+    """Build the intermediate model; raises PipelineError listing everything that is missing.
+    `backend` becomes the package's default backend."""
+    return replace(_Lowering(spec, profile, profile_file).api(), default_backend=backend)

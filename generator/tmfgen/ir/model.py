@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..profile.model import OperationKind
+
 #: (key, rule id) pairs: which profile rule a part of the model comes from (`rule_of`)
 RuleKeys = tuple[tuple[str, str], ...]
 
@@ -70,7 +72,10 @@ class HeaderIR:
 
 @dataclass(frozen=True)
 class OperationIR:
-    kind: str
+    """One operation of a resource: what its route needs, and what its conformance tests expect
+    of it (channels, header rules, status codes), as the documents state it."""
+
+    kind: OperationKind
     name: str
     mandatory: bool
     channel: str
@@ -79,8 +84,6 @@ class OperationIR:
     reply_headers: tuple[HeaderIR, ...]
     status_codes: tuple[int, ...]
     headers_class: str | None
-    request_class: str | None
-    reply_class: str | None
     route_name: str
     #: Parameters fields this operation takes (id, fields, offset, limit)
     parameters: tuple[str, ...]
@@ -92,6 +95,11 @@ class OperationIR:
 
     def rule(self, key: str) -> tuple[str, ...]:
         return rule_of(self.rule_ids, key)
+
+    @property
+    def kind_member(self) -> str:
+        """The runtime's enum member for the kind, as generated code names it."""
+        return f"OperationKind.{self.kind.name}"
 
 
 @dataclass(frozen=True)
@@ -195,6 +203,7 @@ class ResourceIR:
     tests: tuple[TestIR, ...] = ()
 
     def operation(self, kind: str) -> OperationIR | None:
+        """The resource's operation of `kind` (an OperationKind, or its value from a template)."""
         return next((op for op in self.operations if op.kind == kind), None)
 
     def rule(self, key: str) -> tuple[str, ...]:
@@ -248,6 +257,8 @@ class ApiIR:
     models_source: str
     generator_version: str
     inputs: tuple[InputFile, ...]
+    #: the backend `serve` and the package's tests use when none is given (`generate --backend`)
+    default_backend: str = "memory"
     #: the AsyncAPI document and every file it references, as (path relative to it, text): the
     #: package carries the contract it implements
     contract: tuple[tuple[str, str], ...] = ()

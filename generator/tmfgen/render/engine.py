@@ -16,25 +16,30 @@ from pathlib import Path
 
 import jinja2
 
+from ..cache import cache_dir
 from ..ir.model import ApiIR
-from ..runtime.config import SERVE_OPTIONS
-from ..schemas.models import cache_dir
+from ..runtime.config import serve_options
 from . import literals
 from .fileset import GeneratedFile, Owner
 
 SERVICE_TEMPLATES = "service"
+#: the support runtime copied into every package (a module constant, so a test can point it at
+#: an edited copy)
+RUNTIME = Path(__file__).resolve().parents[1] / "runtime"
 
 
 def templates_root() -> Path:
-    """The templates folder: beside the package in a checkout, or installed with it."""
-    here = Path(__file__).resolve()
-    checkout = here.parents[3] / "templates"
-    if checkout.is_dir():
-        return checkout
+    """The templates folder: inside the installed package (a wheel carries it as
+    `tmfgen/templates/`, see setup.py), else in the source tree, beside `generator/` (a
+    checkout or an editable install). The package copy comes first: an installed tmfgen must
+    not pick up some unrelated `templates/` folder near its site-packages."""
     installed = Path(str(resources.files("tmfgen"))) / "templates"
-    if installed.is_dir():
+    if (installed / SERVICE_TEMPLATES).is_dir():
         return installed
-    raise FileNotFoundError("tmfgen templates folder not found")
+    checkout = Path(__file__).resolve().parents[3] / "templates"
+    if (checkout / SERVICE_TEMPLATES).is_dir():
+        return checkout
+    raise FileNotFoundError(f"tmfgen templates not found in {installed} nor in {checkout}")
 
 
 def environment(root: Path) -> jinja2.Environment:
@@ -80,12 +85,14 @@ def render_templates(api: ApiIR, root: Path | None = None) -> list[GeneratedFile
         if "__resource__" in relative:
             for resource in api.resources:
                 path, owner = _output_path(relative, api, resource.module)
-                content = template.render(api=api, resource=resource, serve_options=SERVE_OPTIONS)
+                content = template.render(
+                    api=api, resource=resource, serve_options=serve_options(api.default_backend)
+                )
                 if content.strip():  # a per-resource template may have nothing for a resource
                     files.append(GeneratedFile(path, content, owner))
         else:
             path, owner = _output_path(relative, api, None)
-            content = template.render(api=api, serve_options=SERVE_OPTIONS)
+            content = template.render(api=api, serve_options=serve_options(api.default_backend))
             files.append(GeneratedFile(path, content, owner))
     return files
 
@@ -93,14 +100,14 @@ def render_templates(api: ApiIR, root: Path | None = None) -> list[GeneratedFile
 def runtime_files(api: ApiIR) -> list[GeneratedFile]:
     """The support runtime, copied verbatim into the package. It is black-formatted already
     (`make lint` checks it, a test checks every generated file), so it is not formatted again."""
-    runtime = Path(__file__).resolve().parents[1] / "runtime"
     return [
         GeneratedFile(
             f"{api.package}/runtime/{path.name}",
             path.read_text(encoding="utf-8"),
             formatted=True,
+            from_inputs=False,
         )
-        for path in sorted(runtime.glob("*.py"))
+        for path in sorted(RUNTIME.glob("*.py"))
     ]
 
 

@@ -34,8 +34,9 @@ from importlib.metadata import PackageNotFoundError, version
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
+from .. import cache
+from ..cache import read_entry, write_entry
 from ..problems import Level, PipelineError, Problem
-from ..schemas.models import cache_dir
 
 BLACK_VERSION = version("black")
 LINE_LENGTH = 100
@@ -222,27 +223,6 @@ def _format_all(sources: Sequence[str]) -> list[tuple[bool, str]]:
     return results
 
 
-def _read(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        return None
-
-
-def _store(path: Path | None, text: str) -> None:
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    except OSError:
-        pass  # a cache that cannot be written only costs time
-
-
 def format_files(files: Sequence[tuple[str, str]]) -> list[str]:
     """Format each (path, source) as black formats the whole file; a source that does not
     parse is reported with its path."""
@@ -251,8 +231,8 @@ def format_files(files: Sequence[tuple[str, str]]) -> list[str]:
     return _format_with_black(files)
 
 
-def _entry(directory: Path | None, text: str, tool: str) -> Path | None:
-    return directory / tool / f"{_key(text, tool)}.py" if directory is not None else None
+def _entry(text: str, tool: str) -> Path | None:
+    return cache.entry(tool, f"{_key(text, tool)}.py")
 
 
 def _does_not_parse(path: str, source: str, message: str) -> FormatError:
@@ -274,8 +254,7 @@ def _does_not_parse(path: str, source: str, message: str) -> FormatError:
 
 
 def _format_with_ruff(files: Sequence[tuple[str, str]]) -> list[str]:
-    directory = cache_dir()
-    results = [_read(_entry(directory, source, "ruff")) for _, source in files]
+    results = [read_entry(_entry(source, "ruff")) for _, source in files]
     missing = [index for index, text in enumerate(results) if text is None]
     if missing:
         done = _ruff_format([files[index] for index in missing])
@@ -283,17 +262,16 @@ def _format_with_ruff(files: Sequence[tuple[str, str]]) -> list[str]:
             if not ok:
                 raise _does_not_parse(*files[index], text)
             results[index] = text
-            _store(_entry(directory, files[index][1], "ruff"), text)
+            write_entry(_entry(files[index][1], "ruff"), text)
     return [text or "" for text in results]
 
 
 def _format_with_black(files: Sequence[tuple[str, str]]) -> list[str]:
-    directory = cache_dir()
 
     def entry(text: str) -> Path | None:
-        return _entry(directory, text, "black")
+        return _entry(text, "black")
 
-    results: list[str | None] = [_read(entry(source)) for _, source in files]
+    results: list[str | None] = [read_entry(entry(source)) for _, source in files]
     pieces: dict[int, list[str]] = {}
     formatted: dict[str, str | None] = {}
     for index, (_, source) in enumerate(files):
@@ -301,13 +279,13 @@ def _format_with_black(files: Sequence[tuple[str, str]]) -> list[str]:
             pieces[index] = segments(source)
             for piece in pieces[index]:
                 if piece not in formatted:
-                    formatted[piece] = _read(entry(piece))
+                    formatted[piece] = read_entry(entry(piece))
     missing = [piece for piece, text in formatted.items() if text is None]
     failed: dict[str, str] = {}
     for piece, (ok, text) in zip(missing, _format_all(missing), strict=True):
         if ok:
             formatted[piece] = text
-            _store(entry(piece), text)
+            write_entry(entry(piece), text)
         else:
             failed[piece] = text
     for index, parts in pieces.items():
@@ -318,7 +296,7 @@ def _format_with_black(files: Sequence[tuple[str, str]]) -> list[str]:
         whole = _join([formatted[part] or "" for part in parts])
         results[index] = whole
         if len(parts) > 1:
-            _store(entry(source), whole)
+            write_entry(entry(source), whole)
     return [text or "" for text in results]
 
 

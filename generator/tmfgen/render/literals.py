@@ -14,6 +14,7 @@ a newline must stay a title, not become code that runs when the package is impor
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 #: characters that end or re-open a docstring or comment when left as they are
@@ -32,7 +33,10 @@ def _escape_char(char: str) -> str:
 
 
 def py(value: Any) -> str:
-    """A Python literal for a str, int, bool, None or a tuple/list of them."""
+    """A Python literal for a str, int, bool, None or a tuple/list of them. An enum member
+    (a StrEnum is a str) is its value: `repr` would give `<Kind.X: 'x'>`, not a literal."""
+    if isinstance(value, enum.Enum):
+        return repr(value.value)
     if isinstance(value, str | int | float | bool | tuple | list) or value is None:
         return repr(value)
     raise TypeError(f"no Python literal for {type(value).__name__}")

@@ -32,7 +32,9 @@ from .config import (
     default_group,
     missing_extra,
     redact,
+    serve_options,
 )
+from .operations import OperationKind
 from .service import Route, Service
 from .transport import BACKENDS
 from .wire import ReplyPolicy
@@ -42,11 +44,11 @@ BuildService = Callable[..., Service]
 log = logging.getLogger(__name__)
 
 
-def _parser(package: str) -> argparse.ArgumentParser:
+def _parser(package: str, default_backend: str = "memory") -> argparse.ArgumentParser:
     parser = OneLineParser(prog=f"python -m {package}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     serve = sub.add_parser("serve", help="serve every operation until SIGINT/SIGTERM")
-    add_serve_options(serve)
+    add_serve_options(serve, serve_options(default_backend))
     sub.add_parser("demo", help="one request of each operation on the embedded broker")
     return parser
 
@@ -152,17 +154,17 @@ async def _demo(build: BuildService, routes: Sequence[Route], samples: Mapping[s
             patches = sample.get("patches") or ()
             by_kind = {r.kind: r for r in routes if r.binding.name == resource}
             created_id: str | None = None
-            for kind in ("create", "retrieve", "list", "patch", "delete"):
+            for kind in OperationKind:
                 route = by_kind.get(kind)
                 if route is None:
                     continue
                 parameters: dict[str, Any] = {} if created_id is None else {"id": created_id}
-                body = sample["create"] if kind == "create" else None
-                if kind == "patch":
+                body = sample["create"] if kind is OperationKind.CREATE else None
+                if kind is OperationKind.PATCH:
                     if not patches:
                         continue
                     body = dict(patches[:1])
-                if kind in ("create", "list"):
+                if kind in (OperationKind.CREATE, OperationKind.LIST):
                     parameters = {}
                 reply_channel = route.channel.replace("commandRequest", "commandReply")
                 shown = {"Parameters": json.dumps(parameters), "Reply-Channel": reply_channel}
@@ -171,7 +173,7 @@ async def _demo(build: BuildService, routes: Sequence[Route], samples: Mapping[s
                     route.channel, reply_channel, parameters=parameters, body=body
                 )
                 _show(f"reply on {reply.channel}", reply.headers, reply.json())
-                if kind == "create" and reply.status == 201:
+                if kind is OperationKind.CREATE and reply.status == 201:
                     created_id = str(reply.json()["id"])
     finally:
         await client.close()
@@ -196,13 +198,15 @@ def main(
     samples: Mapping[str, Any],
     argv: Sequence[str] | None = None,
     distribution: str | None = None,
+    default_backend: str = "memory",
 ) -> int:
-    """Run a command; returns the exit status (see the module docstring)."""
+    """Run a command; returns the exit status (see the module docstring). `default_backend` is
+    the `--backend` of `serve` when neither the flag nor TMF_BACKEND gives one."""
     from .observe import setup_logging
 
     prog = f"python -m {package}"
     try:
-        args = _parser(package).parse_args(argv)
+        args = _parser(package, default_backend).parse_args(argv)
     except ConfigError as error:  # an environment variable with a value of the wrong type
         sys.stderr.write(f"{prog}: error: {error}\n")
         return CONFIG_EXIT

@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
@@ -206,6 +206,15 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise SystemExit(CONFIG_EXIT)
+
+
+def serve_options(backend: str = "memory") -> tuple[Option, ...]:
+    """SERVE_OPTIONS with `backend` as the default of `--backend`: a package serves, by default,
+    on the backend it was generated for (`tmfgen generate --backend`)."""
+    return tuple(
+        replace(option, default=backend) if option.flag == "--backend" else option
+        for option in SERVE_OPTIONS
+    )
 
 
 def add_serve_options(

@@ -27,11 +27,10 @@ next start of the service does not wait for a session timeout to get its partiti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Mapping
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urlsplit
 
 from aiokafka import (  # type: ignore[import-untyped]
@@ -43,12 +42,10 @@ from aiokafka import (  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]
 
-from .transport import MAX_DELIVERIES, Handler, Message, ReplyRefused, Subscription, Transport
+from .transport import Handler, Message, Subscription, Transport, TransportOptions
 
 log = logging.getLogger(__name__)
 
-#: seconds `stop` waits for a running handler before cancelling it
-STOP_GRACE = 10.0
 
 _FAILURE_BACKOFF = 0.2
 _RETRY_DELAY = 0.5
@@ -72,19 +69,17 @@ class KafkaTransport(Transport):
         self,
         url: str = "kafka://127.0.0.1:9092",
         partitions: int = 4,
-        publish_timeout: float = 30.0,
         join_timeout: float = 30.0,
-        max_deliveries: int = MAX_DELIVERIES,
+        **common: Unpack[TransportOptions],
     ) -> None:
-        self.max_deliveries = max_deliveries
+        super().__init__(**common)
         parts = urlsplit(url)
         self.bootstrap = f"{parts.hostname or '127.0.0.1'}:{parts.port or 9092}"
         self._partitions = partitions
-        self._publish_timeout, self.join_timeout = publish_timeout, join_timeout
+        self.join_timeout = join_timeout
         self._producer: AIOKafkaProducer | None = None
         self._topics: set[str] = set()
         self._lock = asyncio.Lock()
-        self._subscriptions: list[_KafkaSubscription] = []
 
     async def connect(self) -> None:
         async with self._lock:
@@ -115,14 +110,8 @@ class KafkaTransport(Transport):
             await admin.close()
         self._topics.add(topic)
 
-    def _forget(self, subscription: _KafkaSubscription) -> None:
-        if subscription in self._subscriptions:
-            self._subscriptions.remove(subscription)
-
     async def close(self) -> None:
-        subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in subscriptions:
-            await subscription.stop()
+        await self._stop_subscriptions()
         producer, self._producer = self._producer, None
         if producer is not None:
             await _bounded(producer.stop(), "producer")
@@ -133,8 +122,7 @@ class KafkaTransport(Transport):
         await self.ensure_topic(channel)
         subscription = _KafkaSubscription(self, channel, handler, group)
         await subscription.start()
-        self._subscriptions.append(subscription)
-        return subscription
+        return self._track(subscription)
 
     def reply_channel_problem(self, channel: str) -> str | None:
         if len(channel) > _TOPIC_MAX:
@@ -156,24 +144,19 @@ class KafkaTransport(Transport):
         )
 
     async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
-        problem = self.reply_channel_problem(channel)
-        if problem is not None:
-            raise ReplyRefused(problem)
+        self._refuse_unreachable(channel)
         native = [(str(k), str(v).encode()) for k, v in headers.items()]
-        deadline = asyncio.get_running_loop().time() + self._publish_timeout
-        while True:
-            try:
-                await self.connect()
-                await self.ensure_topic(channel)
-                assert self._producer is not None
-                await self._producer.send_and_wait(channel, bytes(body), headers=native)
-                return
-            except KafkaError:  # broker restarting or topic gone with it: recreate and retry
-                if asyncio.get_running_loop().time() >= deadline:
-                    raise
-                log.warning("publish to %s failed; retrying", channel, exc_info=True)
-                self._topics.discard(channel)
-                await asyncio.sleep(_RETRY_DELAY)
+
+        async def attempt() -> None:
+            await self.connect()
+            await self.ensure_topic(channel)
+            assert self._producer is not None
+            await self._producer.send_and_wait(channel, bytes(body), headers=native)
+
+        # the broker restarting, or the topic gone with it: recreate and retry
+        await self._publish_retrying(
+            channel, attempt, (KafkaError,), lambda: self._topics.discard(channel)
+        )
 
 
 class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: ignore[misc]
@@ -319,14 +302,7 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
         self._stopped = True
         task, self._task = self._task, None
         self._owner._forget(self)
-        if task is not None and not task.done():
-            # let a running handler finish rather than cancel it halfway, within a bound
-            give_up = asyncio.get_running_loop().time() + STOP_GRACE
-            while self._busy and asyncio.get_running_loop().time() < give_up:
-                await asyncio.sleep(0.01)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._end_reader(task, lambda: self._busy)
         await _bounded(self._consumer.stop(), f"consumer for {self._channel}")
 
 

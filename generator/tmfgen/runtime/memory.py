@@ -102,19 +102,17 @@ class MemoryTransport(Transport):
     name = "memory"
 
     def __init__(self, url: str = "memory://default", max_payload: int | None = None) -> None:
+        super().__init__()
         #: no limit of its own; a test sets one to play a broker that has one
         self.max_payload = max_payload
         broker_name = url.removeprefix("memory://") or "default"
         self._broker = broker_named(broker_name)
-        self._subscriptions: list[_MemorySubscription] = []
 
     async def connect(self) -> None:
         return None
 
     async def close(self) -> None:
-        subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in subscriptions:
-            await subscription.stop()
+        await self._stop_subscriptions()
 
     async def subscribe(
         self, channel: str, handler: Handler, group: str | None = None
@@ -122,9 +120,7 @@ class MemoryTransport(Transport):
         member = _Member(handler)
         key = self._broker.add(channel, group, member)
         member.task = asyncio.create_task(_drain(self, member), name=f"memory:{channel}")
-        subscription = _MemorySubscription(self._broker, channel, key, member)
-        self._subscriptions.append(subscription)
-        return subscription
+        return self._track(_MemorySubscription(self._broker, channel, key, member))
 
     async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
         copied = {str(k): str(v) for k, v in headers.items()}

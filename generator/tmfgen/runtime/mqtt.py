@@ -32,25 +32,22 @@ Topics under `$` (`$SYS/`, `$share/`) and topics over MQTT's 65,535 bytes cannot
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import socket
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import parse_qsl, urlsplit
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from .transport import Handler, Message, ReplyRefused, Subscription, Transport
+from .transport import Handler, Message, Subscription, Transport, TransportOptions
 
 log = logging.getLogger(__name__)
 
-#: seconds `stop` waits for a running handler before cancelling it
-STOP_GRACE = 10.0
 
 REPLY_HEADER = "Reply-Channel"
 CORRELATION_HEADER = "X-Correlation-Id"
@@ -66,7 +63,10 @@ class MqttTransport(Transport):
     #: MQTT 5 caps a packet at 268,435,455 bytes; room is kept for the topic (at most 65,535)
     max_payload = 268_435_455 - 65_535
 
-    def __init__(self, url: str = "mqtt://127.0.0.1:1883", publish_timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str = "mqtt://127.0.0.1:1883", **common: Unpack[TransportOptions]
+    ) -> None:
+        super().__init__(**common)
         parts = urlsplit(url)
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or 1883
@@ -76,10 +76,8 @@ class MqttTransport(Transport):
         self._session_expiry = int(options.pop("session_expiry", 3600))
         if options:
             raise ValueError(f"unknown MQTT URL options: {', '.join(sorted(options))}")
-        self._publish_timeout = publish_timeout
         self._publisher: aiomqtt.Client | None = None
         self._publisher_lock = asyncio.Lock()
-        self._subscriptions: list[_MqttSubscription] = []
 
     def client(self, topic: str | None = None) -> aiomqtt.Client:
         """A new, not yet connected client with the options every connection here needs; for a
@@ -125,14 +123,8 @@ class MqttTransport(Transport):
         except Exception:  # already disconnected
             log.debug("closing a broken publisher failed", exc_info=True)
 
-    def _forget(self, subscription: _MqttSubscription) -> None:
-        if subscription in self._subscriptions:
-            self._subscriptions.remove(subscription)
-
     async def close(self) -> None:
-        subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in subscriptions:
-            await subscription.stop()
+        await self._stop_subscriptions()
         publisher = self._publisher
         if publisher is not None:
             await self._drop_publisher(publisher)
@@ -143,8 +135,7 @@ class MqttTransport(Transport):
         topic = f"$share/{group}/{channel}" if group is not None else channel
         subscription = _MqttSubscription(self, channel, topic, handler)
         await subscription.start()
-        self._subscriptions.append(subscription)
-        return subscription
+        return self._track(subscription)
 
     def reply_channel_problem(self, channel: str) -> str | None:
         if channel.startswith("$"):
@@ -158,27 +149,21 @@ class MqttTransport(Transport):
         return None
 
     async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
-        problem = self.reply_channel_problem(channel)
-        if problem is not None:
-            raise ReplyRefused(problem)
+        self._refuse_unreachable(channel)
         properties = to_properties(headers)
-        deadline = asyncio.get_running_loop().time() + self._publish_timeout
-        while True:
+
+        async def attempt() -> None:
+            await self.connect()
+            publisher = self._publisher
+            assert publisher is not None
             try:
-                await self.connect()
-                publisher = self._publisher
-                assert publisher is not None
-                try:
-                    await publisher.publish(channel, bytes(body), qos=1, properties=properties)
-                    return
-                except aiomqtt.MqttError:
-                    await self._drop_publisher(publisher)
-                    raise
-            except aiomqtt.MqttError:  # broker restarting: reconnect and retry until the deadline
-                if asyncio.get_running_loop().time() >= deadline:
-                    raise
-                log.warning("publish to %s failed; retrying", channel, exc_info=True)
-                await asyncio.sleep(_RETRY_DELAY)
+                await publisher.publish(channel, bytes(body), qos=1, properties=properties)
+            except aiomqtt.MqttError:
+                await self._drop_publisher(publisher)
+                raise
+
+        # the broker restarting: reconnect and retry until the deadline
+        await self._publish_retrying(channel, attempt, (aiomqtt.MqttError,))
 
 
 class _MqttSubscription(Subscription):
@@ -243,15 +228,7 @@ class _MqttSubscription(Subscription):
     async def stop(self) -> None:
         task, self._task = self._task, None
         self._owner._forget(self)
-        if task is None or task.done():
-            return
-        # let a running handler finish rather than cancel it halfway, within a bound
-        give_up = asyncio.get_running_loop().time() + STOP_GRACE
-        while self._busy and asyncio.get_running_loop().time() < give_up:
-            await asyncio.sleep(0.01)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await self._end_reader(task, lambda: self._busy)
 
 
 def _acknowledge(client: aiomqtt.Client, incoming: aiomqtt.Message) -> None:

@@ -37,7 +37,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription as NatsSubscription
 
-from .transport import Handler, Message, ReplyRefused, Subscription, Transport
+from .transport import Handler, Message, Subscription, Transport
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +109,10 @@ class NatsTransport(Transport):
     def __init__(
         self, url: str = "nats://127.0.0.1:4222", max_control_line: int = MAX_CONTROL_LINE
     ) -> None:
+        super().__init__()
         self._url = url
         self.max_control_line = max_control_line
         self._nc: Client | None = None
-        self._subscriptions: list[_NatsSubscription] = []
         self._lock = asyncio.Lock()
         self._closing = False
         self._revival: asyncio.Task[None] | None = None
@@ -191,13 +191,12 @@ class NatsTransport(Transport):
             try:
                 async with self._lock:
                     old, self._nc = self._nc, await self._open()
-                    for subscription in list(self._subscriptions):
+                    resubscribed = self._tracked(_NatsSubscription)
+                    for subscription in resubscribed:
                         await subscription.bind(self._nc)
                     await self._nc.flush(timeout=_FLUSH_TIMEOUT)
                 self.revivals += 1
-                log.info(
-                    "nats: reopened %s and resubscribed %d", self._url, len(self._subscriptions)
-                )
+                log.info("nats: reopened %s and resubscribed %d", self._url, len(resubscribed))
                 if old is not None and not old.is_closed:
                     with contextlib.suppress(Exception):
                         await old.close()
@@ -225,10 +224,6 @@ class NatsTransport(Transport):
         assert self._nc is not None
         return self._nc
 
-    def _forget(self, subscription: _NatsSubscription) -> None:
-        if subscription in self._subscriptions:
-            self._subscriptions.remove(subscription)
-
     async def close(self) -> None:
         self._closing = True
         for task in (self._revival, self._watchdog):
@@ -238,9 +233,7 @@ class NatsTransport(Transport):
                     await task
         self._revival = self._watchdog = None
         nc, self._nc = self._nc, None
-        subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in subscriptions:
-            await subscription.stop()
+        await self._stop_subscriptions()
         if nc is None or nc.is_closed:
             return
         try:
@@ -277,13 +270,10 @@ class NatsTransport(Transport):
         subscription = _NatsSubscription(self, channel, group or "", on_message)
         await subscription.bind(nc)
         await nc.flush(timeout=_FLUSH_TIMEOUT)
-        self._subscriptions.append(subscription)
-        return subscription
+        return self._track(subscription)
 
     async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
-        problem = self.reply_channel_problem(channel)
-        if problem is not None:  # the server would close the connection on it
-            raise ReplyRefused(problem)
+        self._refuse_unreachable(channel)  # the server would close the connection on it
         nc = await self._client()
         native: dict[str, str] | None = {str(k): str(v) for k, v in headers.items()} or None
         await nc.publish(channel, bytes(body), headers=native)

@@ -40,7 +40,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Mapping
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import nats
@@ -59,12 +59,10 @@ from nats.js.api import (
 )
 from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
-from .transport import Handler, Message, Subscription, Transport
+from .transport import Handler, Message, Subscription, Transport, TransportOptions
 
 log = logging.getLogger(__name__)
 
-#: seconds `stop` waits for a running handler before cancelling it
-STOP_GRACE = 10.0
 #: how long one pull request waits for messages; also how soon a dead puller looks idle
 FETCH_WAIT = 1.0
 #: seconds before a message whose handler raised is offered again
@@ -110,8 +108,9 @@ class JetStreamTransport(Transport):
         ack_wait: float = 30.0,
         max_deliver: int = 5,
         batch: int = 16,
-        publish_timeout: float = 30.0,
+        **common: Unpack[TransportOptions],
     ) -> None:
+        super().__init__(**common)
         parts = urlsplit(url)
         options = dict(parse_qsl(parts.query))
         self._url = urlunsplit(parts._replace(query=""))
@@ -121,10 +120,9 @@ class JetStreamTransport(Transport):
             raise ValueError(f"unknown JetStream URL options: {', '.join(sorted(options))}")
         if self.ack_wait <= 0 or self.max_deliver < 1:
             raise ValueError("ack_wait must be positive and max_deliver at least 1")
-        self._batch, self._publish_timeout = batch, publish_timeout
+        self._batch = batch
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
-        self._subscriptions: list[_PullSubscription | _CoreSubscription] = []
         self._closing = False
         self._streams_lock = asyncio.Lock()
         self._stream_of: dict[str, tuple[str | None, float]] = {}
@@ -165,14 +163,8 @@ class JetStreamTransport(Transport):
         assert self._nc is not None and self._js is not None
         return self._nc, self._js
 
-    def _forget(self, subscription: _PullSubscription | _CoreSubscription) -> None:
-        if subscription in self._subscriptions:
-            self._subscriptions.remove(subscription)
-
     async def close(self) -> None:
-        subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in subscriptions:
-            await subscription.stop()
+        await self._stop_subscriptions()
         nc, self._nc, self._js = self._nc, None, None
         if nc is None or nc.is_closed:
             return
@@ -194,8 +186,7 @@ class JetStreamTransport(Transport):
         else:
             subscription = _PullSubscription(self, channel, group, handler)
             await subscription.start()
-        self._subscriptions.append(subscription)
-        return subscription
+        return self._track(subscription)
 
     async def bind(self, channel: str, group: str) -> JetStreamContext.PullSubscription:
         """Stream, consumer and pull subscription for `group` on `channel`, made if missing."""
@@ -319,24 +310,23 @@ class JetStreamTransport(Transport):
         if channel.startswith("$"):
             raise ValueError(f"refusing to publish on system subject {channel[:80]!r}")
         native: dict[str, str] | None = {str(k): str(v) for k, v in headers.items()} or None
-        deadline = asyncio.get_running_loop().time() + self._publish_timeout
-        while True:
-            try:
-                nc, js = await self._client()
-                if await self._stream_for(js, channel) is None:
-                    await nc.publish(channel, bytes(body), headers=native)
-                    return
-                await js.publish(channel, bytes(body), timeout=5, headers=native)
+
+        async def attempt() -> None:
+            nc, js = await self._client()
+            if await self._stream_for(js, channel) is None:
+                await nc.publish(channel, bytes(body), headers=native)
                 return
+            try:
+                await js.publish(channel, bytes(body), timeout=5, headers=native)
             except NoStreamResponseError:  # stream deleted, or JetStream restarting: ask again
                 self._stream_of.pop(channel, None)
-                error: Exception = RuntimeError(f"no stream answered for {channel!r}")
-            except (nats.errors.Error, OSError) as failure:
-                error = failure
-            if asyncio.get_running_loop().time() >= deadline:
-                raise error
-            log.warning("jetstream: publish to %s failed (%s); retrying", channel, error)
-            await asyncio.sleep(_RETRY_DELAY)
+                raise _NoStream(f"no stream answered for {channel!r}") from None
+
+        await self._publish_retrying(channel, attempt, (_NoStream, nats.errors.Error, OSError))
+
+
+class _NoStream(RuntimeError):
+    """No JetStream stream acknowledged a publish to a subject that had one."""
 
 
 def _raise_overlap(error: APIError, channel: str) -> None:
@@ -461,14 +451,7 @@ class _PullSubscription(Subscription):
     async def stop(self) -> None:
         task, self._task = self._task, None
         self._owner._forget(self)
-        if task is not None and not task.done():
-            # let a running handler finish rather than cancel it halfway, within a bound
-            give_up = asyncio.get_running_loop().time() + STOP_GRACE
-            while self._busy and asyncio.get_running_loop().time() < give_up:
-                await asyncio.sleep(0.01)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._end_reader(task, lambda: self._busy)
         await self._unbind()
 
 

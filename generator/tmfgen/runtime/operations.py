@@ -22,6 +22,7 @@ for a create or patch before anything is written.
 from __future__ import annotations
 
 import asyncio
+import enum
 import random
 import uuid
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from .errors import TmfError, bad_request, not_found
 from .events import Notifications
 from .merge_patch import merge_patch
 from .query import QuerySupport
-from .store import Conflict, Mutation, Stale, Store, StoredReply
+from .store import Conflict, Mutation, MutationKind, Stale, Store, StoredReply
 from .wire import RESULT_COUNT, TOTAL_COUNT, Reply, dump_json, parse_json_body
 
 Document = dict[str, Any]
@@ -196,7 +197,7 @@ async def create(
     reply = Reply(201, binding.query.select(stored, request.parameters))
     await store.apply(
         Mutation(
-            "insert",
+            MutationKind.INSERT,
             binding.name,
             new_id,
             stored,
@@ -257,7 +258,7 @@ async def patch(
         stored = _conformant(binding, merged)
         reply = Reply(200, binding.query.select(stored, request.parameters))
         mutation = Mutation(
-            "replace",
+            MutationKind.REPLACE,
             binding.name,
             id,
             stored,
@@ -291,7 +292,7 @@ async def delete(
     await _apply(
         store,
         Mutation(
-            "delete",
+            MutationKind.DELETE,
             binding.name,
             id,
             None,
@@ -312,8 +313,22 @@ async def _apply(store: Store, mutation: Mutation) -> None:
         raise not_found(mutation.resource, mutation.id) from None
 
 
-#: operation kinds that change state; their replies are recorded so a redelivery is replayed
-MUTATING = frozenset({"create", "patch", "delete"})
+class OperationKind(enum.StrEnum):
+    """The uniform TMF operations, one function of this module each."""
+
+    CREATE = "create"
+    RETRIEVE = "retrieve"
+    LIST = "list"
+    PATCH = "patch"
+    DELETE = "delete"
+
+    @property
+    def mutating(self) -> bool:
+        """Changes state: the reply is recorded with the change, so a redelivery is replayed."""
+        return self in MUTATING
+
+
+MUTATING = frozenset({OperationKind.CREATE, OperationKind.PATCH, OperationKind.DELETE})
 
 
 def is_mutating(kind: str) -> bool:
@@ -321,6 +336,7 @@ def is_mutating(kind: str) -> bool:
 
 
 __all__ = [
+    "OperationKind",
     "Request",
     "ResourceBinding",
     "ResourceHooks",

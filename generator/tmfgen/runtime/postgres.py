@@ -35,6 +35,7 @@ from .store import (
     Conflict,
     Document,
     Mutation,
+    MutationKind,
     Page,
     Stale,
     Store,
@@ -242,7 +243,7 @@ class PostgresStore(Store):
 
 async def _apply(connection: Any, m: Mutation) -> None:
     """The row change of `m`; Conflict (which rolls back) when the row is not as expected."""
-    if m.kind == "insert":
+    if m.kind == MutationKind.INSERT:
         status = await connection.execute(
             "INSERT INTO tmf_resource (resource, id, body) VALUES ($1, $2, $3::jsonb)"
             " ON CONFLICT (resource, id) DO NOTHING",
@@ -253,7 +254,7 @@ async def _apply(connection: Any, m: Mutation) -> None:
         if status.endswith(" 0"):
             raise Conflict(f"{m.resource} {m.id} exists")
         return
-    if m.kind == "replace":
+    if m.kind == MutationKind.REPLACE:
         sql = (
             "UPDATE tmf_resource SET body = $3::jsonb, version = version + 1"
             " WHERE resource = $1 AND id = $2"
@@ -268,7 +269,7 @@ async def _apply(connection: Any, m: Mutation) -> None:
             )
             if exists is not None:
                 raise Stale(f"{m.resource} {m.id} changed since it was read")
-    elif m.kind == "delete":
+    elif m.kind == MutationKind.DELETE:
         status = await connection.execute(
             "DELETE FROM tmf_resource WHERE resource = $1 AND id = $2", m.resource, m.id
         )

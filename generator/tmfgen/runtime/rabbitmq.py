@@ -31,7 +31,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 import aio_pika
 from aio_pika.abc import (
@@ -42,7 +42,7 @@ from aio_pika.abc import (
     AbstractRobustExchange,
 )
 
-from .transport import MAX_DELIVERIES, Handler, Message, ReplyRefused, Subscription, Transport
+from .transport import Handler, Message, Subscription, Transport, TransportOptions
 
 log = logging.getLogger(__name__)
 
@@ -85,22 +85,21 @@ class RabbitMQTransport(Transport):
     name = "rabbitmq"
     #: RabbitMQ 4 refuses messages over `max_message_size`, 16 MiB by default (3.x: 128 MiB)
     max_payload = 16 * 1024 * 1024
+    #: the robust connection reconnects on its own every 0.5 s; ask it twice as often
+    _retry_delay = 0.25
 
     def __init__(
         self,
         url: str = "amqp://guest:guest@127.0.0.1:5672/",
         exchange: str = "tmf",
         prefetch: int = 32,
-        publish_timeout: float = 30.0,
-        max_deliveries: int = MAX_DELIVERIES,
+        **common: Unpack[TransportOptions],
     ) -> None:
-        self._url, self._exchange_name = url, exchange
-        self.max_deliveries = max_deliveries
-        self._prefetch, self._publish_timeout = prefetch, publish_timeout
+        super().__init__(**common)
+        self._url, self._exchange_name, self._prefetch = url, exchange, prefetch
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None
         self._exchange: AbstractRobustExchange | None = None
-        self._subscriptions: list[_RabbitSubscription] = []
         self._lock = asyncio.Lock()
 
     async def connect(self) -> None:
@@ -126,14 +125,8 @@ class RabbitMQTransport(Transport):
         assert isinstance(exchange, AbstractRobustExchange)
         return exchange
 
-    def _forget(self, subscription: _RabbitSubscription) -> None:
-        if subscription in self._subscriptions:
-            self._subscriptions.remove(subscription)
-
     async def close(self) -> None:
-        subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in subscriptions:
-            await subscription.stop()
+        await self._stop_subscriptions()
         connection, self._connection = self._connection, None
         self._channel = self._exchange = None
         if connection is not None and not connection.is_closed:
@@ -174,8 +167,7 @@ class RabbitMQTransport(Transport):
 
         tag = await queue.consume(on_message, no_ack=False)
         subscription = _RabbitSubscription(self, amqp_channel, queue, tag)
-        self._subscriptions.append(subscription)
-        return subscription
+        return self._track(subscription)
 
     def reply_channel_problem(self, channel: str) -> str | None:
         size = len(channel.encode("utf-8", "surrogatepass"))
@@ -184,9 +176,7 @@ class RabbitMQTransport(Transport):
         return None
 
     async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
-        problem = self.reply_channel_problem(channel)
-        if problem is not None:
-            raise ReplyRefused(problem)
+        self._refuse_unreachable(channel)
         await self.connect()
         native = {str(k): str(v) for k, v in headers.items()}
         amqp_message = aio_pika.Message(
@@ -196,20 +186,14 @@ class RabbitMQTransport(Transport):
             correlation_id=_short(native.get(CORRELATION_HEADER)),
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
-        deadline = asyncio.get_running_loop().time() + self._publish_timeout
-        while True:
+
+        async def attempt() -> None:
             exchange = self._exchange
             assert exchange is not None
-            try:
-                await exchange.publish(amqp_message, routing_key=channel, mandatory=False)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # broker restarting: wait for the robust connection and retry
-                if asyncio.get_running_loop().time() >= deadline:
-                    raise
-                log.warning("publish to %s failed; retrying", channel, exc_info=True)
-                await asyncio.sleep(0.25)
+            await exchange.publish(amqp_message, routing_key=channel, mandatory=False)
+
+        # any failure may be the broker restarting: the robust connection comes back by itself
+        await self._publish_retrying(channel, attempt, (Exception,))
 
 
 class _Settler:

@@ -35,19 +35,17 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .transport import MAX_DELIVERIES, Handler, Message, ReplyRefused, Subscription, Transport
+from .transport import Handler, Message, ReplyRefused, Subscription, Transport, TransportOptions
 
 log = logging.getLogger(__name__)
 
-#: seconds `stop` waits for a running handler before cancelling it
-STOP_GRACE = 10.0
 
 BODY_FIELD = b"body"
 DEAD_SUFFIX = ":dead"
@@ -73,14 +71,11 @@ class RedisStreamsTransport(Transport):
         url: str = "redis://127.0.0.1:6379/0",
         maxlen: int = 100_000,
         claim_idle: float = 30.0,
-        publish_timeout: float = 30.0,
-        max_deliveries: int = MAX_DELIVERIES,
+        **common: Unpack[TransportOptions],
     ) -> None:
-        self._url, self._maxlen = url, maxlen
-        self.claim_idle, self._publish_timeout = claim_idle, publish_timeout
-        self.max_deliveries = max_deliveries
+        super().__init__(**common)
+        self._url, self._maxlen, self.claim_idle = url, maxlen, claim_idle
         self._redis: aioredis.Redis | None = None
-        self._subscriptions: list[_StreamSubscription] = []
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -93,14 +88,8 @@ class RedisStreamsTransport(Transport):
     async def connect(self) -> None:
         await self.redis.ping()
 
-    def _forget(self, subscription: _StreamSubscription) -> None:
-        if subscription in self._subscriptions:
-            self._subscriptions.remove(subscription)
-
     async def close(self) -> None:
-        subscriptions, self._subscriptions = self._subscriptions, []
-        for subscription in subscriptions:
-            await subscription.stop()
+        await self._stop_subscriptions()
         client, self._redis = self._redis, None
         if client is not None:
             await client.aclose()
@@ -111,28 +100,23 @@ class RedisStreamsTransport(Transport):
         subscription = _StreamSubscription(self, channel, handler, group)
         await subscription.prepare()
         subscription.start()
-        self._subscriptions.append(subscription)
-        return subscription
+        return self._track(subscription)
 
     async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
         if "body" in headers:
             raise ValueError("the redis backend keeps the body in the field 'body'; rename header")
         fields: dict[Any, Any] = {str(k).encode(): str(v).encode() for k, v in headers.items()}
         fields[BODY_FIELD] = bytes(body)
-        deadline = asyncio.get_running_loop().time() + self._publish_timeout
-        while True:
+
+        async def attempt() -> None:
             try:
                 await self.redis.xadd(channel, fields, maxlen=self._maxlen, approximate=True)
-                return
             except ResponseError as error:
                 if "WRONGTYPE" in str(error):  # retrying cannot change the key's type
                     raise ReplyRefused(f"key holds a value of another type ({error})") from None
                 raise
-            except _TRANSIENT:
-                if asyncio.get_running_loop().time() >= deadline:
-                    raise
-                log.warning("publish to %s failed; retrying", channel, exc_info=True)
-                await asyncio.sleep(_RETRY_DELAY)
+
+        await self._publish_retrying(channel, attempt, _TRANSIENT)
 
 
 class _StreamSubscription(Subscription):
@@ -291,7 +275,7 @@ class _StreamSubscription(Subscription):
             return
         self._stopping = True
         try:
-            await asyncio.wait_for(asyncio.shield(task), _BLOCK_MS / 1000 + STOP_GRACE)
+            await asyncio.wait_for(asyncio.shield(task), _BLOCK_MS / 1000 + self.stop_grace)
         except TimeoutError:
             task.cancel()
             await asyncio.wait({task}, timeout=2)

@@ -27,13 +27,13 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from pydantic import BaseModel, ValidationError
 
 from . import operations, outbox
 from .errors import TmfError, bad_request
-from .operations import Request, ResourceBinding, reply_too_large
+from .operations import OperationKind, Request, ResourceBinding, reply_too_large
 from .store import AlreadyProcessed, Store, StoredReply
 from .transport import Message, ReplyRefused, Subscription, Transport
 from .wire import (
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 class Route:
     """One operation of one resource, reachable on `channel` (the constant, unprefixed name)."""
 
-    kind: str
+    kind: OperationKind
     operation: str
     channel: str
     binding: ResourceBinding
@@ -271,7 +271,7 @@ class Service:
             # the bad value may be the correlation id itself, which a reply must not echo
             echo = correlation_id if _echoable(correlation_id) else None
             return await self._reply(reply_to, message.channel, echo, _error_reply(exc))
-        mutating = operations.is_mutating(route.kind)
+        mutating = OperationKind(route.kind).mutating
         # only a mutating request's reply is stored, so only it needs its digest
         digest = request_digest(route, folded, message.body) if mutating else ""
         if correlation_id is not None and mutating:
@@ -411,17 +411,19 @@ class Service:
             return StoredReply(headers, body, digest)
 
         binding, store = route.binding, self.store
-        if route.kind == "create":
-            return await operations.create(binding, store, request, finalize)
-        if route.kind == "retrieve":
-            return await operations.retrieve(binding, store, request)
-        if route.kind == "list":
-            return await operations.list_(binding, store, request)
-        if route.kind == "patch":
-            return await operations.patch(binding, store, request, finalize)
-        if route.kind == "delete":
-            return await operations.delete(binding, store, request, finalize)
-        raise TmfError(501, "NOT_IMPLEMENTED", f"operation kind {route.kind!r} not served")
+        match OperationKind(route.kind):
+            case OperationKind.CREATE:
+                return await operations.create(binding, store, request, finalize)
+            case OperationKind.RETRIEVE:
+                return await operations.retrieve(binding, store, request)
+            case OperationKind.LIST:
+                return await operations.list_(binding, store, request)
+            case OperationKind.PATCH:
+                return await operations.patch(binding, store, request, finalize)
+            case OperationKind.DELETE:
+                return await operations.delete(binding, store, request, finalize)
+            case unknown:
+                assert_never(unknown)
 
 
 def _echoable(correlation_id: str | None) -> bool:

@@ -32,6 +32,7 @@ The store speaks JSON documents (`dict`), not models: validation belongs to the 
 from __future__ import annotations
 
 import abc
+import enum
 import importlib
 import json
 import sqlite3
@@ -73,11 +74,20 @@ class StoredReply:
         return cls(headers=dict(raw["headers"]), body=raw["body"].encode("utf-8"), digest=digest)
 
 
+class MutationKind(enum.StrEnum):
+    """The row change a mutating operation asks of the store."""
+
+    INSERT = "insert"
+    #: a new body over an existing row (a patch), guarded by `expected_version` when given
+    REPLACE = "replace"
+    DELETE = "delete"
+
+
 @dataclass(frozen=True)
 class Mutation:
     """A state change plus the request it answers; applied atomically by `Store.apply`."""
 
-    kind: str  # "insert" | "replace" | "delete"
+    kind: MutationKind
     resource: str
     id: str
     body: Document | None
@@ -354,7 +364,7 @@ class SQLiteStore(Store):
 
 
 def _apply_sqlite(db: sqlite3.Connection, m: Mutation) -> None:
-    if m.kind == "insert":
+    if m.kind == MutationKind.INSERT:
         try:
             db.execute(
                 "INSERT INTO tmf_resource (resource, id, body) VALUES (?, ?, ?)",
@@ -363,7 +373,7 @@ def _apply_sqlite(db: sqlite3.Connection, m: Mutation) -> None:
         except sqlite3.IntegrityError as exc:
             raise Conflict(f"{m.resource} {m.id} exists") from exc
         return
-    if m.kind == "replace":
+    if m.kind == MutationKind.REPLACE:
         sql = (
             "UPDATE tmf_resource SET body = ?, version = version + 1 WHERE resource = ? AND id = ?"
         )
@@ -377,7 +387,7 @@ def _apply_sqlite(db: sqlite3.Connection, m: Mutation) -> None:
             ).fetchone()
             if exists is not None:
                 raise Stale(f"{m.resource} {m.id} changed since it was read")
-    elif m.kind == "delete":
+    elif m.kind == MutationKind.DELETE:
         cursor = db.execute(
             "DELETE FROM tmf_resource WHERE resource = ? AND id = ?", (m.resource, m.id)
         )

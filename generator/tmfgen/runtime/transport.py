@@ -18,16 +18,21 @@ Delivery contract (what `Subscription` handlers can rely on):
 from __future__ import annotations
 
 import abc
+import asyncio
+import contextlib
 import importlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict, TypeVar, Unpack
 
 log = logging.getLogger(__name__)
 
 #: how many times a durable backend delivers a message whose handler raises before it gives the
 #: message up as poison (dead-letters it)
 MAX_DELIVERIES = 5
+#: seconds a stopping subscription waits for a running handler before it cancels the reader
+STOP_GRACE = 10.0
 
 
 @dataclass(frozen=True)
@@ -51,12 +56,53 @@ class ReplyRefused(ValueError):
 class Subscription(abc.ABC):
     """A live subscription; `stop` ends delivery to its handler."""
 
+    #: seconds `stop` lets a running handler finish before it cancels the reader
+    stop_grace: float = STOP_GRACE
+
     @abc.abstractmethod
     async def stop(self) -> None: ...
 
+    async def _end_reader(self, task: asyncio.Task[None] | None, busy: Callable[[], bool]) -> None:
+        """End the reader task of a subscription that reads in a task of its own."""
+        await finish_then_cancel(task, busy, self.stop_grace)
+
+
+class TransportOptions(TypedDict, total=False):
+    """Options every broker backend takes, handled by `Transport.__init__`."""
+
+    #: seconds a publish keeps retrying a broker that does not take the message
+    publish_timeout: float
+    #: on durable backends: deliveries of a message whose handler raises before it is poison
+    max_deliveries: int
+
+
+S = TypeVar("S", bound=Subscription)
+
+
+async def finish_then_cancel(
+    task: asyncio.Task[None] | None, busy: Callable[[], bool], grace: float = STOP_GRACE
+) -> None:
+    """End a subscription's reader task: a handler that is running (`busy`) may finish, for up
+    to `grace` seconds, rather than be cancelled halfway; then the task is cancelled and awaited.
+    """
+    if task is None or task.done():
+        return
+    give_up = asyncio.get_running_loop().time() + grace
+    while busy() and asyncio.get_running_loop().time() < give_up:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
 
 class Transport(abc.ABC):
-    """A connection to one broker."""
+    """A connection to one broker.
+
+    Besides the interface, the base class owns what every backend does alike: the list of live
+    subscriptions (`_track`, `_forget`, `_stop_subscriptions`, which `close` calls first) and a
+    publish that retries a restarting broker until a deadline (`_publish_retrying`), so that a
+    backend module holds only its native calls. A subclass calls `super().__init__()`.
+    """
 
     #: backend name as given to --backend
     name: str = ""
@@ -81,6 +127,66 @@ class Transport(abc.ABC):
     #: largest message (payload plus headers, bytes) the broker accepts; None: no known limit.
     #: The service cuts LIST pages to fit and answers 413 for a reply that cannot.
     max_payload: int | None = None
+    #: pause between two publish attempts
+    _retry_delay: float = 0.5
+
+    def __init__(self, **options: Unpack[TransportOptions]) -> None:
+        self._live: list[Subscription] = []
+        self._publish_timeout = options.get("publish_timeout", 30.0)
+        self.max_deliveries = options.get("max_deliveries", MAX_DELIVERIES)
+
+    def _refuse_unreachable(self, channel: str) -> None:
+        """Raise ReplyRefused, before anything is sent, for a channel the broker cannot carry."""
+        problem = self.reply_channel_problem(channel)
+        if problem is not None:
+            raise ReplyRefused(problem)
+
+    def _track(self, subscription: S) -> S:
+        """Record a started subscription, so that `close` stops it."""
+        self._live.append(subscription)
+        return subscription
+
+    def _forget(self, subscription: Subscription) -> None:
+        """Called by a subscription's `stop`: it no longer needs stopping by `close`."""
+        if subscription in self._live:
+            self._live.remove(subscription)
+
+    def _tracked(self, kind: type[S]) -> list[S]:
+        """The live subscriptions, as the backend's own type (to re-bind them on reconnect)."""
+        return [s for s in self._live if isinstance(s, kind)]
+
+    async def _stop_subscriptions(self) -> None:
+        """Stop every live subscription; the first step of every backend's `close`."""
+        live, self._live = self._live, []
+        for subscription in live:
+            await subscription.stop()
+
+    async def _publish_retrying(
+        self,
+        channel: str,
+        attempt: Callable[[], Awaitable[None]],
+        transient: tuple[type[BaseException], ...],
+        after_failure: Callable[[], Awaitable[None] | None] | None = None,
+    ) -> None:
+        """Run `attempt` until it succeeds. A `transient` failure (the broker restarting) is
+        logged and retried after `_retry_delay`, calling `after_failure` first (to drop a broken
+        connection or a cached topic), until `_publish_timeout` seconds have passed since the
+        first try; then it is raised. Any other exception propagates at once."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._publish_timeout
+        while True:
+            try:
+                await attempt()
+                return
+            except transient as error:
+                if loop.time() >= deadline:
+                    raise
+                log.warning("%s: publish to %s failed (%s); retrying", self.name, channel, error)
+            if after_failure is not None:
+                pending = after_failure()
+                if pending is not None:
+                    await pending
+            await asyncio.sleep(self._retry_delay)
 
     @abc.abstractmethod
     async def connect(self) -> None:

@@ -28,6 +28,7 @@ import json
 from collections import Counter
 from typing import Any
 
+from ..oas_model import schema_ref
 from ..profile.model import OperationKind, Profile
 from .headers import (
     Schema,
@@ -80,7 +81,7 @@ def _upper(name: str) -> str:
 
 
 def _schema_ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": schema_ref(name)}
 
 
 class _Builder:
@@ -106,7 +107,7 @@ class _Builder:
         return best
 
     def payload(self, schema: str, array: bool = False) -> dict[str, Any]:
-        target: dict[str, Any] = {"$ref": f"./{self.oas_name}#/components/schemas/{schema}"}
+        target: dict[str, Any] = {"$ref": f"./{self.oas_name}{schema_ref(schema)}"}
         body = {"type": "array", "items": target} if array else target
         return {"schemaFormat": OPENAPI_FORMAT, "schema": body}
 
@@ -136,7 +137,7 @@ class _Builder:
         parameters_ref = None
         if rule is not None and rule.fields:
             self.schemas[f"{stem}Parameters"] = parameters_schema(op.name, mapped.resource, rule)
-            parameters_ref = f"#/components/schemas/{stem}Parameters"
+            parameters_ref = schema_ref(f"{stem}Parameters")
         self.schemas[f"{stem}RequestHeaders"] = request_headers_schema(
             op.request_headers, parameters_ref
         )

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..oas_model import component_schemas, ref_name
 from ..profile.model import OperationKind
 from ..yamlcache import load_yaml, read_text
 
-SCHEMA_PREFIX = "#/components/schemas/"
 _SUCCESS = ("200", "201", "202", "204")
 _SKIPPED_ROOTS = ("hub", "listener")
 _KINDS: dict[tuple[bool, str], OperationKind] = {
@@ -108,9 +108,7 @@ def _json_schema_name(document: Mapping[str, Any], holder: Any) -> str | None:
     if isinstance(schema, Mapping) and schema.get("type") == "array":
         schema = schema.get("items")
     ref = schema.get("$ref") if isinstance(schema, Mapping) else None
-    if isinstance(ref, str) and ref.startswith(SCHEMA_PREFIX):
-        return ref[len(SCHEMA_PREFIX) :]
-    return None
+    return ref_name(ref) if isinstance(ref, str) else None
 
 
 def _shape(path: str) -> tuple[bool, str] | None:
@@ -202,8 +200,7 @@ def read_oas(path: Path) -> OasIndex:
         raise ValueError(f"{path}: not an OpenAPI 3 document")
     found = document.get("info")
     info: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-    components = document.get("components") or {}
-    schemas = frozenset((components.get("schemas") or {}).keys())
+    schemas = frozenset(component_schemas(document))
     operations: list[OasOperation] = []
     for route, item in (document.get("paths") or {}).items():
         if not isinstance(item, Mapping) or str(route).strip("/").split("/")[0] in _SKIPPED_ROOTS:

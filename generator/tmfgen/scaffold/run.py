@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 import yaml
 
+from ..oas_model import OasDocument
 from ..problems import Level, PipelineError, Problem, Problems, pointer
 from ..profile.dump import dump_profile_yaml
 from ..profile.importer import import_profile_document
@@ -71,11 +72,9 @@ def read_profile(path: Path, problems: Problems, tmf_id: str | None = None) -> P
 
 
 def oas_schemas(path: Path) -> dict[str, Any]:
-    """The OAS's component schemas, as the bundle the inference walks (refs stay local)."""
-    document: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    components = document.get("components") if isinstance(document, dict) else None
-    schemas = components.get("schemas") if isinstance(components, dict) else None
-    return dict(schemas) if isinstance(schemas, dict) else {}
+    """The OAS's component schemas, as the bundle the inference walks (refs stay local). Read
+    like every OAS, within the YAML limits; a broken file is a one-line PipelineError."""
+    return OasDocument.load(path).schemas
 
 
 def _header(profile: Profile, oas_name: str, profile_name: str) -> str:

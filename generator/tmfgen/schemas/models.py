@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from collections.abc import Mapping
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
+
+from ..cache import entry, read_entry, write_entry
 
 #: options passed to datamodel-code-generator; part of the cache key. Three matter for TMF
 #: schemas: `allof_class_hierarchy=always` keeps every allOf parent as a base class (with the
@@ -40,17 +40,6 @@ OPTIONS: dict[str, Any] = {
     "capitalise_enum_members": True,
     "set_default_enum_member": True,
 }
-
-
-def cache_dir() -> Path | None:
-    """Where generated models are cached; TMFGEN_CACHE_DIR=off disables the cache."""
-    configured = os.environ.get("TMFGEN_CACHE_DIR")
-    if configured == "off":
-        return None
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "tmfgen"
 
 
 def _document(schemas: Mapping[str, Any], title: str) -> dict[str, Any]:
@@ -79,19 +68,12 @@ def generate_models(schemas: Mapping[str, Any], title: str = "models") -> str:
     """Python source of pydantic v2 models for every schema of the bundle (unformatted)."""
     document = _document(schemas, title)
     key = cache_key(document)
-    directory = cache_dir()
-    cached = directory / f"models-{key}.py" if directory is not None else None
-    if cached is not None and cached.is_file():
-        return cached.read_text(encoding="utf-8")
-    source = _run_generator(document)
-    if cached is not None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            temporary = cached.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(source, encoding="utf-8")
-            temporary.replace(cached)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+    cached = entry("", f"models-{key}.py")
+    stored = read_entry(cached)
+    if stored is not None:
+        return stored
+    source: str = _run_generator(document)
+    write_entry(cached, source)
     return source
 
 

@@ -25,7 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-REF_PREFIX = "#/components/schemas/"
+from ..oas_model import ref_name, schema_ref
+from . import walk
+
 CONCRETE_SUFFIX = "_Concrete"
 
 Schema = dict[str, Any]
@@ -38,10 +40,6 @@ class Polymorphic:
     base: str
     property_name: str
     members: tuple[tuple[str, str], ...]
-
-
-def ref_name(ref: str) -> str | None:
-    return ref[len(REF_PREFIX) :] if ref.startswith(REF_PREFIX) else None
 
 
 def find_polymorphic(schemas: Mapping[str, Schema]) -> dict[str, Polymorphic]:
@@ -85,10 +83,10 @@ def _union(poly: Polymorphic, bases: Mapping[str, Polymorphic], extended: frozen
         if (schema := _member_schema(target, bases, extended)) is not None
     ]
     return {
-        "oneOf": [{"$ref": REF_PREFIX + schema} for _, schema in members],
+        "oneOf": [{"$ref": schema_ref(schema)} for _, schema in members],
         "discriminator": {
             "propertyName": poly.property_name,
-            "mapping": {key: REF_PREFIX + schema for key, schema in members},
+            "mapping": {key: schema_ref(schema) for key, schema in members},
         },
     }
 
@@ -137,22 +135,6 @@ def _allof_parents(schemas: Mapping[str, Schema]) -> frozenset[str]:
     return frozenset(parents)
 
 
-def _declared(schemas: Mapping[str, Schema], schema: Any, seen: set[str]) -> set[str]:
-    """Property names of an object schema, its allOf parts and what they `$ref`."""
-    if not isinstance(schema, Mapping):
-        return set()
-    target = ref_name(str(schema.get("$ref", "")))
-    if target is not None:
-        if target in seen or target not in schemas:
-            return set()
-        seen.add(target)
-        return _declared(schemas, schemas[target], seen)
-    names = set((schema.get("properties") or {}).keys())
-    for part in schema.get("allOf") or []:
-        names |= _declared(schemas, part, seen)
-    return names
-
-
 def drop_undeclared_required(schemas: dict[str, Schema]) -> None:
     """Remove, in place, `required` names that are no property of the object.
 
@@ -161,7 +143,9 @@ def drop_undeclared_required(schemas: dict[str, Schema]) -> None:
     does not have, so a conformant create could never be echoed back.
     """
     for schema in schemas.values():
-        declared = _declared(schemas, schema, set())
+        if not isinstance(schema, Mapping):
+            continue
+        declared = set(walk.effective_properties(schemas, schema))
         if not declared or "oneOf" in schema or "anyOf" in schema:
             continue  # free-form or a union: the names may be declared where this cannot see
         parts = [schema, *(p for p in schema.get("allOf") or [] if isinstance(p, dict))]
@@ -190,7 +174,7 @@ def normalize_polymorphism(schemas: Mapping[str, Schema]) -> dict[str, Schema]:
                 continue
             pins.setdefault(member, (poly.property_name, key))
             if member != target:
-                result[member] = {"allOf": [{"$ref": REF_PREFIX + target}]}
+                result[member] = {"allOf": [{"$ref": schema_ref(target)}]}
     for poly in bases.values():
         result[poly.base].pop("discriminator", None)
     unions = {name: _union(poly, bases, extended) for name, poly in bases.items()}

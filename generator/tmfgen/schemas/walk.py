@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .normalize import ref_name
+from ..oas_model import ref_name
 
 Schema = Mapping[str, Any]
 

@@ -26,10 +26,9 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from tmfgen.oas_model import schema_ref
 from tmfgen.problems import Problems
 from tmfgen.spec.documents import Documents, Location, split_pointer
-
-REF_PREFIX = "#/components/schemas/"
 
 
 class Dialect(enum.Enum):
@@ -150,11 +149,11 @@ class Bundler:
         """Rewrite a reference made from the schema at `at` into the bundle, queueing its target."""
         target = self.docs.ref_target(ref, at, where)
         if target is None:
-            return REF_PREFIX + "__unresolved__"
+            return schema_ref("__unresolved__")
         found = self.docs.deref(target)
         if found is None:
-            return REF_PREFIX + "__unresolved__"
-        return REF_PREFIX + self._name(found[0], dialect, None)
+            return schema_ref("__unresolved__")
+        return schema_ref(self._name(found[0], dialect, None))
 
     def _schema(self, node: Any, loc: Location, dialect: Dialect) -> Any:
         if isinstance(node, bool):
@@ -194,7 +193,7 @@ class Bundler:
             rewritten: dict[str, Any] = {}
             for key, ref in mapping.items():
                 if isinstance(ref, str) and "#" not in ref and "/" not in ref:
-                    ref = REF_PREFIX + ref  # OpenAPI allows a bare schema name here
+                    ref = schema_ref(ref)  # OpenAPI allows a bare schema name here
                 where = sub.child("mapping", key).pointer
                 rewritten[key] = self._ref(ref, loc, dialect, where)
             out["mapping"] = rewritten
