@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, cast
 
 import pytest
 from tmfgen.runtime.client import TmfClient
 from tmfgen.runtime.memory import MemoryTransport
-from tmfgen.runtime.service import Route
 from tmfgen.runtime.testkit import INBOX, Driver
 from tmfgen.runtime.transport import Message
 from tmfgen.runtime.wire import CORRELATION_ID, REPLY_CHANNEL, STATUS_CODE, header
@@ -80,9 +78,8 @@ async def test_unanswered_request_is_recorded_without_reply(transport: MemoryTra
 async def test_raw_sends_of_the_driver_are_recorded(transport: MemoryTransport) -> None:
     client = TmfClient(transport, timeout=2.0)
     client.exchanges = []
-    # the driver reads only the operation name and channel of a route
-    route = Route("retrieve", "echo", REQUEST, binding=cast(Any, None))
-    driver = Driver(client, [route], None)
+    # the driver knows the channels the contract names: (request, reply) per operation
+    driver = Driver(client, {"echo": (REQUEST, REPLY)}, None)
     reply = await driver.send_raw("echo", {REPLY_CHANNEL: INBOX}, b"raw")
     assert reply is not None and reply.body == b"raw"
     [exchange] = client.exchanges
