@@ -322,7 +322,7 @@ def _ctk_build(inputs: Inputs, folder: Path) -> Built:
 
 
 def _ctk_self_test(api: ApiIR, scratch: Path, report: Path | None, jobs: int) -> None:
-    from .ctk.selftest import save_verdicts, self_test, table
+    from .ctk.selftest import rule_coverage, save_verdicts, self_test, table
 
     def progress(verdict: Any) -> None:
         state = "ok" if verdict.ok else "NOT OK"
@@ -342,6 +342,11 @@ def _ctk_self_test(api: ApiIR, scratch: Path, report: Path | None, jobs: int) ->
         click.secho(f"not caught or broken: {', '.join(survived)}", fg="red", err=True)
         sys.exit(1)
     run = [v for v in verdicts[1:] if not v.not_applicable]
+    reached, unreached = rule_coverage(verdicts)
+    click.echo(
+        f"rules with a caught fault: {len(reached)} of {len(reached) + len(unreached)}"
+        + (f"; none for {', '.join(unreached)}" if unreached else "")
+    )
     click.echo(f"all {len(run)} faults caught ({len(verdicts) - 1 - len(run)} n/a)", err=True)
 
 

@@ -45,6 +45,9 @@ class Verdict:
     problem: str
     #: empty, or why the fault was not planted: this API cannot show it
     not_applicable: str = ""
+    #: the profile rule ids (tmf_rule markers) of the tests in `caught_by`; for the control
+    #: run, every rule id the suite names
+    rule_ids: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -57,8 +60,9 @@ def judge(fault: Fault | None, code: int, results: Sequence[CaseResult]) -> Verd
     collected = {r.name for r in results}
     if fault is None:
         problem = "" if code == 0 and passed else f"the untouched copy does not pass (exit {code})"
-        return Verdict(CONTROL, "no fault", (), code, failed, passed, (), problem)
-    expected = [name for name in fault.caught_by if name in collected]
+        every = _marked_rules(results, {r.name for r in results})
+        return Verdict(CONTROL, "no fault", (), code, failed, passed, (), problem, rule_ids=every)
+    expected = expected_failures(fault.caught_by, collected)
     missed = [name for name in expected if name not in failed]
     wrongly = [name for name in fault.unaffected if name in failed]
     if code != TESTS_FAILED:
@@ -72,7 +76,36 @@ def judge(fault: Fault | None, code: int, results: Sequence[CaseResult]) -> Verd
     else:
         problem = ""
     caught = tuple(expected) or failed[:3]
-    return Verdict(fault.name, fault.what, fault.rules, code, failed, passed, caught, problem)
+    rule_ids = _marked_rules(results, set(caught)) if not problem else ()
+    return Verdict(
+        fault.name, fault.what, fault.rules, code, failed, passed, caught, problem, "", rule_ids
+    )
+
+
+def expected_failures(caught_by: Sequence[str], collected: set[str]) -> list[str]:
+    """The tests of `caught_by` this suite has; `name[*]` stands for every case of `name`."""
+    expected: list[str] = []
+    for name in caught_by:
+        if name.endswith("[*]"):
+            expected += sorted(n for n in collected if n.startswith(name[:-2]))
+        elif name in collected:
+            expected.append(name)
+    return expected
+
+
+def _marked_rules(results: Sequence[CaseResult], names: set[str]) -> tuple[str, ...]:
+    return tuple(
+        sorted({rule for r in results if r.name in names and r.marked for rule in r.rules})
+    )
+
+
+def rule_coverage(verdicts: Sequence[Verdict]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(rules a caught fault broke, rules of the suite no caught fault reached), by the rule ids
+    the catching tests name; the control run says which rules the suite names at all."""
+    control = next((v for v in verdicts if v.name == CONTROL), None)
+    every = set(control.rule_ids) if control is not None else set()
+    reached = {rule for v in verdicts if v.name != CONTROL and v.ok for rule in v.rule_ids}
+    return tuple(sorted(reached)), tuple(sorted(every - reached))
 
 
 def _run_one(
@@ -146,14 +179,15 @@ def self_test(
 
 def table(verdicts: Sequence[Verdict]) -> list[str]:
     """The self-test result as text lines: rule, fault, what caught it (or why it survived)."""
-    rows = [("rule", "fault", "caught by")]
+    rows = [("fault", "caught by", "rule ids (of the catching tests)")]
     for v in verdicts:
         outcome = ", ".join(v.caught_by) if v.ok else f"NOT CAUGHT: {v.problem}"
         if v.not_applicable:
             outcome = f"not applicable: {v.not_applicable}"
         if v.name == CONTROL:
             outcome = f"{len(v.passed)} passed" if v.ok else f"BROKEN: {v.problem}"
-        rows.append((", ".join(v.rules) or "-", v.name, outcome))
+        shown = "-" if v.name == CONTROL else ", ".join(v.rule_ids) or ", ".join(v.rules) or "-"
+        rows.append((v.name, outcome, shown))
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     return [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}" for r in rows]
 
