@@ -32,7 +32,15 @@ def test_profile_with_provider_assigned_round_trips() -> None:
         ValueSource.HOOK,
     ]
     text = dump_profile_yaml(profile)
-    assert "- {name: status, source: initial, value: acknowledged, patchable: true}" in text
+    # the status entry, written with the rule id the profile model derives for its row
+    status = yaml.safe_load(text)["resources"][0]["providerAssigned"][2]
+    assert status == {
+        "name": "status",
+        "source": "initial",
+        "value": "acknowledged",
+        "patchable": True,
+        "id": "RES-TICKET-PA3",
+    }
     assert Profile.model_validate(yaml.safe_load(text)) == profile
 
 
