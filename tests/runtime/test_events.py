@@ -256,3 +256,39 @@ async def test_the_relay_publishes_rows_left_from_before_a_restart(tmp_path: Any
         await inbox.close()
         await transport.close()
         await service.stop()
+
+
+async def test_the_service_relay_deletes_published_events_after_their_retention(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The relay of a service prunes its store's outbox: a published row goes once it is older
+    than `outbox_retention`, at most `PRUNE_EVERY` seconds later."""
+    from tmfgen.runtime import outbox
+
+    monkeypatch.setattr(outbox, "PRUNE_EVERY", 0.05)
+    url = f"memory://events-{uuid.uuid4().hex}"
+    store = SQLiteStore()
+    store.outbox_retention = 0.2
+    service = Service(MemoryTransport(url), store, routes(), group="w", reply_policy=POLICY)
+    assert service.relay is not None
+    service.relay._poll_interval = 0.02
+    await service.start()
+    transport = MemoryTransport(url)
+    client = TmfClient(transport, timeout=2.0)
+    inbox = await Inbox(transport, channel(events.CREATE)).open()
+    try:
+        created = await client.request(CREATE, REPLIES, body={"name": "a"})
+        assert created.status == 201
+        assert await inbox.next(2.0) is not None
+        assert store.db.execute("SELECT count(*), min(sent) FROM tmf_outbox").fetchone() == (1, 1)
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if store.db.execute("SELECT count(*) FROM tmf_outbox").fetchone() == (0,):
+                break
+        assert store.db.execute("SELECT count(*) FROM tmf_outbox").fetchone() == (0,)
+        assert service.relay.pruned == 1
+    finally:
+        await inbox.close()
+        await client.close()
+        await transport.close()
+        await service.stop()

@@ -1,4 +1,5 @@
-"""The committed TMF629 AsyncAPI spec loads to the five profile operations with a closed bundle."""
+"""The committed TMF629 AsyncAPI spec loads to the five profile operations and the four TMF629
+events, with a closed bundle."""
 
 from __future__ import annotations
 
@@ -42,9 +43,17 @@ def test_info(spec: Spec) -> None:
     assert spec.problems == ()
 
 
+EVENTS = {
+    "customerCreateEvent": "create",
+    "customerAttributeValueChangeEvent": "attributeValueChange",
+    "customerStateChangeEvent": "stateChange",
+    "customerDeleteEvent": "delete",
+}
+
+
 def test_five_operations_with_addresses_and_replies(spec: Spec) -> None:
-    assert [op.name for op in spec.operations] == sorted(OPERATIONS)
-    for op in spec.operations:
+    assert [op.name for op in spec.operations] == sorted([*OPERATIONS, *EVENTS])
+    for op in (op for op in spec.operations if op.name in OPERATIONS):
         base = f"{{prefix}}.customerManagement.v5.{op.name}"
         assert op.action == "receive"
         assert op.pointer == f"/operations/{op.name}"
@@ -62,6 +71,23 @@ def test_five_operations_with_addresses_and_replies(spec: Spec) -> None:
         for message in (*op.messages, *op.reply_messages):
             assert message.correlation_location == "$message.header#/X-Correlation-Id"
             assert message.headers_schema in spec.schemas
+
+
+def test_four_events_on_notification_channels(spec: Spec) -> None:
+    for name, kind in EVENTS.items():
+        op = spec.operation(name)
+        assert op.action == "send"
+        assert op.channel_address == f"{{prefix}}.customerManagement.v5.{name}.notification"
+        assert op.reply_location is None and op.reply_messages == ()
+        assert dict(op.extensions) == {"x-tmf-event": kind, "x-tmf-resource": "Customer"}
+        (message,) = op.messages
+        event_type = name[0].upper() + name[1:]
+        assert (message.name, message.payload_schema) == (event_type, event_type)
+        assert message.headers_schema == "EventHeaders"
+        envelope = spec.schemas[event_type]
+        assert envelope["allOf"][0] == {"$ref": PREFIX + "Event"}
+        payload = envelope["allOf"][1]["properties"]["event"]
+        assert payload["properties"] == {"customer": {"$ref": PREFIX + "Customer"}}
 
 
 def test_payloads(spec: Spec) -> None:
@@ -124,8 +150,14 @@ def test_bundle_is_closed(spec: Spec) -> None:
     assert dangling_refs(spec.schemas) == []
     mapping = spec.schemas["ContactMedium"]["discriminator"]["mapping"]
     assert mapping["EmailContactMedium"] == PREFIX + "EmailContactMedium"
-    # Only what the messages reach is bundled (the OAS has 184 schemas, events included).
-    assert "CustomerCreateEvent" not in spec.schemas
+    # Only what the messages reach is bundled: the OAS has 184 schemas, the hub's among them,
+    # and the events' `*EventPayload` schemas are inlined in their envelopes.
+    assert "Hub" not in spec.schemas
+    assert "CustomerCreateEventPayload" not in spec.schemas
+    assert spec.schema_origins["CustomerCreateEvent"] == (
+        "asyncapi.yaml",
+        "/components/schemas/CustomerCreateEvent/schema",
+    )
 
 
 def test_origins_are_relative_to_the_main_file(spec: Spec) -> None:

@@ -30,7 +30,9 @@ def test_same_operations_as_the_3_0_spec() -> None:
     v26, v30 = load_spec(V26), load_spec(SPEC)
     assert v26.asyncapi_version == "2.6.0"
     assert (v26.title, v26.version) == (v30.title, v30.version)
-    assert [shape(op) for op in v26.operations] == [shape(op) for op in v30.operations]
+    # the 2.6 document describes the commands; the 3.0 one declares TMF629's events as well
+    commands = [op for op in v30.operations if "x-tmf-operation" in op.extensions]
+    assert [shape(op) for op in v26.operations] == [shape(op) for op in commands]
     assert len(v26.operations) == 5
     op = v26.operation("retrieveCustomer")
     assert (

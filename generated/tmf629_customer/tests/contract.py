@@ -122,7 +122,12 @@ STATUS_CODES: dict[str, tuple[int, ...]] = {
     "deleteCustomer": (204,),
 }
 #: the constant part of every notification channel the AsyncAPI document declares
-NOTIFICATION_CHANNELS: tuple[str, ...] = ()
+NOTIFICATION_CHANNELS: tuple[str, ...] = (
+    "customerManagement.v5.customerAttributeValueChangeEvent.notification",
+    "customerManagement.v5.customerCreateEvent.notification",
+    "customerManagement.v5.customerDeleteEvent.notification",
+    "customerManagement.v5.customerStateChangeEvent.notification",
+)
 #: what the tests send, derived from the document's schemas and the profile (the same values as
 #: the package's samples, kept here so that the tests do not take them from the package)
 SAMPLES: dict[str, dict[str, Any]] = {

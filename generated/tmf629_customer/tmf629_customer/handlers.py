@@ -13,6 +13,7 @@ of runtime.operations, with the resource's models, profile rules and user hooks.
 
 from . import models
 from .hooks import CustomerHooks
+from .runtime.events import Notifications
 from .runtime.operations import OperationKind, ResourceBinding
 from .runtime.query import QuerySupport
 from .runtime.service import Route
@@ -28,6 +29,20 @@ CUSTOMER = ResourceBinding(
     create_model=models.CustomerFVO,
     patch_model=models.CustomerMVO,
     hooks=CustomerHooks(),
+    notifications=Notifications(
+        resource="Customer",
+        channels=dict(
+            (
+                ("CreateEvent", "customerManagement.v5.customerCreateEvent.notification"),
+                (
+                    "AttributeValueChangeEvent",
+                    "customerManagement.v5.customerAttributeValueChangeEvent.notification",
+                ),
+                ("StateChangeEvent", "customerManagement.v5.customerStateChangeEvent.notification"),
+                ("DeleteEvent", "customerManagement.v5.customerDeleteEvent.notification"),
+            )
+        ),
+    ),
 )
 
 #: createCustomer: mandatory in the profile

@@ -76,6 +76,29 @@ class DeleteCustomerRequestHeaders(BaseModel):
     Parameters: DeleteCustomerParameters
 
 
+class ContentType(StrEnum):
+    APPLICATION_JSON = "application/json"
+
+
+class EventHeaders(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    Event_Type: Annotated[str, Field(alias="Event-Type", description="The event schema name.")]
+    X_Event_Id: Annotated[
+        str,
+        Field(alias="X-Event-Id", description="The envelope's eventId; the same on a re-publish."),
+    ]
+    X_Correlation_Id: Annotated[
+        str | None,
+        Field(
+            alias="X-Correlation-Id",
+            description="Correlation id of the command whose change raised the event.",
+        ),
+    ] = None
+    Content_Type: Annotated[ContentType | None, Field(alias="Content-Type")] = None
+
+
 class Extensible(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
@@ -1233,6 +1256,19 @@ class PhoneContactMediumMVO(ContactMediumMVO):
     at_type: Annotated[Literal["PhoneContactMedium"], Field(alias="@type")]
 
 
+class RelatedPartyRefOrPartyRoleRef(Extensible):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    role: Annotated[
+        str | None,
+        Field(
+            description="Role played by the related party or party role in the context of the specific entity it is linked to. Such as 'initiator', 'customer',  'salesAgent', 'user'"
+        ),
+    ] = None
+    partyOrPartyRole: PartyRef | PartyRoleRef | None = None
+
+
 class Skill(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
@@ -2133,6 +2169,10 @@ class ContactMedium3(
     ]
 
 
+class PartyRefOrPartyRoleRef(RootModel[PartyRef | PartyRoleRef]):
+    root: Annotated[PartyRef | PartyRoleRef, Field(description="")]
+
+
 class StringArrayCharacteristic(Characteristic):
     model_config = ConfigDict(
         populate_by_name=True,
@@ -2289,6 +2329,59 @@ class BooleanCharacteristic(Characteristic):
             description="When sub-classing, this defines the sub-class Extensible name",
         ),
     ]
+
+
+class Event(Extensible):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    href: Annotated[str | None, Field(description="Hyperlink reference")] = None
+    id: Annotated[str | None, Field(description="unique identifier")] = None
+    correlationId: Annotated[
+        str | None, Field(description="The correlation id for this event.")
+    ] = None
+    domain: Annotated[str | None, Field(description="The domain of the event.")] = None
+    title: Annotated[str | None, Field(description="The title of the event.")] = None
+    description: Annotated[str | None, Field(description="An explanation of the event.")] = None
+    priority: Annotated[str | None, Field(description="A priority.")] = None
+    timeOccurred: Annotated[
+        AwareDatetime | None, Field(description="The time the event occurred.")
+    ] = None
+    source: EntityRef | None = None
+    reportingSystem: EntityRef | None = None
+    relatedParty: Annotated[
+        list[RelatedPartyRefOrPartyRoleRef] | None,
+        Field(description="Collection of related parties"),
+    ] = None
+    analyticCharacteristic: Annotated[
+        list[
+            Annotated[
+                BooleanArrayCharacteristic
+                | BooleanCharacteristic
+                | CharacteristicConcrete
+                | FloatCharacteristic
+                | IntegerArrayCharacteristic
+                | IntegerCharacteristic
+                | NumberArrayCharacteristic
+                | NumberCharacteristic
+                | ObjectArrayCharacteristic
+                | ObjectCharacteristic
+                | StringArrayCharacteristic
+                | StringCharacteristic,
+                Field(discriminator="at_type"),
+            ]
+        ]
+        | None,
+        Field(description="Collection of analytic characteristics"),
+    ] = None
+    eventId: Annotated[str | None, Field(description="The identifier of the notification.")] = None
+    eventTime: Annotated[
+        AwareDatetime | None, Field(description="Time of the event occurrence.")
+    ] = None
+    eventType: Annotated[str | None, Field(description="The type of the notification.")] = None
+    event: Annotated[
+        dict[str, Any] | None, Field(description="The event linked to the involved resource object")
+    ] = None
 
 
 class CustomerMVO(BaseModel):

@@ -7,6 +7,7 @@
 
 from .handlers import ROUTES
 from .runtime.config import default_group
+from .runtime.outbox import DEFAULT_OUTBOX_RETENTION
 from .runtime.service import Service
 from .runtime.store import DEFAULT_REPLY_RETENTION, create_store
 from .runtime.transport import create_transport
@@ -23,19 +24,20 @@ def build_service(
     serve_unprefixed: bool = False,
     group: str | None = None,
     reply_retention: float | None = DEFAULT_REPLY_RETENTION,
+    outbox_retention: float | None = DEFAULT_OUTBOX_RETENTION,
 ) -> Service:
     """A service for every operation of the API, not yet started.
 
     With a `prefix` it serves only the prefixed channels unless `serve_unprefixed`; the default
     group includes the prefix, so services under different prefixes never share work.
-    `reply_retention` is how many seconds a mutating request's reply is kept for replay (None:
-    forever).
+    `reply_retention` is how many seconds a mutating request's reply is kept for replay, and
+    `outbox_retention` how many seconds a published event stays in the outbox (None: forever).
     """
     if group is None:
         group = default_group("tmf632_party", prefix)
     return Service(
         create_transport(backend, broker),
-        create_store(store, reply_retention),
+        create_store(store, reply_retention, outbox_retention),
         ROUTES,
         prefix=prefix,
         serve_unprefixed=serve_unprefixed,

@@ -2700,34 +2700,6 @@ class Event(Extensible):
     ] = None
 
 
-class IndividualAttributeValueChangeEventPayload(BaseModel):
-    model_config = ConfigDict(
-        populate_by_name=True,
-    )
-    individual: Individual | None = None
-
-
-class IndividualCreateEventPayload(BaseModel):
-    model_config = ConfigDict(
-        populate_by_name=True,
-    )
-    individual: Individual | None = None
-
-
-class IndividualDeleteEventPayload(BaseModel):
-    model_config = ConfigDict(
-        populate_by_name=True,
-    )
-    individual: Individual | None = None
-
-
-class IndividualStateChangeEventPayload(BaseModel):
-    model_config = ConfigDict(
-        populate_by_name=True,
-    )
-    individual: Individual | None = None
-
-
 class IndividualMVO(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
@@ -2881,34 +2853,6 @@ class IndividualMVO(BaseModel):
         ),
     ] = None
     givenName: Annotated[str | None, Field(description="First name of the individual")] = None
-
-
-class OrganizationAttributeValueChangeEventPayload(BaseModel):
-    model_config = ConfigDict(
-        populate_by_name=True,
-    )
-    organization: Organization | None = None
-
-
-class OrganizationCreateEventPayload(BaseModel):
-    model_config = ConfigDict(
-        populate_by_name=True,
-    )
-    organization: Organization | None = None
-
-
-class OrganizationDeleteEventPayload(BaseModel):
-    model_config = ConfigDict(
-        populate_by_name=True,
-    )
-    organization: Organization | None = None
-
-
-class OrganizationStateChangeEventPayload(BaseModel):
-    model_config = ConfigDict(
-        populate_by_name=True,
-    )
-    organization: Organization | None = None
 
 
 class OrganizationMVO(BaseModel):
@@ -4118,15 +4062,7 @@ class PartyOrPartyRoleFVO(
     ]
 
 
-IndividualAttributeValueChangeEventPayload.model_rebuild()
-IndividualCreateEventPayload.model_rebuild()
-IndividualDeleteEventPayload.model_rebuild()
-IndividualStateChangeEventPayload.model_rebuild()
 IndividualMVO.model_rebuild()
-OrganizationAttributeValueChangeEventPayload.model_rebuild()
-OrganizationCreateEventPayload.model_rebuild()
-OrganizationDeleteEventPayload.model_rebuild()
-OrganizationStateChangeEventPayload.model_rebuild()
 OrganizationMVO.model_rebuild()
 Party.model_rebuild()
 PartyRole.model_rebuild()

@@ -2,7 +2,8 @@
 
     tmf_outbox(seq, event_id, channel,     one row per event; written by `Store.apply` in the
                event_type, correlation_id, same transaction as the mutation and its
-               body, sent)                 `tmf_processed` row; `sent` is set once published
+               body, sent, sent_at)        `tmf_processed` row; `sent` is set once published,
+                                           `sent_at` (epoch s) with it
 
 Why an outbox: publishing from the handler after the commit loses the event when the process dies
 in between, and publishing before the commit announces changes that may roll back. With the row in
@@ -14,6 +15,10 @@ Delivery is at least once from the outbox: the relay publishes a row, then marks
 between those two steps publishes that row again after restart, with the same `eventId`, so a
 consumer can drop the repeat. A crash between commit and publish — the common case — publishes the
 event exactly once, after restart.
+
+Sent rows are kept for `outbox_retention` seconds (default 1 h; None keeps them forever), then the
+relay deletes them, at most once per `PRUNE_EVERY` seconds, so the table stays bounded by the event
+rate times the retention. Unsent rows are never deleted, however old.
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ from .events import PendingEvent, event_channel
 
 log = logging.getLogger(__name__)
 
+#: sent rows are kept this long (seconds) unless the store is told otherwise
+DEFAULT_OUTBOX_RETENTION = 3600.0
+#: the relay deletes expired sent rows at most this often (seconds)
+PRUNE_EVERY = 60.0
+
 SQLITE_DDL = """
 CREATE TABLE IF NOT EXISTS tmf_outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -39,7 +49,8 @@ CREATE TABLE IF NOT EXISTS tmf_outbox (
     event_type TEXT NOT NULL,
     correlation_id TEXT NOT NULL,
     body BLOB NOT NULL,
-    sent INTEGER NOT NULL DEFAULT 0
+    sent INTEGER NOT NULL DEFAULT 0,
+    sent_at REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tmf_outbox_unsent ON tmf_outbox (sent, seq);
 """
@@ -52,10 +63,29 @@ CREATE TABLE IF NOT EXISTS tmf_outbox (
     event_type text NOT NULL,
     correlation_id text NOT NULL,
     body bytea NOT NULL,
-    sent boolean NOT NULL DEFAULT false
+    sent boolean NOT NULL DEFAULT false,
+    sent_at double precision NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tmf_outbox_unsent ON tmf_outbox (seq) WHERE NOT sent;
+ALTER TABLE tmf_outbox ADD COLUMN IF NOT EXISTS sent_at double precision NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS tmf_outbox_sent_at ON tmf_outbox (sent_at) WHERE sent;
 """
+
+
+def sqlite_migrate(db: sqlite3.Connection, now: float) -> None:
+    """Give an outbox from before retention its `sent_at`; its sent rows count as sent now."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(tmf_outbox)")}
+    if "sent_at" not in present:
+        db.execute("ALTER TABLE tmf_outbox ADD COLUMN sent_at REAL NOT NULL DEFAULT 0")
+    db.execute("UPDATE tmf_outbox SET sent_at = ? WHERE sent = 1 AND sent_at = 0", (now,))
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS tmf_outbox_sent_at ON tmf_outbox (sent_at) WHERE sent = 1"
+    )
+
+
+async def postgres_migrate(connection: Any, now: float) -> None:
+    """After POSTGRES_DDL: sent rows from before retention count as sent now."""
+    await connection.execute("UPDATE tmf_outbox SET sent_at = $1 WHERE sent AND sent_at = 0", now)
 
 
 @dataclass(frozen=True)
@@ -87,8 +117,16 @@ def sqlite_pending(db: sqlite3.Connection, limit: int) -> list[OutboxRow]:
     return [_row(*row) for row in rows]
 
 
-def sqlite_mark_sent(db: sqlite3.Connection, seqs: Sequence[int]) -> None:
-    db.executemany("UPDATE tmf_outbox SET sent = 1 WHERE seq = ?", [(s,) for s in seqs])
+def sqlite_mark_sent(db: sqlite3.Connection, seqs: Sequence[int], now: float) -> None:
+    db.executemany(
+        "UPDATE tmf_outbox SET sent = 1, sent_at = ? WHERE seq = ?", [(now, s) for s in seqs]
+    )
+
+
+def sqlite_prune(db: sqlite3.Connection, cutoff: float) -> int:
+    """Delete the rows sent before `cutoff`; returns how many."""
+    cursor = db.execute("DELETE FROM tmf_outbox WHERE sent = 1 AND sent_at < ?", (cutoff,))
+    return max(cursor.rowcount, 0)
 
 
 async def postgres_write(
@@ -105,7 +143,7 @@ async def postgres_write(
 
 
 async def postgres_relay_batch(
-    pool: Any, limit: int, publish: Callable[[OutboxRow], Awaitable[None]]
+    pool: Any, limit: int, publish: Callable[[OutboxRow], Awaitable[None]], now: float
 ) -> int:
     """Publish up to `limit` unsent rows and mark them sent, holding their row locks meanwhile
     (`FOR UPDATE SKIP LOCKED`) so that replicas sharing the database never publish the same row
@@ -125,9 +163,19 @@ async def postgres_relay_batch(
         finally:
             if done:
                 await connection.execute(
-                    "UPDATE tmf_outbox SET sent = true WHERE seq = ANY($1::bigint[])", done
+                    "UPDATE tmf_outbox SET sent = true, sent_at = $2"
+                    " WHERE seq = ANY($1::bigint[])",
+                    done,
+                    now,
                 )
     return len(done)
+
+
+async def postgres_prune(pool: Any, cutoff: float) -> int:
+    """Delete the rows sent before `cutoff`; returns how many. Replicas may prune at the same
+    time: a row is deleted once, the other DELETE finds it gone."""
+    status = await pool.execute("DELETE FROM tmf_outbox WHERE sent AND sent_at < $1", cutoff)
+    return int(str(status).rsplit(" ", 1)[-1])
 
 
 def _row(
@@ -143,7 +191,9 @@ class Relay:
 
     Woken by `wake()` after every commit that wrote events, and by a timer every `poll_interval`
     seconds, which picks up rows left by a crash (this process's or a replica's). A failed publish
-    leaves the row unsent for the next round; the relay never stops on it.
+    leaves the row unsent for the next round; the relay never stops on it. After a round, at most
+    once per `prune_every` seconds (default `PRUNE_EVERY`), `prune` deletes the rows whose
+    retention has passed.
     """
 
     def __init__(
@@ -153,15 +203,21 @@ class Relay:
         prefix: str | None = None,
         poll_interval: float = 2.0,
         batch: int = 100,
+        prune: Callable[[], Awaitable[int]] | None = None,
+        prune_every: float | None = None,
     ) -> None:
         self._relay_batch = relay_batch
         self._publish = publish
         self._prefix = prefix
         self._poll_interval = poll_interval
         self._batch = batch
+        self._prune = prune
+        self._prune_every = prune_every
+        self._pruned_at: float | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published = 0
+        self.pruned = 0
         self.failures = 0
 
     def wake(self) -> None:
@@ -192,6 +248,23 @@ class Relay:
             if count < self._batch:
                 return total
 
+    async def prune(self) -> int:
+        """Delete the sent rows whose retention has passed now; returns how many."""
+        if self._prune is None:
+            return 0
+        self._pruned_at = asyncio.get_running_loop().time()
+        count = await self._prune()
+        self.pruned += count
+        return count
+
+    def _prune_due(self) -> bool:
+        if self._prune is None:
+            return False
+        if self._pruned_at is None:
+            return True
+        every = PRUNE_EVERY if self._prune_every is None else self._prune_every
+        return asyncio.get_running_loop().time() - self._pruned_at >= every
+
     async def _send(self, row: OutboxRow) -> None:
         channel = event_channel(row.event.channel, self._prefix)
         await self._publish(channel, row.event.headers(row.correlation_id), row.event.body)
@@ -206,6 +279,14 @@ class Relay:
             except Exception:
                 self.failures += 1
                 log.exception("outbox relay round failed; unsent events stay for the next round")
+            if self._prune_due():
+                try:
+                    await self.prune()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    self.failures += 1
+                    log.exception("outbox prune failed; expired rows stay for the next one")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 

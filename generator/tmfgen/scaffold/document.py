@@ -9,17 +9,27 @@ Per operation `op` (e.g. retrieveCustomer):
   the operation's reply message and the shared `ErrorReply`, and `x-tmf-operation` /
   `x-tmf-resource` naming the uniform operation and its resource;
 * messages `OpRequest` and `OpReply`, correlated by `X-Correlation-Id`, with header schemas from
-  the profile tables and payloads as multi-format OpenAPI schema objects that `$ref` the OAS
-  copy beside the document (the resource, `_FVO` on create, `_MVO` on patch, an array on list).
+  the profile tables and payloads from the OAS copy beside the document (the resource, `_FVO` on
+  create, `_MVO` on patch, an array on list).
+
+Each OAS schema a payload uses is entered once: `components.schemas.<Name>` is a multi-format
+OpenAPI schema object whose schema `$ref`s the OAS copy, a payload `$ref`s that entry, and an
+array payload or an event envelope reaches it as `#/components/schemas/<Name>/schema`. The
+official AsyncAPI parser (@asyncapi/parser 3.6) dereferences every `$ref` into the OAS file into
+a fresh, deeper copy of the schema graph behind it and then walks the result once per path;
+with the resource graph entered eight times (TMF629: four replies, four events) that walk took
+six minutes. Entered once, the same document parses in about three seconds (docs/events.md).
 
 Reply header tables that are the same for most operations share one `ReplyHeaders` schema,
 which `ErrorReply` uses too; the others get their own.
 
 Per TMF event of a mapped resource that the OAS defines (`CustomerCreateEvent`, ...): a channel
 `{prefix}.<api>.<version>.<eventName>.notification` (eventName: the schema name with a lower-case
-first letter), a message carrying the OAS event schema with the `EventHeaders` schema, and an
-operation `action: send` with `x-tmf-event` (create, attributeValueChange, stateChange, delete)
-and `x-tmf-resource`. See docs/events.md.
+first letter), a message with the `EventHeaders` schema, and an operation `action: send` with
+`x-tmf-event` (create, attributeValueChange, stateChange, delete) and `x-tmf-resource`. The
+message payload is `components.schemas.<EventName>`: the OAS event schema copied, its
+`<EventName>Payload` (the `event` object naming the resource) inlined, and every other schema it
+names (`Event`, the resource) reached through that schema's entry. See docs/events.md.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from ..oas_model import schema_ref
+from ..oas_model import SCHEMA_REF, schema_ref
 from ..profile.model import OperationKind, Profile
 from .headers import (
     Schema,
@@ -39,6 +49,7 @@ from .headers import (
 )
 from .mapping import ERROR_SCHEMA, Mapped
 from .oas import OasIndex
+from .yamltext import Flow
 
 OPENAPI_FORMAT = "application/vnd.oai.openapi;version=3.0.0"
 REPLY_LOCATION = "$message.header#/Reply-Channel"
@@ -60,7 +71,7 @@ def event_headers_schema() -> Schema:
     """The headers of every notification message (see README, "Wire format")."""
     return {
         "type": "object",
-        "required": ["Event-Type", "X-Event-Id"],
+        "required": Flow(["Event-Type", "X-Event-Id"]),
         "properties": {
             "Event-Type": {"type": "string", "description": "The event schema name."},
             "X-Event-Id": {
@@ -84,15 +95,30 @@ def _schema_ref(name: str) -> dict[str, str]:
     return {"$ref": schema_ref(name)}
 
 
+class _NotLocal(Exception):
+    """An event schema names something other than a schema of its own OAS file."""
+
+
 class _Builder:
-    def __init__(self, profile: Profile, oas: OasIndex, operations: list[Mapped]) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        oas: OasIndex,
+        operations: list[Mapped],
+        oas_schemas: dict[str, Any] | None = None,
+    ) -> None:
         self.profile = profile
         self.oas_name = oas.file.name
+        self.oas_schemas = oas_schemas or {}
         self.operations = operations
         self.channels: dict[str, Any] = {}
         self.ops: dict[str, Any] = {}
         self.messages: dict[str, Any] = {}
         self.schemas: dict[str, Any] = {}
+        #: the document's one entry per OAS schema its payloads use, in first-use order
+        self.entries: dict[str, Any] = {}
+        #: event envelopes: OAS event schemas copied into the document
+        self.envelopes: dict[str, Any] = {}
         self.parameters: set[str] = set()
         self.shared_reply = self._shared_reply_headers()
 
@@ -106,10 +132,73 @@ class _Builder:
         best = max(tables, key=lambda t: counts[self._key(t)])
         return best
 
+    def entry(self, schema: str) -> str:
+        """The document's entry for the OAS schema `schema` (added on first use); its key."""
+        if schema not in self.entries:
+            target = {"$ref": f"./{self.oas_name}{SCHEMA_REF}{schema}"}
+            self.entries[schema] = {"schemaFormat": OPENAPI_FORMAT, "schema": target}
+        return schema
+
+    def inner(self, schema: str) -> str:
+        """A reference, from inside an OpenAPI schema, to the OAS schema `schema`."""
+        return f"{SCHEMA_REF}{self.entry(schema)}/schema"
+
     def payload(self, schema: str, array: bool = False) -> dict[str, Any]:
-        target: dict[str, Any] = {"$ref": f"./{self.oas_name}{schema_ref(schema)}"}
-        body = {"type": "array", "items": target} if array else target
-        return {"schemaFormat": OPENAPI_FORMAT, "schema": body}
+        if not array:
+            return _schema_ref(self.entry(schema))
+        items = {"$ref": self.inner(schema)}
+        return {"schemaFormat": OPENAPI_FORMAT, "schema": {"type": "array", "items": items}}
+
+    def envelope(self, event_type: str) -> dict[str, Any] | None:
+        """The OAS schema `event_type` as a schema of this document (see the module docstring);
+        None when it names anything but schemas of its own OAS file."""
+        own = f"{SCHEMA_REF}{event_type}/schema"
+        inlined = event_type + "Payload"
+
+        def target(ref: object) -> str:
+            if not isinstance(ref, str):
+                raise _NotLocal(ref)
+            name = ref.removeprefix(SCHEMA_REF)
+            if name == ref and ("/" in ref or "#" in ref):
+                raise _NotLocal(ref)  # a bare name is allowed in a discriminator mapping only
+            if name not in self.oas_schemas:
+                raise _NotLocal(ref)
+            return name
+
+        def copy(node: Any, inside: frozenset[str]) -> Any:
+            if isinstance(node, list):
+                return [copy(v, inside) for v in node]
+            if not isinstance(node, dict):
+                return node
+            if "$ref" in node:
+                ref = node["$ref"]
+                if not isinstance(ref, str) or not ref.startswith(SCHEMA_REF):
+                    raise _NotLocal(ref)
+                name = target(ref)
+                if name == inlined and name not in inside:
+                    return copy(self.oas_schemas[name], inside | {name})
+                return {"$ref": own if name == event_type else self.inner(name)}
+            out: dict[str, Any] = {}
+            for key, value in node.items():
+                if key == "discriminator" and isinstance(value, dict):
+                    out[key] = dict(value)
+                    mapping = value.get("mapping")
+                    if isinstance(mapping, dict):
+                        out[key]["mapping"] = {
+                            k: own if target(v) == event_type else self.inner(target(v))
+                            for k, v in mapping.items()
+                        }
+                else:
+                    out[key] = copy(value, inside)
+            return out
+
+        entries = dict(self.entries)
+        try:
+            schema = copy(self.oas_schemas[event_type], frozenset())
+        except _NotLocal:
+            self.entries = entries
+            return None
+        return {"schemaFormat": OPENAPI_FORMAT, "schema": schema}
 
     def channel(self, key: str, address: str, title: str, messages: list[str]) -> None:
         params = sorted(set(_placeholders(address)))
@@ -202,8 +291,18 @@ class _Builder:
             "x-tmf-event": kind,
             "x-tmf-resource": resource,
         }
+        envelope = self.envelope(event_type) if event_type in self.oas_schemas else None
+        payload: dict[str, Any]
+        if envelope is not None:
+            self.envelopes[event_type] = envelope
+            payload = _schema_ref(event_type)
+        else:  # not copyable: the OAS event schema itself
+            payload = {
+                "schemaFormat": OPENAPI_FORMAT,
+                "schema": {"$ref": f"./{self.oas_name}{SCHEMA_REF}{event_type}"},
+            }
         self.message(event_type, f"{event_type} notification", EVENT_HEADERS, None)
-        self.messages[event_type]["payload"] = self.payload(event_type)
+        self.messages[event_type]["payload"] = payload
         self.schemas[EVENT_HEADERS] = event_headers_schema()
 
     def events(self, schemas: frozenset[str]) -> None:
@@ -230,6 +329,13 @@ class _Builder:
         }
         self.messages[ERROR_REPLY] = error
         self.schemas[SHARED_REPLY_HEADERS] = self.shared_reply
+        for name, schema in (*self.entries.items(), *self.envelopes.items()):
+            if name in self.schemas:
+                raise ValueError(
+                    f"components.schemas.{name} would hold two schemas: the OAS schema {name!r} "
+                    "and a header schema or event envelope of that name"
+                )
+            self.schemas[name] = schema
         return {
             "asyncapi": "3.0.0",
             "info": {"title": title, "version": version, "description": description},
@@ -262,8 +368,17 @@ def _placeholders(address: str) -> list[str]:
     return names
 
 
-def build_document(profile: Profile, oas: OasIndex, operations: list[Mapped]) -> dict[str, Any]:
-    """The AsyncAPI 3.0 document (plain data, keys in output order) of the mapped operations."""
+def build_document(
+    profile: Profile,
+    oas: OasIndex,
+    operations: list[Mapped],
+    oas_schemas: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document (plain data, keys in output order) of the mapped operations.
+
+    `oas_schemas` are the OAS's component schemas, which event envelopes are copied from;
+    without them an event message `$ref`s the OAS event schema directly. Raises ValueError when
+    an OAS schema has the name of another schema of the document (a header schema)."""
     info = profile.api
     title = info.title or oas.title or profile.title
     description = (
@@ -271,4 +386,5 @@ def build_document(profile: Profile, oas: OasIndex, operations: list[Mapped]) ->
         f"parameters travel as message headers; resource representations are the "
         f"{info.tmf_id} v{oas.version} OpenAPI schemas."
     )
-    return _Builder(profile, oas, operations).build(title, oas.version, description, oas.schemas)
+    builder = _Builder(profile, oas, operations, oas_schemas)
+    return builder.build(title, oas.version, description, oas.schemas)

@@ -85,7 +85,8 @@ def _header(profile: Profile, oas_name: str, profile_name: str) -> str:
         f"official OpenAPI file beside this one, {oas_name}, following the conventions of "
         "specs/tmf629/asyncapi.yaml: each operation is a commandRequest channel and the "
         "commandReply channel named by the request's Reply-Channel header; header schemas state "
-        "the profile's header tables; payloads $ref the unmodified OAS copy."
+        "the profile's header tables; payloads $ref the unmodified OAS copy, each OAS schema "
+        "through its one entry in components.schemas (docs/events.md)."
     )
     return f"{title}, asynchronous request/reply API.\n\n" + "\n".join(textwrap.wrap(text, 96))
 
@@ -167,7 +168,8 @@ def scaffold(
         raise PipelineError(escaping)
     profile = _with_tmf_id(profile, tmf_id, oas, profile_path, report)
     mapping = map_profile(profile, oas)
-    inferred, guesses = infer_profile(mapping.profile, oas_schemas(openapi))
+    schemas = oas_schemas(openapi)
+    inferred, guesses = infer_profile(mapping.profile, schemas)
     mapping.profile = inferred
     report.unmapped = mapping.unmapped
     report.notes.extend(mapping.notes + [f"provider-assigned {g}" for g in guesses])
@@ -183,7 +185,12 @@ def scaffold(
             f"no operation of the profile maps onto {openapi.name}",
         )
         raise PipelineError(problems)
-    document = build_document(mapping.profile, oas, mapping.operations)
+    try:
+        document = build_document(mapping.profile, oas, mapping.operations, schemas)
+    except ValueError as exc:
+        problems = Problems()
+        problems.error(str(openapi), "/components/schemas", "scaffold-name-clash", str(exc))
+        raise PipelineError(problems) from None
     planned: dict[str, bytes] = {
         ASYNCAPI_FILE: dump_yaml(
             document, _header(mapping.profile, openapi.name, profile_path.name)

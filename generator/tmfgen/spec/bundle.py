@@ -5,7 +5,8 @@ over several files and formats. The bundler starts from the message payload and 
 and copies the transitive closure of everything they reference (including discriminator mapping
 targets), rewriting each reference to `#/components/schemas/<name>`.
 
-Naming: a schema under `components/schemas/<X>` (or `definitions`/`$defs`) keeps `X`; an inline
+Naming: a schema under `components/schemas/<X>` (or `definitions`/`$defs`) keeps `X`, and so does
+the `schema` of a multi-format schema object at `components/schemas/<X>`; an inline
 message schema takes the name its caller derives from the message; any other referenced node is
 named from its pointer. Identity is the resolved (file, pointer) of the schema, so one schema
 reached through different paths is bundled once, and two *different* schemas wanting the same
@@ -127,7 +128,7 @@ class Bundler:
         if loc in self._names:
             return self._names[loc]
         tokens = split_pointer(loc.pointer)
-        wanted = _pointer_name(tokens) or fallback
+        wanted = _pointer_name(tokens) or self._multi_format_name(loc, tokens) or fallback
         if wanted is None:
             wanted = "_".join(tokens[-2:]) if tokens else loc.file.name.split(".")[0]
         base = _identifier(wanted)
@@ -144,6 +145,13 @@ class Bundler:
         self._origins[name] = (rel, loc.pointer)
         self._queue.append((loc, dialect))
         return name
+
+    def _multi_format_name(self, loc: Location, tokens: list[str]) -> str | None:
+        """`X` for the schema of the multi-format schema object `components/schemas/X`."""
+        if len(tokens) != 4 or tokens[:2] != ["components", "schemas"] or tokens[3] != "schema":
+            return None
+        holder = self.docs.get(Location(loc.file, loc.pointer.rsplit("/", 1)[0]))
+        return tokens[2] if isinstance(holder, dict) and "schemaFormat" in holder else None
 
     def _ref(self, ref: Any, at: Location, dialect: Dialect, where: str | None = None) -> str:
         """Rewrite a reference made from the schema at `at` into the bundle, queueing its target."""

@@ -139,6 +139,7 @@ class PostgresStore(Store):
                     "UPDATE tmf_processed SET stored_at = $1 WHERE stored_at = 0", self.clock()
                 )
                 await connection.execute(outbox.POSTGRES_DDL)
+                await outbox.postgres_migrate(connection, self.clock())
         except BaseException:
             await pool.close()
             raise
@@ -215,7 +216,11 @@ class PostgresStore(Store):
     async def relay_outbox(
         self, limit: int, publish: Callable[[outbox.OutboxRow], Awaitable[None]]
     ) -> int:
-        return await outbox.postgres_relay_batch(self.pool, limit, publish)
+        return await outbox.postgres_relay_batch(self.pool, limit, publish, self.clock())
+
+    async def prune_outbox(self) -> int:
+        cutoff = self.outbox_cutoff()
+        return 0 if cutoff is None else await outbox.postgres_prune(self.pool, cutoff)
 
     async def _prune(self, connection: Any, m: Mutation, now: float, cutoff: float) -> None:
         """Drop the expired record of this key (so it can be reused), and now and then every

@@ -72,6 +72,7 @@ def _build(
             serve_unprefixed=args.serve_bare,
             group=args.group or default_group(package, args.prefix),
             reply_retention=args.reply_retention,
+            outbox_retention=args.outbox_retention,
         )
     except ModuleNotFoundError as error:
         what = f"the {args.backend} backend" if args.backend != "memory" else "the store"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
+from .outbox import DEFAULT_OUTBOX_RETENTION
 from .store import DEFAULT_REPLY_RETENTION
 
 #: exit status of a configuration error (as argparse uses for usage errors)
@@ -188,6 +189,15 @@ SERVE_OPTIONS: tuple[Option, ...] = (
         "TMF_REPLY_RETENTION",
         "seconds a stored reply is replayed for a repeated request ('none': forever)",
         DEFAULT_REPLY_RETENTION,
+        "seconds",
+        metavar="SECONDS",
+    ),
+    Option(
+        "--outbox-retention",
+        "TMF_OUTBOX_RETENTION",
+        "seconds a published event stays in the outbox before the relay deletes it "
+        "('none': forever)",
+        DEFAULT_OUTBOX_RETENTION,
         "seconds",
         metavar="SECONDS",
     ),

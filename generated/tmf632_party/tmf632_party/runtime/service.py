@@ -159,7 +159,9 @@ class Service:
         #: publishes the events committed to the store's outbox (None: no route raises events)
         self.relay: outbox.Relay | None = None
         if any(route.binding.notifications.channels for route in routes):
-            self.relay = outbox.Relay(store.relay_outbox, transport.publish, prefix)
+            self.relay = outbox.Relay(
+                store.relay_outbox, transport.publish, prefix, prune=store.prune_outbox
+            )
 
     def channels(self) -> list[tuple[str, Route]]:
         return [

@@ -125,12 +125,18 @@ class Store(abc.ABC):
 
     #: seconds a stored reply is replayed for; None keeps every reply forever
     reply_retention: float | None = DEFAULT_REPLY_RETENTION
-    #: wall clock for `stored_at`; tests move it
+    #: seconds a published event stays in the outbox; None keeps every row forever
+    outbox_retention: float | None = outbox.DEFAULT_OUTBOX_RETENTION
+    #: wall clock for `stored_at` and `sent_at`; tests move it
     clock = staticmethod(time.time)
 
     def reply_cutoff(self) -> float | None:
         """Replies stored before this instant have expired (None: nothing expires)."""
         return None if self.reply_retention is None else self.clock() - self.reply_retention
+
+    def outbox_cutoff(self) -> float | None:
+        """Outbox rows sent before this instant have expired (None: nothing expires)."""
+        return None if self.outbox_retention is None else self.clock() - self.outbox_retention
 
     @abc.abstractmethod
     async def open(self) -> None: ...
@@ -174,6 +180,11 @@ class Store(abc.ABC):
     ) -> int:
         """Publish up to `limit` unsent outbox events through `publish` and mark them sent;
         returns how many were published. A store without an outbox has nothing to send."""
+        return 0
+
+    async def prune_outbox(self) -> int:
+        """Delete the outbox rows sent longer than `outbox_retention` ago (never an unsent
+        one); returns how many. The relay calls it (outbox.Relay)."""
         return 0
 
     #: SQL dialect of `where` conditions: "sqlite" or "postgresql"
@@ -251,6 +262,13 @@ class SQLiteStore(Store):
             raise
         db.execute("COMMIT")
         db.executescript(outbox.SQLITE_DDL)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            outbox.sqlite_migrate(db, self.clock())
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
         self._db = db
 
     async def close(self) -> None:
@@ -351,8 +369,15 @@ class SQLiteStore(Store):
         finally:
             if done:
                 with self._lock:
-                    outbox.sqlite_mark_sent(self.db, done)
+                    outbox.sqlite_mark_sent(self.db, done, self.clock())
         return len(done)
+
+    async def prune_outbox(self) -> int:
+        cutoff = self.outbox_cutoff()
+        if cutoff is None:
+            return 0
+        with self._lock:
+            return outbox.sqlite_prune(self.db, cutoff)
 
     async def replay(self, channel: str, correlation_id: str) -> StoredReply | None:
         cutoff = self.reply_cutoff()
@@ -417,12 +442,18 @@ STORES: dict[str, str] = {
 }
 
 
-def create_store(url: str, reply_retention: float | None = DEFAULT_REPLY_RETENTION) -> Store:
+def create_store(
+    url: str,
+    reply_retention: float | None = DEFAULT_REPLY_RETENTION,
+    outbox_retention: float | None = outbox.DEFAULT_OUTBOX_RETENTION,
+) -> Store:
     """Build a store from a URL: `sqlite://:memory:`, `sqlite:///abs/path.db`, `sqlite://rel.db`, or
     `postgresql://...` once that store is present."""
     scheme, _, rest = url.partition("://")
     if scheme == "sqlite":
-        return SQLiteStore(rest or ":memory:", reply_retention)
+        sqlite = SQLiteStore(rest or ":memory:", reply_retention)
+        sqlite.outbox_retention = outbox_retention
+        return sqlite
     target = STORES.get(scheme)
     if target is None:
         raise ValueError(f"unknown store URL scheme {scheme!r} in {url!r}")
@@ -430,4 +461,5 @@ def create_store(url: str, reply_retention: float | None = DEFAULT_REPLY_RETENTI
     module = importlib.import_module(f"{__package__}.{module_name}")
     store: Store = getattr(module, factory_name)(url)
     store.reply_retention = reply_retention
+    store.outbox_retention = outbox_retention
     return store
