@@ -60,7 +60,7 @@ def judge(fault: Fault | None, code: int, results: Sequence[CaseResult]) -> Verd
     collected = {r.name for r in results}
     if fault is None:
         problem = "" if code == 0 and passed else f"the untouched copy does not pass (exit {code})"
-        every = _marked_rules(results, {r.name for r in results})
+        every = _marked_rules(results, collected)
         return Verdict(CONTROL, "no fault", (), code, failed, passed, (), problem, rule_ids=every)
     expected = expected_failures(fault.caught_by, collected)
     missed = [name for name in expected if name not in failed]
