@@ -106,7 +106,7 @@ def lint_command(
         _fail(error)
         return
     if not any(p.level is Level.ERROR for p in findings):
-        findings = [*findings, *untested_rules(spec, loaded, inputs)]
+        findings = [*findings, *untested_rules(spec, loaded, inputs, findings)]
     _report(findings)
     errors = sum(1 for p in findings if p.level is Level.ERROR)
     warnings = len(findings) - errors
@@ -144,7 +144,7 @@ def rules_command(profile: Path, asyncapi: Path | None, ref_roots: tuple[Path, .
         from .ir.lower import lower
 
         lower(spec, loaded, str(profile))  # raises the lowering's own problems
-    click.echo(render(coverage(loaded, api), with_tests=True), nl=False)
+    click.echo(render(coverage(loaded, api, findings), with_tests=True), nl=False)
 
 
 @main.command("generate")
@@ -292,6 +292,8 @@ def ctk_command(
         with tempfile.TemporaryDirectory(prefix="tmfgen-ctk-") as scratch:
             built = _ctk_build(inputs, Path(scratch) / "package")
             _ctk_self_test(built.api, Path(scratch), report, jobs)
+            for rule in run.unchecked_rules(inputs, built):
+                click.echo(f"no test can check {rule.rule} ({rule.text}): {rule.why}")
         return
     if backend is None or report is None:
         _ctk_usage("tmfgen ctk: --backend and --report are required (or --self-test)")
@@ -305,7 +307,8 @@ def ctk_command(
             _ctk_usage(f"tmfgen ctk: {unreachable}")
         target = run.Target(backend, broker, prefix)
         title = f"{built.api.tmf_id} {built.api.title}: conformance"
-        code = run.run_suite(Path(scratch) / "package", target, report.resolve(), title)
+        unchecked = run.write_unchecked(inputs, built, Path(scratch))
+        code = run.run_suite(Path(scratch) / "package", target, report.resolve(), title, unchecked)
     click.echo(f"reports: {report / 'report.html'}, {report / run.JUNIT_FILE}", err=True)
     sys.exit(code if code in (0, run.TESTS_FAILED) else CTK_USAGE)
 

@@ -9,6 +9,7 @@ folder, so `--check` runs the very same stages and compares instead of writing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,10 +84,15 @@ def lowered(spec: Spec, profile: Profile, inputs: Inputs) -> ApiIR | None:
         return None
 
 
-def untested_rules(spec: Spec, profile: Profile, inputs: Inputs) -> list[Problem]:
-    """`rule-untested` warnings: profile rules no generated test checks."""
+def untested_rules(
+    spec: Spec, profile: Profile, inputs: Inputs, findings: Sequence[Problem] = ()
+) -> list[Problem]:
+    """`rule-untested` warnings: applicable profile rules (by lint's `findings`) no generated
+    test checks."""
     api = lowered(spec, profile, inputs)
-    return [] if api is None else rule_report.untested(profile, api, str(inputs.profile))
+    if api is None:
+        return []
+    return rule_report.untested(profile, api, str(inputs.profile), findings)
 
 
 def build(inputs: Inputs) -> Built:

@@ -24,7 +24,10 @@ from tmfgen.ctk.results import (
     RecordedExchange,
     RecordedMessage,
     RunInfo,
+    UncheckedRule,
     by_rule,
+    load,
+    save,
     section_of,
 )
 
@@ -113,6 +116,20 @@ def test_page_escapes_hostile_text_and_shows_failures() -> None:
     assert "acme.api.v5.createThing.commandReply" in text
     assert re.search(r'id="rules-failed"[^>]*>failed: 1<', page)
     assert re.search(r'id="tests-passed"[^>]*>passed: 3<', page)
+
+
+def test_rules_no_test_checks_are_listed_with_why(tmp_path: Path) -> None:
+    unchecked = (UncheckedRule("RES-THING-4", "Thing: mandatory " + HOSTILE, "no such attribute"),)
+    info = RunInfo("Thing", "nats", unchecked)
+    save(RESULTS, info, tmp_path)
+    loaded, _tests = load(tmp_path / "results.json")
+    assert loaded == info
+    page = render_html(loaded, RESULTS)
+    table = page.split('<table id="unchecked">')[1].split("</table>")[0]
+    assert "<td><code>RES-THING-4</code></td>" in table and "<td>no such attribute</td>" in table
+    assert "<script>" not in table
+    assert "Rules no test checks (1)" in page
+    assert "Rules no test checks (0)" in render_html(RunInfo("Thing", "nats"), RESULTS)
 
 
 def chromium() -> str:

@@ -26,6 +26,7 @@ from .results import (
     RunInfo,
     body_text,
     fallback_section,
+    load_unchecked,
     save,
     section_of,
 )
@@ -39,6 +40,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--ctk-report", default=None, help="folder for results.json and report.html")
     group.addoption("--ctk-title", default="TMF conformance", help="title of the HTML report")
     group.addoption("--ctk-target", default="", help="what was tested, for the report header")
+    group.addoption(
+        "--ctk-unchecked",
+        default=None,
+        help="JSON file of the profile rules no test checks, listed in the report with why",
+    )
     group.addoption(
         "--ctk-reply-timeout",
         type=float,
@@ -111,8 +117,11 @@ class ReportCollector:
 
     def __init__(self, config: pytest.Config) -> None:
         self.folder = Path(str(config.getoption("--ctk-report")))
+        unchecked = config.getoption("--ctk-unchecked")
         self.info = RunInfo(
-            str(config.getoption("--ctk-title")), str(config.getoption("--ctk-target"))
+            str(config.getoption("--ctk-title")),
+            str(config.getoption("--ctk-target")),
+            load_unchecked(Path(unchecked)) if unchecked else (),
         )
         self.timeout: float | None = config.getoption("--ctk-reply-timeout")
         self.results: list[CaseResult] = []

@@ -1,7 +1,8 @@
 """The HTML page of a conformance run: one self-contained file a person reads.
 
 Top to bottom: what was tested, the totals, a table per profile section, each failure with the
-requests it sent and the replies it got, then every rule with its outcome and its tests.
+requests it sent and the replies it got, then every rule with its outcome and its tests, and
+last the profile's rules no test checks, with why.
 Everything that came off the wire, out of the spec or out of a test (channel names, headers,
 bodies, messages) is hostile text and goes through `html.escape`; the page has no script and
 loads nothing.
@@ -21,6 +22,7 @@ from .results import (
     RecordedMessage,
     RuleSummary,
     RunInfo,
+    UncheckedRule,
     by_rule,
     counts,
 )
@@ -95,6 +97,16 @@ def _rules(rules: Sequence[RuleSummary]) -> str:
     return f'<table id="rules">{head}{"".join(rows)}</table>'
 
 
+def _unchecked(rules: Sequence[UncheckedRule]) -> str:
+    if not rules:
+        return "<p>none: every rule of the profile is checked by a test</p>"
+    rows = "".join(
+        f"<tr><td><code>{_e(r.rule)}</code></td><td>{_e(r.text)}</td><td>{_e(r.why)}</td></tr>"
+        for r in rules
+    )
+    return f'<table id="unchecked"><tr><th>rule</th><th>what</th><th>why</th></tr>{rows}</table>'
+
+
 def _headers(headers: dict[str, str]) -> str:
     if not headers:
         return "<p>(no headers)</p>"
@@ -153,6 +165,8 @@ def render_html(info: RunInfo, results: Iterable[CaseResult]) -> str:
         "".join(_failure(t) for t in failures) or "<p>none</p>",
         "<h2>Rules</h2>",
         _rules(rules),
+        f"<h2>Rules no test checks ({len(info.unchecked)})</h2>",
+        _unchecked(info.unchecked),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

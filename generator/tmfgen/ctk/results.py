@@ -63,11 +63,31 @@ class CaseResult:
 
 
 @dataclass(frozen=True)
+class UncheckedRule:
+    """A profile rule no test of the suite checks, and why (the spec lacks what it names, or
+    the suite has no test for it): the report lists it so that a reader sees every rule."""
+
+    rule: str
+    text: str
+    why: str
+
+
+@dataclass(frozen=True)
 class RunInfo:
     """What was tested, shown at the top of the report."""
 
     title: str
     target: str
+    unchecked: tuple[UncheckedRule, ...] = ()
+
+
+def save_unchecked(rules: Sequence[UncheckedRule], path: Path) -> Path:
+    path.write_text(json.dumps([asdict(r) for r in rules], ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def load_unchecked(path: Path) -> tuple[UncheckedRule, ...]:
+    return tuple(UncheckedRule(**raw) for raw in json.loads(path.read_text(encoding="utf-8")))
 
 
 def body_text(body: bytes) -> str:
@@ -133,7 +153,9 @@ def load(path: Path) -> tuple[RunInfo, list[CaseResult]]:
                 raw["marked"],
             )
         )
-    return RunInfo(**data["info"]), tests
+    info = data["info"]
+    unchecked = tuple(UncheckedRule(**raw) for raw in info.get("unchecked", ()))
+    return RunInfo(info["title"], info["target"], unchecked), tests
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import rule_report
 from ..pipeline import Built, Inputs, generate
+from ..profile.loader import load_profile
 from ..runtime.transport import create_transport
+from .results import UncheckedRule, save_unchecked
 
 #: pytest's exit statuses the kit passes on as "tests failed"; all others are usage errors
 TESTS_FAILED = 1
@@ -70,12 +73,29 @@ def build_package(inputs: Inputs, folder: Path) -> Built:
     return built
 
 
+def unchecked_rules(inputs: Inputs, built: Built) -> list[UncheckedRule]:
+    """The profile's rules no test of the built suite checks, with why: lint's reason when the
+    spec lacks what the rule names, else that the suite has no test for it."""
+    rows = rule_report.coverage(load_profile(inputs.profile), built.api, built.warnings)
+    return [
+        UncheckedRule(row.rule.id, row.rule.text, row.inapplicable or "no test checks it")
+        for row in rows
+        if not row.tests
+    ]
+
+
+def write_unchecked(inputs: Inputs, built: Built, folder: Path) -> Path:
+    """The unchecked rules as the file the kit's plugin reads (`--ctk-unchecked`)."""
+    return save_unchecked(unchecked_rules(inputs, built), folder / "unchecked-rules.json")
+
+
 def pytest_command(
     target: Target,
     report: Path,
     title: str,
     reply_timeout: float | None = None,
     extra: Sequence[str] = (),
+    unchecked: Path | None = None,
 ) -> list[str]:
     command = [sys.executable, "-m", "pytest", "-q", "--tb=short", "-p", "no:cacheprovider"]
     command += ["-p", "tmfgen.ctk.plugin", "tests", "--backend", target.backend]
@@ -91,6 +111,8 @@ def pytest_command(
     command += ["--ctk-target", target.describe()]
     if reply_timeout is not None:
         command += ["--ctk-reply-timeout", str(reply_timeout)]
+    if unchecked is not None:
+        command += ["--ctk-unchecked", str(unchecked)]
     return command + list(extra)
 
 
@@ -119,8 +141,10 @@ def start_suite(
         )
 
 
-def run_suite(package: Path, target: Target, report: Path, title: str) -> int:
+def run_suite(
+    package: Path, target: Target, report: Path, title: str, unchecked: Path | None = None
+) -> int:
     """Run the suite with its output on this process's terminal; pytest's exit status."""
     report.mkdir(parents=True, exist_ok=True)
-    command = pytest_command(target, report, title)
+    command = pytest_command(target, report, title, unchecked=unchecked)
     return subprocess.call(command, cwd=package, env=suite_env(package))
