@@ -111,6 +111,17 @@ def test_a_star_stands_for_every_case_of_a_test() -> None:
     ]
 
 
+def test_a_star_inside_a_case_and_unaffected_cases() -> None:
+    collected = {"t[deleteA]", "t[deleteB]", "t[patchA]", "u[@type]", "u[name]", "u[x]"}
+    assert expected_failures(["t[delete*]"], collected) == ["t[deleteA]", "t[deleteB]"]
+    # every case but the one the fault leaves working; regex characters are literal
+    assert expected_failures(["u[*]"], collected, ("u[@type]",)) == ["u[name]", "u[x]"]
+    assert expected_failures(["t[.*]", "t[deleteA]", "t[delete*]"], collected) == [
+        "t[deleteA]",
+        "t[deleteB]",
+    ]
+
+
 def test_rule_coverage_counts_the_rules_of_the_catching_tests() -> None:
     marked = [
         CaseResult("t::test_a", "test_a", FAILED, ("R-1",), "S", "", marked=True),

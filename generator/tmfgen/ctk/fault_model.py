@@ -8,7 +8,8 @@ exactly once: when the generated code changes shape, the self-test fails loudly 
 silently testing nothing.
 
 `rules` names the profile rules each fault breaks; `caught_by` the generated tests that must be
-among the failures (a test the suite of another API does not have is not required).
+among the failures (a test the suite of another API does not have is not required; a `*` stands
+for any text, so `[delete*]` is the DELETE case of every resource), but those of `unaffected`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ passed at all (a run where nothing passes proves nothing).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
@@ -62,7 +63,7 @@ def judge(fault: Fault | None, code: int, results: Sequence[CaseResult]) -> Verd
         problem = "" if code == 0 and passed else f"the untouched copy does not pass (exit {code})"
         every = _marked_rules(results, collected)
         return Verdict(CONTROL, "no fault", (), code, failed, passed, (), problem, rule_ids=every)
-    expected = expected_failures(fault.caught_by, collected)
+    expected = expected_failures(fault.caught_by, collected, fault.unaffected)
     missed = [name for name in expected if name not in failed]
     wrongly = [name for name in fault.unaffected if name in failed]
     if code != TESTS_FAILED:
@@ -82,14 +83,17 @@ def judge(fault: Fault | None, code: int, results: Sequence[CaseResult]) -> Verd
     )
 
 
-def expected_failures(caught_by: Sequence[str], collected: set[str]) -> list[str]:
-    """The tests of `caught_by` this suite has; `name[*]` stands for every case of `name`."""
+def expected_failures(
+    caught_by: Sequence[str], collected: set[str], unaffected: Sequence[str] = ()
+) -> list[str]:
+    """The tests of `caught_by` this suite has, but those of `unaffected`. A `*` stands for any
+    text, so that one catalogue fits every API: `name[*]` is every case of `name`,
+    `test_missing_id_is_400[delete*]` the case of each resource's DELETE."""
     expected: list[str] = []
     for name in caught_by:
-        if name.endswith("[*]"):
-            expected += sorted(n for n in collected if n.startswith(name[:-2]))
-        elif name in collected:
-            expected.append(name)
+        pattern = re.compile(".*".join(re.escape(part) for part in name.split("*")))
+        found = sorted(n for n in collected if pattern.fullmatch(n) and n not in unaffected)
+        expected += [n for n in found if n not in expected]
     return expected
 
 
