@@ -16,9 +16,9 @@ GENERATE = $(BIN)/tmfgen generate --asyncapi $(1)/asyncapi.yaml --profile $(1)/p
 
 all: test
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml runtime/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[brokers,dev,test-brokers]'
+	$(BIN)/pip install --quiet -c constraints.txt -e ./runtime -e '.[brokers,dev,test-brokers]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -45,8 +45,8 @@ check: $(STAMP)
 
 ## lint: black, ruff and mypy --strict on the toolkit; ruff and mypy --strict on each generated package
 lint: $(STAMP)
-	$(BIN)/black --check --quiet generator tests/generator bench
-	$(BIN)/ruff check generator tests bench tools
+	$(BIN)/black --check --quiet generator runtime/src tests/generator bench
+	$(BIN)/ruff check generator runtime/src tests bench tools
 	$(BIN)/mypy
 	$(foreach p,$(PACKAGES),(cd $(word 2,$(subst :, ,$(p))) && $(abspath $(BIN))/ruff check . && $(abspath $(BIN))/mypy --strict $(notdir $(word 2,$(subst :, ,$(p))))) &&) true
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
+from tmfgen_runtime.transport import BACKENDS
 
 from . import __version__
 from .problems import Level, PipelineError, Problem, printable
-from .runtime.transport import BACKENDS
 
 if TYPE_CHECKING:
     from .ir.model import ApiIR
@@ -160,6 +160,11 @@ def rules_command(profile: Path, asyncapi: Path | None, ref_roots: tuple[Path, .
 @click.option("--check", "check_only", is_flag=True, help="write nothing; exit 1 on drift")
 @click.option("--force", is_flag=True, help="write even over files tmfgen did not write")
 @click.option("--fail-on-warning", is_flag=True)
+@click.option(
+    "--vendor-runtime",
+    is_flag=True,
+    help="copy the runtime into the package instead of depending on tmfgen-runtime",
+)
 @click.option("-q", "--quiet", is_flag=True, help="do not list lint warnings")
 @allow_ref_root
 @_guarded
@@ -171,16 +176,16 @@ def generate_command(
     check_only: bool,
     force: bool,
     fail_on_warning: bool,
+    vendor_runtime: bool,
     quiet: bool,
     ref_roots: tuple[Path, ...],
 ) -> None:
     """Generate (or --check) the service package for a spec and profile."""
-    from .pipeline import Inputs, generate
+    from .pipeline import Inputs, generate, stale_runtime_imports
 
+    inputs = Inputs(asyncapi, profile, backend, fail_on_warning, ref_roots, vendor_runtime)
     try:
-        built, outcome = generate(
-            Inputs(asyncapi, profile, backend, fail_on_warning, ref_roots), out, check_only, force
-        )
+        built, outcome = generate(inputs, out, check_only, force)
     except PipelineError as error:
         _fail(error)
         return
@@ -195,6 +200,7 @@ def generate_command(
         return
     for path in outcome.hand_edited:
         click.secho(f"overwrote hand edits in generated file {path}", fg="yellow", err=True)
+    _report(stale_runtime_imports(built, out))
     click.echo(
         f"{out}: {len(outcome.written)} written, {len(outcome.created)} created, "
         f"{len(outcome.deleted)} deleted, {len(built.files)} files",
@@ -282,6 +288,7 @@ def ctk_command(
 ) -> None:
     """Certify a running implementation against the spec and profile: exit 0 if it conforms,
     1 if a test fails, 2 on usage or input errors."""
+    import dataclasses
     import tempfile
 
     from .ctk import run
@@ -289,6 +296,8 @@ def ctk_command(
 
     inputs = Inputs(asyncapi, profile, ref_roots=ref_roots)
     if self_test:
+        # faults are planted in the package's own copy of the runtime
+        inputs = dataclasses.replace(inputs, vendor_runtime=True)
         with tempfile.TemporaryDirectory(prefix="tmfgen-ctk-") as scratch:
             built = _ctk_build(inputs, Path(scratch) / "package")
             _ctk_self_test(built.api, Path(scratch), report, jobs)

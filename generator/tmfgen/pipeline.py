@@ -9,9 +9,12 @@ folder, so `--check` runs the very same stages and compares instead of writing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from tmfgen_runtime.transport import BACKENDS
 
 from . import rule_report
 from .ir.lower import lower
@@ -26,13 +29,13 @@ from .render.fileset import (
     GeneratedFile,
     InputDigest,
     Outcome,
+    Owner,
     check,
     finish,
     foreign_files,
     write,
 )
 from .render.formatting import FormatError
-from .runtime.transport import BACKENDS
 from .spec.loader import load_spec
 from .spec.model import Spec
 
@@ -45,6 +48,8 @@ class Inputs:
     fail_on_warning: bool = False
     #: folders beyond the inputs' own that `$ref`s may reach (`--allow-ref-root`)
     ref_roots: tuple[Path, ...] = ()
+    #: copy the runtime into the package instead of depending on tmfgen-runtime
+    vendor_runtime: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ def build(inputs: Inputs) -> Built:
     if findings.blocking(inputs.fail_on_warning):
         raise PipelineError(findings)
     try:
-        api = lower(spec, profile, str(inputs.profile), inputs.backend)
+        api = lower(spec, profile, str(inputs.profile), inputs.backend, inputs.vendor_runtime)
     except RecursionError:
         raise _too_deep(inputs.asyncapi, "generate models from") from None
     files = [
@@ -126,6 +131,34 @@ def build(inputs: Inputs) -> Built:
     except FormatError as error:
         raise PipelineError([blame(error, spec, profile, str(inputs.profile))]) from None
     return Built(api, finished, findings.warnings)
+
+
+#: how a user file written for a package that carried its own runtime imports it
+_VENDORED_IMPORT = re.compile(r"^\s*from \.runtime(\.\w+)* import ", re.MULTILINE)
+
+
+def stale_runtime_imports(built: Built, out: Path) -> list[Problem]:
+    """User files (never rewritten) that still import the package's own runtime copy when the
+    package now depends on tmfgen-runtime: each would fail at import, so say which and how."""
+    if built.api.vendor_runtime:
+        return []
+    found = []
+    for file in built.files:
+        target = out / file.path
+        if file.owner is Owner.USER and target.is_file():
+            text = target.read_text(encoding="utf-8", errors="replace")
+            if _VENDORED_IMPORT.search(text):
+                found.append(
+                    Problem(
+                        str(target),
+                        "",
+                        Level.WARNING,
+                        "vendored-runtime-import",
+                        "imports `.runtime`, which the package no longer carries: import "
+                        "from `tmfgen_runtime` instead (or generate with --vendor-runtime)",
+                    )
+                )
+    return found
 
 
 def generate(

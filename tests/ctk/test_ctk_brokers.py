@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 import pytest
 from tmfgen.ctk.faults import FAULTS, plant
 from tmfgen.ctk.results import FAILED, PASSED, RESULTS_FILE, load
+from tmfgen.pipeline import Inputs, generate
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "generated" / "tmf629_customer"
@@ -138,8 +138,10 @@ def conforming(backend: str) -> Iterator[str]:
 
 @pytest.fixture
 def faulty(tmp_path: Path) -> Iterator[str]:
+    """TMF629 generated with its own copy of the runtime, which the fault edits."""
     copy = tmp_path / "faulty"
-    shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    inputs = Inputs(SPEC / "asyncapi.yaml", SPEC / "profile.yaml", vendor_runtime=True)
+    generate(inputs, copy)
     plant(copy, "tmf629_customer", next(f for f in FAULTS if f.name == "create-200"))
     yield from serve(copy)
 

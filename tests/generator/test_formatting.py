@@ -53,7 +53,7 @@ def committed_python() -> list[Path]:
 
 def test_every_generated_python_file_is_left_unchanged_by_black() -> None:
     files = committed_python()
-    assert len(files) > 50
+    assert len(files) > 20
     changed = [
         str(p.relative_to(ROOT))
         for p in files

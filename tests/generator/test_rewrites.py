@@ -18,10 +18,10 @@ from tmfgen.render import engine
 NEW_WORDING = "Reworded conformance description for the rewrite count"
 
 
-def _copy_inputs(tmp_path: Path) -> Inputs:
+def _copy_inputs(tmp_path: Path, vendor_runtime: bool = False) -> Inputs:
     folder = tmp_path / "tmf629"
     shutil.copytree(TMF629, folder)
-    return Inputs(folder / "asyncapi.yaml", folder / "profile.yaml")
+    return Inputs(folder / "asyncapi.yaml", folder / "profile.yaml", vendor_runtime=vendor_runtime)
 
 
 def test_profile_description_change_rewrites_only_what_quotes_it(tmp_path: Path) -> None:
@@ -45,13 +45,16 @@ def test_profile_description_change_rewrites_only_what_quotes_it(tmp_path: Path)
     assert len(first.written) + len(first.created) == total
 
 
+@pytest.mark.parametrize("vendor_runtime", [False, True], ids=["dependency", "vendored"])
 def test_runtime_docstring_change_rewrites_only_the_runtime_copy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vendor_runtime: bool
 ) -> None:
+    """A package that depends on tmfgen-runtime is untouched by a runtime change; a vendored
+    copy changes in the one file that changed (and the manifest that lists its hash)."""
     runtime = tmp_path / "runtime"
     shutil.copytree(engine.RUNTIME, runtime, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(engine, "RUNTIME", runtime)
-    inputs = _copy_inputs(tmp_path)
+    inputs = _copy_inputs(tmp_path, vendor_runtime)
     out = tmp_path / "out"
     built, _ = generate(inputs, out)
     package = built.api.package
@@ -62,4 +65,8 @@ def test_runtime_docstring_change_rewrites_only_the_runtime_copy(
 
     _, second = generate(inputs, out)
 
-    assert sorted(second.written) == sorted([MANIFEST, f"{package}/runtime/memory.py"])
+    if vendor_runtime:
+        assert sorted(second.written) == sorted([MANIFEST, f"{package}/runtime/memory.py"])
+    else:
+        assert second.written == [] and second.created == [] and second.deleted == []
+        assert not (out / package / "runtime").exists()

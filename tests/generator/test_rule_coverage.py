@@ -93,7 +93,7 @@ def test_collected_markers_are_the_plan(spec: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("package", sorted(PACKAGES.values()))
 def test_generated_tests_never_import_the_route_table(package: str) -> None:
-    """Channels come from tests/contract.py; importing the package's handlers would let a
+    """Channels come from tests/<package>_contract.py; importing the package's handlers would let a
     service that serves other channels pass its own tests."""
     for path in sorted((ROOT / "generated" / package / "tests").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -19,8 +19,17 @@ from pathlib import Path
 import pytest
 from gen_support import ROOT, TMF629
 
-#: what a wheel is built from (pyproject.toml names README.md; setup.py copies templates/)
-SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "generator", "templates")
+#: what a wheel is built from (pyproject.toml names README.md; setup.py copies templates/), and
+#: the runtime distribution's own folder
+SOURCES = (
+    "pyproject.toml",
+    "setup.py",
+    "MANIFEST.in",
+    "README.md",
+    "generator",
+    "templates",
+    "runtime",
+)
 
 
 def _run(args: list[str], cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess[str]:
@@ -43,16 +52,28 @@ def test_installed_wheel_generates_a_package_whose_tests_pass(tmp_path: Path) ->
     for name in SOURCES:
         origin = ROOT / name
         if origin.is_dir():
-            ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
+            ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc", "build")
             shutil.copytree(origin, source / name, ignore=ignore)
         else:
             shutil.copy2(origin, source / name)
     dist = tmp_path / "dist"
-    _run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(source), "-w", str(dist)],
-        tmp_path,
-    )
-    (wheel,) = dist.glob("tmfgen-*.whl")
+    for project in (source, source / "runtime"):
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "-q",
+                str(project),
+                "-w",
+                str(dist),
+            ],
+            tmp_path,
+        )
+    (wheel,) = dist.glob("tmfgen-0*.whl")
+    (runtime_wheel,) = dist.glob("tmfgen_runtime-*.whl")
 
     shipped = {n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("tmfgen/templates/")}
     expected = {
@@ -75,6 +96,7 @@ def test_installed_wheel_generates_a_package_whose_tests_pass(tmp_path: Path) ->
             "-c",
             constraints,
             str(wheel),
+            str(runtime_wheel),
             "pytest",
             "pytest-asyncio",
         ],
@@ -101,4 +123,5 @@ def test_installed_wheel_generates_a_package_whose_tests_pass(tmp_path: Path) ->
         tmp_path,
     )
     assert (out / "tmf629_customer" / "handlers.py").is_file()
+    assert not (out / "tmf629_customer" / "runtime").exists()  # it depends on tmfgen-runtime
     _run([tmfgen, "test", str(out), "-q"], tmp_path)

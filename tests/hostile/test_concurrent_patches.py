@@ -14,14 +14,14 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from tmfgen.runtime.client import TmfClient
-from tmfgen.runtime.memory import MemoryTransport
-from tmfgen.runtime.operations import ResourceBinding, ResourceHooks
-from tmfgen.runtime.query import QuerySupport
-from tmfgen.runtime.rules import ResourceRules
-from tmfgen.runtime.service import Route, Service
-from tmfgen.runtime.store import create_store
-from tmfgen.runtime.wire import ReplyPolicy
+from tmfgen_runtime.client import TmfClient
+from tmfgen_runtime.memory import MemoryTransport
+from tmfgen_runtime.operations import ResourceBinding, ResourceHooks
+from tmfgen_runtime.query import QuerySupport
+from tmfgen_runtime.rules import ResourceRules
+from tmfgen_runtime.service import Route, Service
+from tmfgen_runtime.store import create_store
+from tmfgen_runtime.wire import ReplyPolicy
 
 CREATE = "tally.create.commandRequest"
 PATCH = "tally.patch.commandRequest"

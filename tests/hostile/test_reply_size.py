@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from hostile_support import Harness, channel, reply_channel
 from tmf629_customer.app import build_service
-from tmf629_customer.runtime.client import TmfClient
-from tmf629_customer.runtime.transport import create_transport
 from tmf629_customer.samples import SAMPLES
+from tmfgen_runtime.client import TmfClient
+from tmfgen_runtime.transport import create_transport
 
 BIG = 400_000
 NATS_URL = os.environ.get("TMF_TEST_NATS_URL", "nats://127.0.0.1:4222")

@@ -1,6 +1,6 @@
 """Run `python -m tmf629_customer serve` as a deployment would, and watch its output.
 
-The committed package `generated/tmf629_customer` runs with its own copy of the runtime; its
+The committed package `generated/tmf629_customer` runs on tmfgen-runtime, as installed; its
 stdout and stderr are collected by threads so a test can wait for a line (`ready`, a retry
 warning) and then act, e.g. send a signal.
 """

@@ -18,9 +18,9 @@ from serve_support import PACKAGE_DIR
 sys.path.insert(0, str(PACKAGE_DIR))
 
 from tmf629_customer.app import build_service
-from tmf629_customer.runtime.client import TmfClient
-from tmf629_customer.runtime.observe import HttpEndpoint, JsonFormatter, Metrics
 from tmf629_customer.samples import SAMPLES
+from tmfgen_runtime.client import TmfClient
+from tmfgen_runtime.observe import HttpEndpoint, JsonFormatter, Metrics
 
 CHANNEL = "customerManagement.v5.{}Customer.commandRequest"
 
@@ -101,7 +101,7 @@ async def test_one_log_line_per_request_with_its_fields(caplog: pytest.LogCaptur
     await service.start()
     client = TmfClient(service.transport, timeout=10)
     try:
-        with caplog.at_level(logging.INFO, logger="tmf629_customer.runtime.service"):
+        with caplog.at_level(logging.INFO, logger="tmfgen_runtime.service"):
             channel = CHANNEL.format("retrieve")
             await client.request(
                 channel,

@@ -18,8 +18,8 @@ from serve_support import PACKAGE_DIR, connect_retrying, unique_prefix
 sys.path.insert(0, str(PACKAGE_DIR))
 
 from tmf629_customer.app import build_service
-from tmf629_customer.runtime.client import TmfClient
-from tmf629_customer.runtime.transport import create_transport
+from tmfgen_runtime.client import TmfClient
+from tmfgen_runtime.transport import create_transport
 
 STARTS = int(os.environ.get("TMFGEN_READY_STARTS", "20"))
 LIST = "customerManagement.v5.listCustomer.commandRequest"

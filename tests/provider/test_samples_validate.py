@@ -49,11 +49,11 @@ from tmfgen.profile.model import (
     StatusCode,
 )
 from tmfgen.profile.provider_inference import infer_profile, needs_source
-from tmfgen.runtime import provider, rules
-from tmfgen.runtime.merge_patch import merge_patch
 from tmfgen.scaffold.oas import OasIndex, read_oas
 from tmfgen.scaffold.run import oas_schemas, scaffold
 from tmfgen.schemas import walk
+from tmfgen_runtime import provider, rules
+from tmfgen_runtime.merge_patch import merge_patch
 
 M = Rule.MANDATORY
 

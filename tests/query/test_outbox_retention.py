@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tmfgen.runtime import outbox
-from tmfgen.runtime.events import PendingEvent
-from tmfgen.runtime.postgres import PostgresStore
-from tmfgen.runtime.store import Mutation, SQLiteStore, Store, StoredReply
+from tmfgen_runtime import outbox
+from tmfgen_runtime.events import PendingEvent
+from tmfgen_runtime.postgres import PostgresStore
+from tmfgen_runtime.store import Mutation, SQLiteStore, Store, StoredReply
 
 
 def created(id: str, *event_ids: str) -> Mutation:

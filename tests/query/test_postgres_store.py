@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from tmfgen.runtime.filters import AttributeCatalog, parse_filters, to_sql
-from tmfgen.runtime.postgres import PostgresStore, split_url
-from tmfgen.runtime.store import (
+from tmfgen_runtime.filters import AttributeCatalog, parse_filters, to_sql
+from tmfgen_runtime.postgres import PostgresStore, split_url
+from tmfgen_runtime.store import (
     AlreadyProcessed,
     Conflict,
     Mutation,

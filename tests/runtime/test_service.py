@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
-from tmfgen.runtime.client import Inbox, ReplyMessage, TmfClient
-from tmfgen.runtime.memory import MemoryTransport
-from tmfgen.runtime.operations import ResourceBinding, ResourceHooks
-from tmfgen.runtime.query import QuerySupport
-from tmfgen.runtime.rules import ResourceRules
-from tmfgen.runtime.service import Route, Service
-from tmfgen.runtime.store import SQLiteStore, Store
-from tmfgen.runtime.transport import ReplyRefused
-from tmfgen.runtime.wire import CORRELATION_ID, REQUEST_CHANNEL, ReplyPolicy, header
+from tmfgen_runtime.client import Inbox, ReplyMessage, TmfClient
+from tmfgen_runtime.memory import MemoryTransport
+from tmfgen_runtime.operations import ResourceBinding, ResourceHooks
+from tmfgen_runtime.query import QuerySupport
+from tmfgen_runtime.rules import ResourceRules
+from tmfgen_runtime.service import Route, Service
+from tmfgen_runtime.store import SQLiteStore, Store
+from tmfgen_runtime.transport import ReplyRefused
+from tmfgen_runtime.wire import CORRELATION_ID, REQUEST_CHANNEL, ReplyPolicy, header
 
 CREATE = "widget.create.commandRequest"
 LIST = "widget.list.commandRequest"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tmfgen.runtime.store import (
+from tmfgen_runtime.store import (
     AlreadyProcessed,
     Conflict,
     Mutation,

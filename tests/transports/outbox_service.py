@@ -15,14 +15,14 @@ import signal
 import sys
 
 from pydantic import BaseModel, ConfigDict, Field
-from tmfgen.runtime import events
-from tmfgen.runtime.operations import ResourceBinding
-from tmfgen.runtime.query import QuerySupport
-from tmfgen.runtime.rules import ResourceRules
-from tmfgen.runtime.service import Route, Service
-from tmfgen.runtime.store import create_store
-from tmfgen.runtime.transport import create_transport
-from tmfgen.runtime.wire import ReplyPolicy
+from tmfgen_runtime import events
+from tmfgen_runtime.operations import ResourceBinding
+from tmfgen_runtime.query import QuerySupport
+from tmfgen_runtime.rules import ResourceRules
+from tmfgen_runtime.service import Route, Service
+from tmfgen_runtime.store import create_store
+from tmfgen_runtime.transport import create_transport
+from tmfgen_runtime.wire import ReplyPolicy
 
 CREATE = "widget.create.commandRequest"
 

@@ -1,6 +1,6 @@
 """The generated TMF629 service on every broker: replicas, durability, broker restarts.
 
-These run the committed package (`generated/tmf629_customer`) with its own copy of the runtime,
+These run the committed package (`generated/tmf629_customer`) on the installed tmfgen-runtime,
 as a deployment would, and talk to it only through the broker.
 """
 
@@ -20,11 +20,11 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "generated" / "tmf629_custom
 sys.path.insert(0, str(PACKAGE_DIR))
 
 from tmf629_customer.app import build_service  # noqa: E402
-from tmf629_customer.runtime.client import ReplyMessage, TmfClient  # noqa: E402
-from tmf629_customer.runtime.nats_jetstream import stream_name  # noqa: E402
-from tmf629_customer.runtime.service import Service  # noqa: E402
-from tmf629_customer.runtime.transport import Message, create_transport  # noqa: E402
 from tmf629_customer.samples import SAMPLES  # noqa: E402
+from tmfgen_runtime.client import ReplyMessage, TmfClient  # noqa: E402
+from tmfgen_runtime.nats_jetstream import stream_name  # noqa: E402
+from tmfgen_runtime.service import Service  # noqa: E402
+from tmfgen_runtime.transport import Message, create_transport  # noqa: E402
 
 Backend = Any  # conftest.Backend: name, url, port, service, durable
 

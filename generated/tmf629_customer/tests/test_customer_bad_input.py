@@ -15,10 +15,9 @@ import json
 from typing import Any
 
 import pytest
-from contract import SAMPLES
-
-from tmf629_customer.runtime.service import Service
-from tmf629_customer.runtime.testkit import INBOX, Driver, error_body, unique
+from tmf629_customer_contract import SAMPLES
+from tmfgen_runtime.service import Service
+from tmfgen_runtime.testkit import INBOX, Driver, error_body, unique
 
 RESOURCE = "Customer"
 CREATE = "createCustomer"

@@ -16,12 +16,12 @@ it, and the test is skipped, saying so, when it does not.
 from typing import Any
 
 import pytest
-from contract import SAMPLES
+from tmf629_customer_contract import SAMPLES
+from tmfgen_runtime.eventkit import EventWatch, envelope_problems
+from tmfgen_runtime.events import STATE_ATTRIBUTES
+from tmfgen_runtime.testkit import Driver, unique
 
 from tmf629_customer import models
-from tmf629_customer.runtime.eventkit import EventWatch, envelope_problems
-from tmf629_customer.runtime.events import STATE_ATTRIBUTES
-from tmf629_customer.runtime.testkit import Driver, unique
 
 RESOURCE = "Customer"
 PAYLOAD_KEY = "customer"

@@ -5,12 +5,13 @@
 #   profile.yaml
 """Assemble the service: routes + transport + store."""
 
+from tmfgen_runtime.config import default_group
+from tmfgen_runtime.outbox import DEFAULT_OUTBOX_RETENTION
+from tmfgen_runtime.service import Service
+from tmfgen_runtime.store import DEFAULT_REPLY_RETENTION, create_store
+from tmfgen_runtime.transport import create_transport
+
 from .handlers import ROUTES
-from .runtime.config import default_group
-from .runtime.outbox import DEFAULT_OUTBOX_RETENTION
-from .runtime.service import Service
-from .runtime.store import DEFAULT_REPLY_RETENTION, create_store
-from .runtime.transport import create_transport
 
 DEFAULT_BACKEND = "memory"
 DEFAULT_STORE = "sqlite://:memory:"

@@ -10,7 +10,7 @@ API: Customer Management.
 Each constant is one table of the profile; runtime.rules applies them to payloads.
 """
 
-from .runtime.rules import ConditionalRule, ResourceRules
+from tmfgen_runtime.rules import ConditionalRule, ResourceRules
 
 CUSTOMER_RULES = ResourceRules(
     mandatory_in_response=("@type", "id"),

@@ -10,30 +10,33 @@ API: Party Management.
 Options select where the service runs: by default it is started in-process on the embedded
 broker with an in-memory SQLite store. One service and one client serve the whole session (a
 consumer-group join costs seconds on some brokers); tests stay independent by creating their own
-resources with unique values. Channels come from the contract (`contract.py`, rendered from the
-profile and the AsyncAPI document), never from the package under test. `--backend/--broker`
-start it on a real broker,
-`--store` on another database, and `--external` tests an implementation that is already running
-(only the broker is used then). Tests talk to the service only through the broker.
+resources with unique values. Channels come from the contract module (rendered from the profile
+and the AsyncAPI document), never from the package under test. `--backend/--broker` start it on
+a real broker, `--store` on another database, and `--external` tests an implementation that is
+already running (only the broker is used then). Tests talk to the service only through the broker.
 
 Isolation on a shared broker: each run serves and sends under a prefix and a group of its own, so
 two runs (or a run and a deployed service) never take each other's requests. Bare channels are
 used only on the run's private embedded broker; elsewhere every request is sent prefixed.
+
+The options (`--backend`, `--broker`, `--store`, `--external`, `--prefix`) are the runtime's
+pytest plugin (pytest_plugin, loaded by pyproject.toml's addopts), so the suites of several
+packages can run in one session.
 """
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from contract import CHANNELS, NOTIFICATION_CHANNELS
+from tmf632_party_contract import CHANNELS, NOTIFICATION_CHANNELS
+from tmfgen_runtime.client import TmfClient
+from tmfgen_runtime.eventkit import EventWatch, notification_channels
+from tmfgen_runtime.pytest_plugin import backend_of, isolated
+from tmfgen_runtime.service import Service
+from tmfgen_runtime.testkit import Driver
+from tmfgen_runtime.transport import create_transport
 
-from tmf632_party.app import build_service
-from tmf632_party.runtime.client import TmfClient
-from tmf632_party.runtime.eventkit import EventWatch, notification_channels
-from tmf632_party.runtime.service import Service
-from tmf632_party.runtime.testkit import Driver
-from tmf632_party.runtime.transport import create_transport
+from tmf632_party.app import DEFAULT_BACKEND, build_service
 
 #: the prefix of this run's own service; `--external` tests use `--prefix` instead
 RUN = uuid.uuid4().hex[:10]
@@ -41,38 +44,9 @@ PREFIX = f"t{RUN}"
 EXTERNAL_PREFIX = "acme"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "tmf_rule(*ids): the ids of the profile rules a test checks (tmfgen rules)"
-    )
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("tmf", "service under test")
-    group.addoption("--backend", default=os.environ.get("TMF_BACKEND", "memory"))
-    group.addoption("--broker", default=os.environ.get("TMF_BROKER"))
-    group.addoption("--store", default=os.environ.get("TMF_STORE", "sqlite://:memory:"))
-    group.addoption(
-        "--external",
-        action="store_true",
-        default=os.environ.get("TMF_EXTERNAL") == "1",
-        help="test a service that is already running, through its prefixed channels",
-    )
-    group.addoption(
-        "--prefix",
-        default=os.environ.get("TMF_PREFIX", EXTERNAL_PREFIX),
-        help="with --external: the prefix the running service serves",
-    )
-
-
-def isolated(config: pytest.Config) -> bool:
-    """Only a service on this run's own embedded broker may be reached on bare channels."""
-    return config.getoption("--backend") == "memory" and not config.getoption("--external")
-
-
 @pytest.fixture(scope="session")
 def broker_url(request: pytest.FixtureRequest) -> str | None:
-    backend = request.config.getoption("--backend")
+    backend = backend_of(request.config, DEFAULT_BACKEND)
     url = request.config.getoption("--broker")
     if backend == "memory" and url is None:
         return f"memory://test-{uuid.uuid4().hex}"
@@ -87,11 +61,11 @@ async def service(
         yield None
         return
     running = build_service(
-        backend=request.config.getoption("--backend"),
+        backend=backend_of(request.config, DEFAULT_BACKEND),
         broker=broker_url,
         store=request.config.getoption("--store"),
         prefix=PREFIX,
-        serve_unprefixed=isolated(request.config),
+        serve_unprefixed=isolated(request.config, DEFAULT_BACKEND),
         group=f"tmf632_party-{RUN}",
     )
     await running.start()
@@ -105,13 +79,13 @@ async def service(
 async def driver(
     request: pytest.FixtureRequest, service: Service | None, broker_url: str | None
 ) -> AsyncIterator[Driver]:
-    transport = create_transport(request.config.getoption("--backend"), broker_url)
+    transport = create_transport(backend_of(request.config, DEFAULT_BACKEND), broker_url)
     await transport.connect()
     client = TmfClient(transport, timeout=10.0)
     try:
         external = request.config.getoption("--external")
-        prefix = request.config.getoption("--prefix") if external else PREFIX
-        yield Driver(client, CHANNELS, prefix, bare=isolated(request.config))
+        prefix = (request.config.getoption("--prefix") or EXTERNAL_PREFIX) if external else PREFIX
+        yield Driver(client, CHANNELS, prefix, bare=isolated(request.config, DEFAULT_BACKEND))
     finally:
         await client.close()
         await transport.close()

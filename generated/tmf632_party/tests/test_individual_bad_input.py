@@ -15,10 +15,9 @@ import json
 from typing import Any
 
 import pytest
-from contract import SAMPLES
-
-from tmf632_party.runtime.service import Service
-from tmf632_party.runtime.testkit import INBOX, Driver, error_body, unique
+from tmf632_party_contract import SAMPLES
+from tmfgen_runtime.service import Service
+from tmfgen_runtime.testkit import INBOX, Driver, error_body, unique
 
 RESOURCE = "Individual"
 CREATE = "createIndividual"

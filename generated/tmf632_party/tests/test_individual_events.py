@@ -16,12 +16,12 @@ it, and the test is skipped, saying so, when it does not.
 from typing import Any
 
 import pytest
-from contract import SAMPLES
+from tmf632_party_contract import SAMPLES
+from tmfgen_runtime.eventkit import EventWatch, envelope_problems
+from tmfgen_runtime.events import STATE_ATTRIBUTES
+from tmfgen_runtime.testkit import Driver, unique
 
 from tmf632_party import models
-from tmf632_party.runtime.eventkit import EventWatch, envelope_problems
-from tmf632_party.runtime.events import STATE_ATTRIBUTES
-from tmf632_party.runtime.testkit import Driver, unique
 
 RESOURCE = "Individual"
 PAYLOAD_KEY = "individual"

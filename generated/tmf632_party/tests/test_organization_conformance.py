@@ -8,10 +8,10 @@
 Resource: Organization (TMF632).
 
 Every test names the ids of the profile rules it checks in its `tmf_rule` marker (`tmfgen rules`
-lists them). Expectations come from the profile and the AsyncAPI document (`contract.py` and
-the constants below), never from the package under test. Tests reach the service only through
-the broker (see conftest.py), and create their own resources with unique values, so they can run
-against any implementation of the API.
+lists them). Expectations come from the profile and the AsyncAPI document (the contract module
+and the constants below), never from the package under test. Tests reach the service only
+through the broker (see conftest.py), and create their own resources with unique values, so
+they can run against any implementation of the API.
 """
 
 import asyncio
@@ -20,10 +20,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from contract import MANDATORY_REPLY_HEADERS, SAMPLES
-
-from tmf632_party.runtime.rules import elements
-from tmf632_party.runtime.testkit import (
+from tmf632_party_contract import MANDATORY_REPLY_HEADERS, SAMPLES
+from tmfgen_runtime.rules import elements
+from tmfgen_runtime.testkit import (
     ALWAYS_SELECTED,
     Driver,
     absent_headers,

@@ -11,12 +11,13 @@ A route ties a commandRequest channel (constant part, without prefix) to one uni
 of runtime.operations, with the resource's models, profile rules and user hooks.
 """
 
+from tmfgen_runtime.events import Notifications
+from tmfgen_runtime.operations import OperationKind, ResourceBinding
+from tmfgen_runtime.query import QuerySupport
+from tmfgen_runtime.service import Route
+
 from . import models
 from .hooks import IndividualHooks, OrganizationHooks
-from .runtime.events import Notifications
-from .runtime.operations import OperationKind, ResourceBinding
-from .runtime.query import QuerySupport
-from .runtime.service import Route
 from .validators import INDIVIDUAL_RULES, ORGANIZATION_RULES
 
 INDIVIDUAL = ResourceBinding(

@@ -10,7 +10,7 @@ API: Party Management.
 Each constant is one table of the profile; runtime.rules applies them to payloads.
 """
 
-from .runtime.rules import ResourceRules
+from tmfgen_runtime.rules import ResourceRules
 
 INDIVIDUAL_RULES = ResourceRules(
     mandatory_in_response=("@type", "id"),

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tmfgen_runtime.transport import create_transport
+
 from .. import rule_report
 from ..pipeline import Built, Inputs, generate
 from ..profile.loader import load_profile
-from ..runtime.transport import create_transport
 from .results import UncheckedRule, save_unchecked
 
 #: pytest's exit statuses the kit passes on as "tests failed"; all others are usage errors

@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tmfgen_runtime.version import VERSION as RUNTIME_VERSION
+
 from .. import __version__, naming
 from ..problems import Level, PipelineError, Problem, pointer
 from ..profile.model import (
@@ -508,7 +510,19 @@ def _contract(spec: Spec) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(files))
 
 
-def lower(spec: Spec, profile: Profile, profile_file: str, backend: str = "memory") -> ApiIR:
+def lower(
+    spec: Spec,
+    profile: Profile,
+    profile_file: str,
+    backend: str = "memory",
+    vendor_runtime: bool = False,
+) -> ApiIR:
     """Build the intermediate model; raises PipelineError listing everything that is missing.
-    `backend` becomes the package's default backend."""
-    return replace(_Lowering(spec, profile, profile_file).api(), default_backend=backend)
+    `backend` becomes the package's default backend; `vendor_runtime` copies the runtime into
+    the package instead of depending on the tmfgen-runtime distribution."""
+    return replace(
+        _Lowering(spec, profile, profile_file).api(),
+        default_backend=backend,
+        runtime_version=RUNTIME_VERSION,
+        vendor_runtime=vendor_runtime,
+    )

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tmfgen_runtime.version import requirement
+
 from ..profile.model import OperationKind
 
 #: (key, rule id) pairs: which profile rule a part of the model comes from (`rule_of`)
@@ -267,6 +269,36 @@ class ApiIR:
     prefix_rule_id: str = ""
     #: (notification name, id) of the profile's notification rows
     notification_rules: RuleKeys = ()
+    #: the tmfgen-runtime version the package is generated against
+    runtime_version: str = ""
+    #: whether the runtime is copied into the package (`--vendor-runtime`) instead of required
+    vendor_runtime: bool = False
+
+    @property
+    def contract_module(self) -> str:
+        """The tests' module of expectations (`tests/<package>_contract.py`), named after the
+        package so that the suites of two packages can run in one pytest session."""
+        return f"{self.package}_contract"
+
+    @property
+    def runtime_module(self) -> str:
+        """Where the package's own modules import the runtime from (`from X.service import`)."""
+        return ".runtime" if self.vendor_runtime else "tmfgen_runtime"
+
+    @property
+    def runtime_package(self) -> str:
+        """The runtime's absolute import name, for the package's tests."""
+        return f"{self.package}.runtime" if self.vendor_runtime else "tmfgen_runtime"
+
+    @property
+    def pytest_plugin(self) -> str:
+        """The runtime's pytest plugin, which declares the suite's options."""
+        return f"{self.runtime_package}.pytest_plugin"
+
+    @property
+    def runtime_requirement(self) -> str:
+        """The dependency the package declares ("" when it carries its own copy)."""
+        return "" if self.vendor_runtime else requirement(self.runtime_version)
 
     @property
     def notification_channels(self) -> tuple[str, ...]:

@@ -5,8 +5,9 @@ Path rules under `templates/service/`:
 - a file whose name contains `__resource__` is rendered once per resource, with `resource` bound;
 - `NAME.jinja` renders to `NAME`, owned by the generator; `NAME.user.jinja` renders to `NAME`,
   owned by the user (created once, never overwritten).
-The support runtime (`tmfgen/runtime/*.py`) is copied verbatim into `<package>/runtime/`: it is
-ordinary, tested Python, not a template.
+The package imports its support code from the tmfgen-runtime distribution (`runtime/` of this
+repository), or, with `--vendor-runtime`, carries a verbatim copy of it in `<package>/runtime/`:
+either way it is ordinary, tested Python, not a template.
 """
 
 from __future__ import annotations
@@ -15,17 +16,18 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
+import tmfgen_runtime
+from tmfgen_runtime.config import serve_options
 
 from ..cache import cache_dir
 from ..ir.model import ApiIR
-from ..runtime.config import serve_options
 from . import literals
 from .fileset import GeneratedFile, Owner
 
 SERVICE_TEMPLATES = "service"
-#: the support runtime copied into every package (a module constant, so a test can point it at
-#: an edited copy)
-RUNTIME = Path(__file__).resolve().parents[1] / "runtime"
+#: the support runtime a `--vendor-runtime` package carries a copy of (a module constant, so a
+#: test can point it at an edited copy)
+RUNTIME = Path(tmfgen_runtime.__file__).resolve().parent
 
 
 def templates_root() -> Path:
@@ -98,8 +100,11 @@ def render_templates(api: ApiIR, root: Path | None = None) -> list[GeneratedFile
 
 
 def runtime_files(api: ApiIR) -> list[GeneratedFile]:
-    """The support runtime, copied verbatim into the package. It is black-formatted already
-    (`make lint` checks it, a test checks every generated file), so it is not formatted again."""
+    """With `--vendor-runtime`, the support runtime copied verbatim into the package (else
+    nothing: the package depends on tmfgen-runtime). It is black-formatted already (`make
+    lint` checks it, a test checks every generated file), so it is not formatted again."""
+    if not api.vendor_runtime:
+        return []
     return [
         GeneratedFile(
             f"{api.package}/runtime/{path.name}",

@@ -14,10 +14,9 @@ import json
 from typing import Any
 
 import pytest
-from contract import SAMPLES
-
-from tmf999_widget.runtime.service import Service
-from tmf999_widget.runtime.testkit import INBOX, Driver, error_body, unique
+from tmf999_widget_contract import SAMPLES
+from tmfgen_runtime.service import Service
+from tmfgen_runtime.testkit import INBOX, Driver, error_body, unique
 
 RESOURCE = "Widget"
 CREATE = "createWidget"

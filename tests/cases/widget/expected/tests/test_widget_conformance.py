@@ -7,10 +7,10 @@
 Resource: Widget (TMF999).
 
 Every test names the ids of the profile rules it checks in its `tmf_rule` marker (`tmfgen rules`
-lists them). Expectations come from the profile and the AsyncAPI document (`contract.py` and
-the constants below), never from the package under test. Tests reach the service only through
-the broker (see conftest.py), and create their own resources with unique values, so they can run
-against any implementation of the API.
+lists them). Expectations come from the profile and the AsyncAPI document (the contract module
+and the constants below), never from the package under test. Tests reach the service only
+through the broker (see conftest.py), and create their own resources with unique values, so
+they can run against any implementation of the API.
 """
 
 import asyncio
@@ -19,10 +19,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from contract import MANDATORY_REPLY_HEADERS, SAMPLES
-
-from tmf999_widget.runtime.rules import elements
-from tmf999_widget.runtime.testkit import (
+from tmf999_widget_contract import MANDATORY_REPLY_HEADERS, SAMPLES
+from tmfgen_runtime.rules import elements
+from tmfgen_runtime.testkit import (
     ALWAYS_SELECTED,
     Driver,
     absent_headers,

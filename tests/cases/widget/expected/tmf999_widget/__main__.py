@@ -4,9 +4,10 @@
 #   profile.yaml
 """`python -m` entry point: serve the API, or run a demo round trip on the embedded broker."""
 
+from tmfgen_runtime.cli import main
+
 from .app import DEFAULT_BACKEND, build_service
 from .handlers import ROUTES
-from .runtime.cli import main
 from .samples import SAMPLES
 
 if __name__ == "__main__":

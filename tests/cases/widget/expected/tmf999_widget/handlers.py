@@ -10,11 +10,12 @@ A route ties a commandRequest channel (constant part, without prefix) to one uni
 of runtime.operations, with the resource's models, profile rules and user hooks.
 """
 
+from tmfgen_runtime.operations import OperationKind, ResourceBinding
+from tmfgen_runtime.query import QuerySupport
+from tmfgen_runtime.service import Route
+
 from . import models
 from .hooks import WidgetHooks
-from .runtime.operations import OperationKind, ResourceBinding
-from .runtime.query import QuerySupport
-from .runtime.service import Route
 from .validators import WIDGET_RULES
 
 WIDGET = ResourceBinding(

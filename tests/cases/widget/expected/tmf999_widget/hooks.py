@@ -10,7 +10,7 @@ runtime.operations.ResourceHooks to add rules, defaults or side effects, e.g.
         return document
 """
 
-from .runtime.operations import ResourceHooks
+from tmfgen_runtime.operations import ResourceHooks
 
 
 class WidgetHooks(ResourceHooks):

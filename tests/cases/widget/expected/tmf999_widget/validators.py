@@ -9,7 +9,7 @@ API: Widget Management.
 Each constant is one table of the profile; runtime.rules applies them to payloads.
 """
 
-from .runtime.rules import ConditionalRule, ResourceRules
+from tmfgen_runtime.rules import ConditionalRule, ResourceRules
 
 WIDGET_RULES = ResourceRules(
     mandatory_in_response=("@type", "id"),
