@@ -30,13 +30,14 @@ def unit_of(nodeid: str) -> str:
         return "broker:mqtt"
     if path.endswith("test_jetstream.py"):
         return "broker:nats"
-    if "/transports/" in f"/{path}" or path.endswith("test_ctk_brokers.py"):
-        found = _FIRST_PARAMETER.search(nodeid)
-        # the kit's fault test runs on NATS without naming it
-        named = found.group(1) if found else ("nats" if "test_ctk_" in path else None)
-        backend = SAME_SERVER.get(named, named) if named else None
-        if backend in BROKERS:
-            return f"broker:{backend}"
+    # any test whose first parameter names a broker (tests/transports, tests/ops, the kit's
+    # runs): one of them may restart it, or wait on it while another does
+    found = _FIRST_PARAMETER.search(nodeid)
+    # the kit's fault test runs on NATS without naming it
+    named = found.group(1) if found else ("nats" if "test_ctk_" in path else None)
+    backend = SAME_SERVER.get(named, named) if named else None
+    if backend in BROKERS:
+        return f"broker:{backend}"
     return nodeid
 
 

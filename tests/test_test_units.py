@@ -32,3 +32,15 @@ def test_other_tests_are_units_of_their_own() -> None:
     node = "tests/generator/test_golden.py::test_widget"
     assert unit_of(node) == node
     assert unit_of("tests/transports/test_poison.py::test_x[rabbitmq]") == "broker:rabbitmq"
+
+
+def test_broker_tests_outside_transports_join_their_broker() -> None:
+    """A readiness test on NATS waits for replies: a restart of NATS by a transport test on the
+    other worker would lose them (it did, once in a full run)."""
+    ready = "tests/ops/test_readiness.py::test_request_published_right_after_ready[nats]"
+    assert unit_of(ready) == "broker:nats"
+    kit = "tests/ctk/test_ctk_brokers.py::test_conforming_service_passes_with_both_reports[redis]"
+    assert unit_of(kit) == "broker:redis"
+    assert unit_of("tests/ctk/test_ctk_brokers.py::test_faulty_service_fails") == "broker:nats"
+    named = "tests/generator/test_formatting.py::test_formatters_agree[black-1]"
+    assert unit_of(named) == named

@@ -16,8 +16,9 @@ from tmfgen.ctk.faults import Edit, Fault, FaultNotPlanted, has_profile_only_con
 from tmfgen.ctk.results import FAILED, PASSED, CaseResult
 from tmfgen.ctk.selftest import CONTROL, expected_failures, judge, rule_coverage, self_test, table
 from tmfgen.ir.model import ApiIR
+from tmfgen.pipeline import Inputs, generate
 
-PACKAGE = Path(__file__).resolve().parents[2] / "generated" / "tmf629_customer"
+SPEC = Path(__file__).resolve().parents[2] / "specs" / "tmf629"
 #: stands in for the API: the fault that asks about it answers without looking
 API = cast(ApiIR, object())
 FAULT = Fault("f", "a fault", (), ("test_a",), ("test_b",), ("RULE-1",))
@@ -78,8 +79,11 @@ def test_a_fault_that_changes_nothing_survives(tmp_path: Path) -> None:
     )
     stale = Fault("stale", "", (Edit("{package}/runtime/wire.py", "text no longer there", ""),), ())
     elsewhere = Fault("elsewhere", "", (), (), applies=lambda _api: False, applies_when="X")
+    # as `tmfgen ctk --self-test` builds it: with a runtime copy to plant faults in
+    package = tmp_path / "tmf629_customer"
+    generate(Inputs(SPEC / "asyncapi.yaml", SPEC / "profile.yaml", vendor_runtime=True), package)
     control, survivor, unplanted, skipped = self_test(
-        PACKAGE, tmp_path, "TMF629", jobs=2, faults=[nothing, stale, elsewhere], api=API
+        package, tmp_path / "runs", "TMF629", jobs=2, faults=[nothing, stale, elsewhere], api=API
     )
     assert control.ok, control.problem
     assert not survivor.ok

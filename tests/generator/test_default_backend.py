@@ -47,8 +47,11 @@ def test_generated_package_serves_and_tests_on_its_backend(
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     assert "default rabbitmq]" in " ".join(shown.stdout.split())
+    # the tests default to the package's backend (the runtime plugin's --backend has none)
     conftest = (out / "tests" / "conftest.py").read_text(encoding="utf-8")
-    assert 'os.environ.get("TMF_BACKEND", "rabbitmq")' in conftest
+    app = (out / "tmf999_widget" / "app.py").read_text(encoding="utf-8")
+    assert 'DEFAULT_BACKEND = "rabbitmq"' in app
+    assert "backend_of(request.config, DEFAULT_BACKEND)" in conftest
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert "| `--backend` | `TMF_BACKEND` | `rabbitmq` |" in readme
 

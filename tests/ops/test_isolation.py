@@ -64,5 +64,5 @@ def test_without_prefix_the_group_is_the_package_name() -> None:
 def test_generated_tests_use_a_unique_prefix_and_bare_channels_only_when_isolated() -> None:
     conftest = (PACKAGE_DIR / "tests" / "conftest.py").read_text()
     assert 'PREFIX = f"t{RUN}"' in conftest and "uuid.uuid4()" in conftest
-    assert "serve_unprefixed=isolated(request.config)" in conftest
+    assert "serve_unprefixed=isolated(request.config, DEFAULT_BACKEND)" in conftest
     assert 'group=f"tmf629_customer-{RUN}"' in conftest

@@ -128,13 +128,17 @@ async def run(args: argparse.Namespace) -> Report:
     package = Path(args.package).resolve().name
     app = __import__(f"{package}.app", fromlist=["build_service"])
     samples = __import__(f"{package}.samples", fromlist=["SAMPLES"]).SAMPLES
-    client_mod = __import__(f"{package}.runtime.client", fromlist=["Inbox"])
-    transport_mod = __import__(f"{package}.runtime.transport", fromlist=["create_transport"])
-    wire_mod = __import__(f"{package}.runtime.wire", fromlist=["ReplyPolicy"])
+    # the runtime the package runs on: its own copy (--vendor-runtime) or tmfgen-runtime
+    vendored = (Path(args.package).resolve() / package / "runtime").is_dir()
+    runtime = f"{package}.runtime" if vendored else "tmfgen_runtime"
+    client_mod = __import__(f"{runtime}.client", fromlist=["Inbox"])
+    transport_mod = __import__(f"{runtime}.transport", fromlist=["create_transport"])
+    wire_mod = __import__(f"{runtime}.wire", fromlist=["ReplyPolicy"])
 
     report = Report()
     counter = _ErrorCounter(report)
-    logger = logging.getLogger(package)
+    # the service logs under the runtime's modules
+    logger = logging.getLogger(runtime)
     logger.addHandler(counter)
     logger.setLevel(logging.WARNING if args.verbose else logging.ERROR)
     logger.propagate = args.verbose
@@ -196,7 +200,7 @@ async def run(args: argparse.Namespace) -> Report:
         await inbox.close()
         await client.close()
         await service.stop()
-        logging.getLogger(package).removeHandler(counter)
+        logging.getLogger(runtime).removeHandler(counter)
     return report
 
 

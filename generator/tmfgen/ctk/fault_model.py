@@ -2,8 +2,9 @@
 
 A conformance kit that passes a broken service is worse than none: `tmfgen ctk --self-test`
 plants one fault at a time and checks that the suite fails, naming the tests expected to catch
-it. The faults sit in the support code under `<package>/runtime/`, which is copied into every
-generated package, so they apply to the package of any spec. Each replacement must match
+it. The faults sit in the runtime's code, in the copy under `<package>/runtime/` that a package
+generated with `--vendor-runtime` carries (the self-test generates so), so they apply to the
+package of any spec and never touch the installed tmfgen-runtime. Each replacement must match
 exactly once: when the generated code changes shape, the self-test fails loudly instead of
 silently testing nothing.
 

@@ -39,9 +39,10 @@ def requirement(generated_with: str) -> str:
     return f"tmfgen-runtime>={major}.{minor},<{major + 1}"
 
 
-def require(generated_with: str, package: str, installed: str = VERSION) -> None:
+def require(generated_with: str, package: str, installed: str | None = None) -> None:
     """Raise RuntimeVersionError unless `package`, generated against runtime `generated_with`,
-    can run on the installed one."""
+    can run on the installed one (`installed`, default this module's VERSION at call time)."""
+    installed = VERSION if installed is None else installed
     if not compatible(generated_with, installed):
         raise RuntimeVersionError(
             f"{package} was generated for {requirement(generated_with)}, but tmfgen-runtime "
