@@ -3,6 +3,9 @@
     load spec -> load profile -> lint -> lower (frozen IR, models) -> render -> finish (black,
     banners, manifest) -> write, or check
 
+(lowering, rendering and finishing are `overlap.lower_and_finish`, which on a cold run
+generates the models while it formats the other files.)
+
 Each stage is a function of the previous stage's output; only `fileset.write` touches the output
 folder, so `--check` runs the very same stages and compares instead of writing.
 """
@@ -16,20 +19,12 @@ from . import rule_report
 from .ir.lower import lower
 from .ir.model import ApiIR
 from .lint import lint
+from .overlap import lower_and_finish
 from .problems import Level, PipelineError, Problem, Problems
 from .profile.loader import load_profile
 from .profile.model import Profile
 from .provenance import blame
-from .render import engine
-from .render.fileset import (
-    GeneratedFile,
-    InputDigest,
-    Outcome,
-    check,
-    finish,
-    foreign_files,
-    write,
-)
+from .render.fileset import GeneratedFile, Outcome, check, foreign_files, write
 from .render.formatting import FormatError
 from .runtime.transport import BACKENDS
 from .spec.loader import load_spec
@@ -105,18 +100,9 @@ def build(inputs: Inputs) -> Built:
     if findings.blocking(inputs.fail_on_warning):
         raise PipelineError(findings)
     try:
-        api = lower(spec, profile, str(inputs.profile), inputs.backend)
+        api, finished = lower_and_finish(spec, profile, str(inputs.profile), inputs.backend)
     except RecursionError:
         raise _too_deep(inputs.asyncapi, "generate models from") from None
-    files = [
-        *engine.render_templates(api),
-        *engine.runtime_files(api),
-        *engine.contract_files(api),
-        engine.models_file(api),
-    ]
-    digests = [InputDigest(f.path, f.sha256) for f in api.inputs]
-    try:
-        finished = finish(files, api.generator_version, digests)
     except FormatError as error:
         raise PipelineError([blame(error, spec, profile, str(inputs.profile))]) from None
     return Built(api, finished, findings.warnings)

@@ -29,7 +29,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
@@ -205,6 +205,17 @@ def _batches(sources: Sequence[str], count: int) -> list[list[int]]:
     return [batch for batch in batches if batch]
 
 
+def worker_pool() -> ProcessPoolExecutor | None:
+    """A pool of forked processes, one per core, with black imported (once, here, so that no
+    worker imports it again), for work a cold run can spread: None with a single core or
+    where processes cannot be forked (a spawned worker would import everything again)."""
+    if jobs() < 2 or "fork" not in get_all_start_methods():
+        return None
+    import black  # noqa: F401
+
+    return ProcessPoolExecutor(max_workers=jobs(), mp_context=get_context("fork"))
+
+
 def _format_all(sources: Sequence[str]) -> list[tuple[bool, str]]:
     workers = min(jobs(), len(sources))
     if workers < 2 or sum(map(len, sources)) < PARALLEL_THRESHOLD:
@@ -226,9 +237,7 @@ def _format_all(sources: Sequence[str]) -> list[tuple[bool, str]]:
 def format_files(files: Sequence[tuple[str, str]]) -> list[str]:
     """Format each (path, source) as black formats the whole file; a source that does not
     parse is reported with its path."""
-    if formatter() == "ruff":
-        return _format_with_ruff(files)
-    return _format_with_black(files)
+    return Formatting(files).result()
 
 
 def _entry(text: str, tool: str) -> Path | None:
@@ -266,38 +275,70 @@ def _format_with_ruff(files: Sequence[tuple[str, str]]) -> list[str]:
     return [text or "" for text in results]
 
 
-def _format_with_black(files: Sequence[tuple[str, str]]) -> list[str]:
+class Formatting:
+    """The formatting of a set of files, started: cache entries are read and the segments that
+    missed are cut, and given a `pool` (see `worker_pool`) they are being formatted there
+    already, so that a caller can do other work (generate models) before it asks for the
+    `result`. Without a pool, the work is done by `result`, in this process or in a pool of its
+    own."""
 
-    def entry(text: str) -> Path | None:
-        return _entry(text, "black")
+    def __init__(
+        self, files: Sequence[tuple[str, str]], pool: ProcessPoolExecutor | None = None
+    ) -> None:
+        self.files = list(files)
+        self.tool = formatter()
+        if self.tool == "ruff":  # a twentieth of a second: nothing to gain from waiting
+            self.ruff = _format_with_ruff(self.files)
+            return
+        self.results = [read_entry(_entry(source, "black")) for _, source in self.files]
+        self.pieces: dict[int, list[str]] = {}
+        self.formatted: dict[str, str | None] = {}
+        for index, (_, source) in enumerate(self.files):
+            if self.results[index] is None:
+                self.pieces[index] = segments(source)
+                for piece in self.pieces[index]:
+                    if piece not in self.formatted:
+                        self.formatted[piece] = read_entry(_entry(piece, "black"))
+        self.missing = [piece for piece, text in self.formatted.items() if text is None]
+        self.batches: list[list[int]] = []
+        self.futures: list[Future[list[tuple[bool, str]]]] = []
+        if pool is not None:
+            self.batches = _batches(self.missing, jobs() * 3)
+            work = [[self.missing[i] for i in batch] for batch in self.batches]
+            self.futures = [pool.submit(_black_batch, sources) for sources in work]
 
-    results: list[str | None] = [read_entry(entry(source)) for _, source in files]
-    pieces: dict[int, list[str]] = {}
-    formatted: dict[str, str | None] = {}
-    for index, (_, source) in enumerate(files):
-        if results[index] is None:
-            pieces[index] = segments(source)
-            for piece in pieces[index]:
-                if piece not in formatted:
-                    formatted[piece] = read_entry(entry(piece))
-    missing = [piece for piece, text in formatted.items() if text is None]
-    failed: dict[str, str] = {}
-    for piece, (ok, text) in zip(missing, _format_all(missing), strict=True):
-        if ok:
-            formatted[piece] = text
-            write_entry(entry(piece), text)
-        else:
-            failed[piece] = text
-    for index, parts in pieces.items():
-        path, source = files[index]
-        reasons = [failed[part] for part in parts if part in failed]
-        if reasons:
-            raise _does_not_parse(path, source, reasons[0])
-        whole = _join([formatted[part] or "" for part in parts])
-        results[index] = whole
-        if len(parts) > 1:
-            write_entry(entry(source), whole)
-    return [text or "" for text in results]
+    def _outcomes(self) -> list[tuple[bool, str]]:
+        if not self.futures:
+            return _format_all(self.missing)
+        outcomes: list[tuple[bool, str]] = [(False, "")] * len(self.missing)
+        for batch, future in zip(self.batches, self.futures, strict=True):
+            for index, outcome in zip(batch, future.result(), strict=True):
+                outcomes[index] = outcome
+        return outcomes
+
+    def result(self) -> list[str]:
+        """The formatted sources, in the order of the files; FormatError for one that does not
+        parse."""
+        if self.tool == "ruff":
+            return self.ruff
+        failed: dict[str, str] = {}
+        for piece, (ok, text) in zip(self.missing, self._outcomes(), strict=True):
+            if ok:
+                self.formatted[piece] = text
+                write_entry(_entry(piece, "black"), text)
+            else:
+                failed[piece] = text
+        results = list(self.results)
+        for index, parts in self.pieces.items():
+            path, source = self.files[index]
+            reasons = [failed[part] for part in parts if part in failed]
+            if reasons:
+                raise _does_not_parse(path, source, reasons[0])
+            whole = _join([self.formatted[part] or "" for part in parts])
+            results[index] = whole
+            if len(parts) > 1:
+                write_entry(_entry(source, "black"), whole)
+        return [text or "" for text in results]
 
 
 def format_python(source: str, path: str) -> str:

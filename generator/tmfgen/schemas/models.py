@@ -42,7 +42,8 @@ OPTIONS: dict[str, Any] = {
 }
 
 
-def _document(schemas: Mapping[str, Any], title: str) -> dict[str, Any]:
+def models_document(schemas: Mapping[str, Any], title: str = "models") -> dict[str, Any]:
+    """The OpenAPI document the generator runs on; with `OPTIONS`, all its output depends on."""
     return {
         "openapi": "3.0.1",
         "info": {"title": title, "version": "0"},
@@ -64,20 +65,29 @@ def cache_key(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def cached_models(document: Mapping[str, Any]) -> str | None:
+    """The models source of `document` from the cache, None on a miss (or with the cache off)."""
+    return read_entry(entry("", f"models-{cache_key(document)}.py"))
+
+
+def store_models(document: Mapping[str, Any], source: str) -> None:
+    write_entry(entry("", f"models-{cache_key(document)}.py"), source)
+
+
 def generate_models(schemas: Mapping[str, Any], title: str = "models") -> str:
     """Python source of pydantic v2 models for every schema of the bundle (unformatted)."""
-    document = _document(schemas, title)
-    key = cache_key(document)
-    cached = entry("", f"models-{key}.py")
-    stored = read_entry(cached)
+    document = models_document(schemas, title)
+    stored = cached_models(document)
     if stored is not None:
         return stored
-    source: str = _run_generator(document)
-    write_entry(cached, source)
+    source = run_generator(document)
+    store_models(document, source)
     return source
 
 
-def _run_generator(document: Mapping[str, Any]) -> str:
+def run_generator(document: Mapping[str, Any]) -> str:
+    """datamodel-code-generator on `document`; a plain function of plain values, so that a worker
+    process can run it beside the formatting of the other files (see `pipeline`)."""
     from datamodel_code_generator import InputFileType, generate
 
     with warnings.catch_warnings():
