@@ -30,7 +30,7 @@ from ..profile.model import (
     ValueSource,
 )
 from ..schemas import walk
-from ..schemas.models import generate_models
+from ..schemas.models import class_names, generate_models
 from ..schemas.normalize import flatten_optional, normalize_polymorphism
 from ..schemas.samples import object_sample, sample_value
 from ..schemas.values import is_plain_string
@@ -74,11 +74,6 @@ def literal(value: Any) -> str:
     if not same:
         raise ValueError(f"sample value is not a plain literal: {source[:80]}")
     return source
-
-
-def _class_names(source: str) -> frozenset[str]:
-    tree = ast.parse(source)
-    return frozenset(node.name for node in tree.body if isinstance(node, ast.ClassDef))
 
 
 def model_bundle(spec: Spec, profile: Profile) -> dict[str, Any]:
@@ -136,7 +131,7 @@ class _Lowering:
         # without the source (still being generated, see `lower_ahead`), each schema is taken
         # to become the class of its own name, and every answer is kept for `ahead_holds`
         self.classes = (
-            _class_names(models_source)
+            class_names(models_source)
             if models_source is not None
             else frozenset(naming.model_class(s) for s in bundle)
         )
@@ -582,7 +577,7 @@ def lower_ahead(
 def ahead_holds(ahead: Ahead, bundle: Mapping[str, Any], models_source: str) -> ApiIR | None:
     """The IR of `ahead` with its models, when the generated classes give every answer the
     lowering took; else None, and the caller lowers again (`lower_with`)."""
-    classes = _class_names(models_source)
+    classes = class_names(models_source)
     for schema, answer in ahead.answers.items():
         if _model_class(schema, classes, bundle) != answer:
             return None
