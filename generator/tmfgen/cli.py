@@ -175,11 +175,18 @@ def generate_command(
     ref_roots: tuple[Path, ...],
 ) -> None:
     """Generate (or --check) the service package for a spec and profile."""
+    from .workers import early_models_worker
+
+    worker = early_models_worker()  # before the toolkit's imports, which it runs beside
     from .pipeline import Inputs, generate
 
     try:
         built, outcome = generate(
-            Inputs(asyncapi, profile, backend, fail_on_warning, ref_roots), out, check_only, force
+            Inputs(asyncapi, profile, backend, fail_on_warning, ref_roots),
+            out,
+            check_only,
+            force,
+            worker,
         )
     except PipelineError as error:
         _fail(error)

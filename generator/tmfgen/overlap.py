@@ -31,6 +31,7 @@ from .render.fileset import (
 from .render.formatting import worker_pool
 from .schemas.models import cached_models, models_document, run_generator, store_models
 from .spec.model import Spec
+from .workers import ModelsWorker, jobs, models_worker
 
 
 def _rendered(api: ApiIR) -> list[GeneratedFile]:
@@ -42,32 +43,47 @@ def _digests(api: ApiIR) -> list[InputDigest]:
     return [InputDigest(f.path, f.sha256) for f in api.inputs]
 
 
-def _formatting(api: ApiIR, files: list[GeneratedFile], pool: ProcessPoolExecutor) -> Formatted:
-    return Formatted(with_banners(files, api.generator_version, _digests(api)), pool)
+def _formatting(
+    api: ApiIR, files: list[GeneratedFile], pool: ProcessPoolExecutor, workers: int = 0
+) -> Formatted:
+    return Formatted(with_banners(files, api.generator_version, _digests(api)), pool, workers)
 
 
 def lower_and_finish(
-    spec: Spec, profile: Profile, profile_file: str, backend: str
+    spec: Spec,
+    profile: Profile,
+    profile_file: str,
+    backend: str,
+    worker: ModelsWorker | None = None,
 ) -> tuple[ApiIR, list[GeneratedFile]]:
-    """The IR and the finished file set (see `pipeline.build`)."""
-    bundle = model_bundle(spec, profile)
-    document = models_document(bundle, models_title(profile))
-    source = cached_models(document)
-    pool = worker_pool() if source is None else None
-    if pool is None:
-        if source is None:
-            source = run_generator(document)
-            store_models(document, source)
-        api = lower_with(spec, profile, profile_file, backend, bundle, source)
-        files = [*_rendered(api), engine.models_file(api)]
-        return api, finish(files, api.generator_version, _digests(api))
+    """The IR and the finished file set (see `pipeline.build`); `worker` is a models worker
+    started early (`workers.early_models_worker`), which this closes."""
     try:
-        return _overlapped(pool, spec, profile, profile_file, backend, bundle, document)
+        bundle = model_bundle(spec, profile)
+        document = models_document(bundle, models_title(profile))
+        source = cached_models(document)
+        if source is None and worker is None:
+            worker = models_worker()
+        pool = worker_pool() if source is None and worker is not None else None
+        if source is not None or worker is None or pool is None:
+            if source is None:
+                source = run_generator(document)
+                store_models(document, source)
+            api = lower_with(spec, profile, profile_file, backend, bundle, source)
+            files = [*_rendered(api), engine.models_file(api)]
+            return api, finish(files, api.generator_version, _digests(api))
+        try:
+            worker.submit(document)
+            return _overlapped(worker, pool, spec, profile, profile_file, backend, bundle, document)
+        finally:
+            pool.shutdown(cancel_futures=True)
     finally:
-        pool.shutdown(cancel_futures=True)
+        if worker is not None:
+            worker.close()
 
 
 def _overlapped(
+    worker: ModelsWorker,
     pool: ProcessPoolExecutor,
     spec: Spec,
     profile: Profile,
@@ -76,13 +92,17 @@ def _overlapped(
     bundle: dict[str, Any],
     document: dict[str, Any],
 ) -> tuple[ApiIR, list[GeneratedFile]]:
-    models = pool.submit(run_generator, document)
     try:
         ahead = lower_ahead(spec, profile, profile_file, backend, bundle)
     except (PipelineError, RecursionError):
         ahead = None  # lowered again below with the models, which reports it properly
-    early = _formatting(ahead.api, _rendered(ahead.api), pool) if ahead is not None else None
-    source = models.result()
+    early = None
+    if ahead is not None:
+        # beside the models worker, on the other cores only: the models and their formatting
+        # are the longer way to the end, and would share a core with these otherwise
+        spare = max(1, jobs() - 1)
+        early = _formatting(ahead.api, _rendered(ahead.api), pool, spare)
+    source = worker.result()
     store_models(document, source)
     api = ahead_holds(ahead, bundle, source) if ahead is not None else None
     if api is None or early is None:

@@ -29,6 +29,7 @@ from .render.formatting import FormatError
 from .runtime.transport import BACKENDS
 from .spec.loader import load_spec
 from .spec.model import Spec
+from .workers import ModelsWorker
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,17 @@ def untested_rules(spec: Spec, profile: Profile, inputs: Inputs) -> list[Problem
     return [] if api is None else rule_report.untested(profile, api, str(inputs.profile))
 
 
-def build(inputs: Inputs) -> Built:
-    """Everything up to the finished in-memory file set."""
+def build(inputs: Inputs, worker: ModelsWorker | None = None) -> Built:
+    """Everything up to the finished in-memory file set. `worker` is a models worker started
+    before the inputs were read (`workers.early_models_worker`); it is closed whatever happens."""
+    try:
+        return _build(inputs, worker)
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _build(inputs: Inputs, worker: ModelsWorker | None) -> Built:
     if inputs.backend not in BACKENDS:
         problems = Problems()
         problems.error(
@@ -100,7 +110,7 @@ def build(inputs: Inputs) -> Built:
     if findings.blocking(inputs.fail_on_warning):
         raise PipelineError(findings)
     try:
-        api, finished = lower_and_finish(spec, profile, str(inputs.profile), inputs.backend)
+        api, finished = lower_and_finish(spec, profile, str(inputs.profile), inputs.backend, worker)
     except RecursionError:
         raise _too_deep(inputs.asyncapi, "generate models from") from None
     except FormatError as error:
@@ -109,11 +119,15 @@ def build(inputs: Inputs) -> Built:
 
 
 def generate(
-    inputs: Inputs, out: Path, check_only: bool = False, force: bool = False
+    inputs: Inputs,
+    out: Path,
+    check_only: bool = False,
+    force: bool = False,
+    worker: ModelsWorker | None = None,
 ) -> tuple[Built, Outcome]:
     """Build, then check or write; refuses (PipelineError) to overwrite files tmfgen did not write
     unless `force`."""
-    built = build(inputs)
+    built = build(inputs, worker)
     if check_only:
         return built, check(built.files, out)
     if not force:

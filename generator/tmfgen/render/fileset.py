@@ -103,15 +103,21 @@ def with_banners(
 
 
 class Formatted:
-    """Files whose Python is being formatted (in `pool` when given, see formatting); `files`
-    waits for the result."""
+    """Files whose Python is being formatted (in `pool` when given, by up to `workers` of its
+    processes, see formatting); `files` waits for the result."""
 
-    def __init__(self, files: Sequence[GeneratedFile], pool: ProcessPoolExecutor | None = None):
+    def __init__(
+        self,
+        files: Sequence[GeneratedFile],
+        pool: ProcessPoolExecutor | None = None,
+        workers: int = 0,
+    ):
         self.all = list(files)
         self.python = [
             i for i, f in enumerate(self.all) if f.path.endswith(".py") and not f.formatted
         ]
-        self.job = Formatting([(self.all[i].path, self.all[i].content) for i in self.python], pool)
+        sources = [(self.all[i].path, self.all[i].content) for i in self.python]
+        self.job = Formatting(sources, pool, workers)
 
     def files(self) -> list[GeneratedFile]:
         done = list(self.all)

@@ -31,12 +31,13 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
-from multiprocessing import get_all_start_methods, get_context
+from multiprocessing import get_context
 from pathlib import Path
 
 from .. import cache
 from ..cache import read_entry, write_entry
 from ..problems import Level, PipelineError, Problem
+from ..workers import can_fork, jobs
 
 BLACK_VERSION = version("black")
 LINE_LENGTH = 100
@@ -182,17 +183,6 @@ def _black_batch(sources: Sequence[str]) -> list[tuple[bool, str]]:
     return [_black(source) for source in sources]
 
 
-def jobs() -> int:
-    """Processes to format with: TMFGEN_JOBS, else the cores this process may run on."""
-    configured = os.environ.get("TMFGEN_JOBS", "")
-    if configured.isdigit() and int(configured) > 0:
-        return int(configured)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def _batches(sources: Sequence[str], count: int) -> list[list[int]]:
     """Indexes of `sources` in `count` batches of similar size, largest sources first."""
     order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
@@ -209,7 +199,7 @@ def worker_pool() -> ProcessPoolExecutor | None:
     """A pool of forked processes, one per core, with black imported (once, here, so that no
     worker imports it again), for work a cold run can spread: None with a single core or
     where processes cannot be forked (a spawned worker would import everything again)."""
-    if jobs() < 2 or "fork" not in get_all_start_methods():
+    if jobs() < 2 or not can_fork():
         return None
     import black  # noqa: F401
 
@@ -220,8 +210,8 @@ def _format_all(sources: Sequence[str]) -> list[tuple[bool, str]]:
     workers = min(jobs(), len(sources))
     if workers < 2 or sum(map(len, sources)) < PARALLEL_THRESHOLD:
         return _black_batch(sources)
-    if "fork" not in get_all_start_methods():
-        return _black_batch(sources)  # a spawned worker would import everything again
+    if not can_fork():
+        return _black_batch(sources)
     import black  # noqa: F401  (imported once here, inherited by every forked worker)
 
     batches = _batches(sources, workers * 3)
@@ -280,10 +270,14 @@ class Formatting:
     missed are cut, and given a `pool` (see `worker_pool`) they are being formatted there
     already, so that a caller can do other work (generate models) before it asks for the
     `result`. Without a pool, the work is done by `result`, in this process or in a pool of its
-    own."""
+    own. `workers` caps how many of the pool's processes take part (by cutting as many batches;
+    0: all of them, in three batches each so that none waits for the largest)."""
 
     def __init__(
-        self, files: Sequence[tuple[str, str]], pool: ProcessPoolExecutor | None = None
+        self,
+        files: Sequence[tuple[str, str]],
+        pool: ProcessPoolExecutor | None = None,
+        workers: int = 0,
     ) -> None:
         self.files = list(files)
         self.tool = formatter()
@@ -303,7 +297,7 @@ class Formatting:
         self.batches: list[list[int]] = []
         self.futures: list[Future[list[tuple[bool, str]]]] = []
         if pool is not None:
-            self.batches = _batches(self.missing, jobs() * 3)
+            self.batches = _batches(self.missing, workers or jobs() * 3)
             work = [[self.missing[i] for i in batch] for batch in self.batches]
             self.futures = [pool.submit(_black_batch, sources) for sources in work]
 
