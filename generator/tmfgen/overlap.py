@@ -13,6 +13,7 @@ the sequential pipeline makes (it still runs with a single core, or when the mod
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from .ir.lower import ahead_holds, lower_ahead, lower_with, model_bundle, models_title
@@ -64,16 +65,17 @@ def lower_and_finish(
         source = cached_models(document)
         if source is None and worker is None:
             worker = models_worker()
+        if source is None and worker is not None:
+            worker.submit(document)  # first: the models are the longer path
         pool = worker_pool() if source is None and worker is not None else None
         if source is not None or worker is None or pool is None:
             if source is None:
-                source = run_generator(document)
+                source = worker.result() if worker is not None else run_generator(document)
                 store_models(document, source)
             api = lower_with(spec, profile, profile_file, backend, bundle, source)
             files = [*_rendered(api), engine.models_file(api)]
             return api, finish(files, api.generator_version, _digests(api))
         try:
-            worker.submit(document)
             return _overlapped(worker, pool, spec, profile, profile_file, backend, bundle, document)
         finally:
             pool.shutdown(cancel_futures=True)
@@ -103,10 +105,19 @@ def _overlapped(
         spare = max(1, jobs() - 1)
         early = _formatting(ahead.api, _rendered(ahead.api), pool, spare)
     source = worker.result()
+    late = None
+    if ahead is not None:  # the models file does not depend on the lowering: format it at once
+        late = _formatting(ahead.api, [_models_file(ahead.api, source)], pool)
     store_models(document, source)
     api = ahead_holds(ahead, bundle, source) if ahead is not None else None
     if api is None or early is None:
         api = lower_with(spec, profile, profile_file, backend, bundle, source)
         early = _formatting(api, _rendered(api), pool)
-    late = _formatting(api, [engine.models_file(api)], pool)
+    models = with_banners([engine.models_file(api)], api.generator_version, _digests(api))
+    if late is None or late.all != models:
+        late = Formatted(models, pool)
     return api, sealed([*early.files(), *late.files()], api.generator_version, _digests(api))
+
+
+def _models_file(api: ApiIR, source: str) -> GeneratedFile:
+    return engine.models_file(replace(api, models_source=source))
