@@ -166,6 +166,16 @@ def _join(formatted: Sequence[str]) -> str:
     return "\n\n".join(formatted)
 
 
+def _trimmed(source: str) -> str:
+    """`source` without the blank lines it ends with, which black drops. A segment ends with
+    the blank lines before the next one, so black found each segment changed and formatted it
+    a second time (it does whenever its first pass changed something); trimmed, a segment that
+    is black-formatted otherwise takes one pass. A last line continued by a backslash keeps
+    what follows it."""
+    body = source.rstrip("\n")
+    return source if body.endswith("\\") else body + "\n"
+
+
 def _black(source: str) -> tuple[bool, str]:
     """(True, formatted) or (False, black's reason); plain values, so they cross processes."""
     import black  # imported on a cache miss only: a warm run never pays for it
@@ -174,7 +184,7 @@ def _black(source: str) -> tuple[bool, str]:
 
     mode = Mode(line_length=LINE_LENGTH, target_versions={TargetVersion[TARGET.upper()]})
     try:
-        return True, black.format_str(source, mode=mode)
+        return True, black.format_str(_trimmed(source), mode=mode)
     except InvalidInput as exc:
         return False, str(exc)
 
