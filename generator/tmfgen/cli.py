@@ -20,7 +20,6 @@ import click
 
 from . import __version__
 from .problems import Level, PipelineError, Problem, printable
-from .runtime.transport import BACKENDS
 
 if TYPE_CHECKING:
     from .ir.model import ApiIR
@@ -231,6 +230,8 @@ def test_command(
     pytest_args: tuple[str, ...],
 ) -> None:
     """Run a generated package's conformance tests; exits with their result."""
+    from .runtime.transport import BACKENDS
+
     _check_package_dir(package_dir)
     if backend is not None and backend not in BACKENDS:
         known = ", ".join(BACKENDS)
@@ -302,6 +303,8 @@ def ctk_command(
         return
     if backend is None or report is None:
         _ctk_usage("tmfgen ctk: --backend and --report are required (or --self-test)")
+    from .runtime.transport import BACKENDS
+
     if backend not in BACKENDS or backend == "memory":
         known = ", ".join(b for b in BACKENDS if b != "memory")
         _ctk_usage(f"tmfgen ctk: backend {backend!r} cannot reach a running service; use {known}")
