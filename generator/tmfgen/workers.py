@@ -5,7 +5,8 @@ A cold run generates the models in a worker process while others format the rest
 with the cache off, where every run generates its models, the worker is started first thing
 (`early_models_worker`) and imports it while this process imports the toolkit and reads the
 inputs. With the cache on it starts when the models miss the cache, so a warm run starts none.
-This module imports only the standard library: starting the worker early costs nothing.
+This module imports only the standard library, and the early worker only what this process
+would import anyway (pydantic, jinja2), once for both.
 """
 
 from __future__ import annotations
@@ -100,4 +101,10 @@ def models_worker() -> ModelsWorker | None:
 def early_models_worker() -> ModelsWorker | None:
     """A models worker started before the inputs are read, when the cache is off (every run then
     generates its models); None otherwise, and `overlap` starts one on a cache miss."""
-    return models_worker() if cache_dir() is None else None
+    if cache_dir() is not None:
+        return None
+    # imported here before the fork, the libraries both processes need are imported once
+    import jinja2  # noqa: F401
+    import pydantic  # noqa: F401
+
+    return models_worker()
