@@ -1,12 +1,12 @@
 """The on-disk cache of the toolkit: one folder, one way to read and write an entry.
 
 Three stages cache what is slow to recompute from the same input: parsed YAML (`yamlcache`),
-generated models (`schemas.models`) and formatter results (`render.formatting`), plus jinja's
-compiled templates (`render.engine`). Each entry is a file named by a hash of everything its
-content depends on, so an entry never goes stale, only unused; the cache only saves time and
-never changes output (docs/architecture.md, invariant 2). Writes go to a temporary file that
-is renamed into place, so a reader in another process never sees half an entry, and a cache
-that cannot be written costs time, never a failure.
+generated models and their class names (`schemas.models`) and formatter results
+(`render.formatting`), plus jinja's compiled templates (`render.engine`). Each entry is a file
+named by a hash of everything its content depends on, so an entry never goes stale, only unused;
+the cache only saves time and never changes output (docs/architecture.md, invariant 2). Writes
+go to a temporary file that is renamed into place, so a reader in another process never sees
+half an entry, and a cache that cannot be written costs time, never a failure.
 """
 
 from __future__ import annotations

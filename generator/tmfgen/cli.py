@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from tmfgen_runtime.transport import BACKENDS
 
 from . import __version__
 from .problems import Level, PipelineError, Problem, printable
@@ -181,11 +180,14 @@ def generate_command(
     ref_roots: tuple[Path, ...],
 ) -> None:
     """Generate (or --check) the service package for a spec and profile."""
+    from .workers import early_models_worker
+
+    worker = early_models_worker()  # before the toolkit's imports, which it runs beside
     from .pipeline import Inputs, generate, stale_runtime_imports
 
     inputs = Inputs(asyncapi, profile, backend, fail_on_warning, ref_roots, vendor_runtime)
     try:
-        built, outcome = generate(inputs, out, check_only, force)
+        built, outcome = generate(inputs, out, check_only, force, worker)
     except PipelineError as error:
         _fail(error)
         return
@@ -230,6 +232,8 @@ def test_command(
     pytest_args: tuple[str, ...],
 ) -> None:
     """Run a generated package's conformance tests; exits with their result."""
+    from tmfgen_runtime.transport import BACKENDS
+
     _check_package_dir(package_dir)
     if backend is not None and backend not in BACKENDS:
         known = ", ".join(BACKENDS)
@@ -306,6 +310,8 @@ def ctk_command(
         return
     if backend is None or report is None:
         _ctk_usage("tmfgen ctk: --backend and --report are required (or --self-test)")
+    from tmfgen_runtime.transport import BACKENDS
+
     if backend not in BACKENDS or backend == "memory":
         known = ", ".join(b for b in BACKENDS if b != "memory")
         _ctk_usage(f"tmfgen ctk: backend {backend!r} cannot reach a running service; use {known}")

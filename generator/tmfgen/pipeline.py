@@ -3,6 +3,9 @@
     load spec -> load profile -> lint -> lower (frozen IR, models) -> render -> finish (black,
     banners, manifest) -> write, or check
 
+(lowering, rendering and finishing are `overlap.lower_and_finish`, which on a cold run
+generates the models while it formats the other files.)
+
 Each stage is a function of the previous stage's output; only `fileset.write` touches the output
 folder, so `--check` runs the very same stages and compares instead of writing.
 """
@@ -20,24 +23,16 @@ from . import rule_report
 from .ir.lower import lower
 from .ir.model import ApiIR
 from .lint import lint
+from .overlap import lower_and_finish
 from .problems import Level, PipelineError, Problem, Problems
 from .profile.loader import load_profile
 from .profile.model import Profile
 from .provenance import blame
-from .render import engine
-from .render.fileset import (
-    GeneratedFile,
-    InputDigest,
-    Outcome,
-    Owner,
-    check,
-    finish,
-    foreign_files,
-    write,
-)
+from .render.fileset import GeneratedFile, Outcome, Owner, check, foreign_files, write
 from .render.formatting import FormatError
 from .spec.loader import load_spec
 from .spec.model import Spec
+from .workers import ModelsWorker
 
 
 @dataclass(frozen=True)
@@ -100,8 +95,17 @@ def untested_rules(
     return rule_report.untested(profile, api, str(inputs.profile), findings)
 
 
-def build(inputs: Inputs) -> Built:
-    """Everything up to the finished in-memory file set."""
+def build(inputs: Inputs, worker: ModelsWorker | None = None) -> Built:
+    """Everything up to the finished in-memory file set. `worker` is a models worker started
+    before the inputs were read (`workers.early_models_worker`); it is closed whatever happens."""
+    try:
+        return _build(inputs, worker)
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _build(inputs: Inputs, worker: ModelsWorker | None) -> Built:
     if inputs.backend not in BACKENDS:
         problems = Problems()
         problems.error(
@@ -116,18 +120,11 @@ def build(inputs: Inputs) -> Built:
     if findings.blocking(inputs.fail_on_warning):
         raise PipelineError(findings)
     try:
-        api = lower(spec, profile, str(inputs.profile), inputs.backend, inputs.vendor_runtime)
+        api, finished = lower_and_finish(
+            spec, profile, str(inputs.profile), inputs.backend, worker, inputs.vendor_runtime
+        )
     except RecursionError:
         raise _too_deep(inputs.asyncapi, "generate models from") from None
-    files = [
-        *engine.render_templates(api),
-        *engine.runtime_files(api),
-        *engine.contract_files(api),
-        engine.models_file(api),
-    ]
-    digests = [InputDigest(f.path, f.sha256) for f in api.inputs]
-    try:
-        finished = finish(files, api.generator_version, digests)
     except FormatError as error:
         raise PipelineError([blame(error, spec, profile, str(inputs.profile))]) from None
     return Built(api, finished, findings.warnings)
@@ -162,11 +159,15 @@ def stale_runtime_imports(built: Built, out: Path) -> list[Problem]:
 
 
 def generate(
-    inputs: Inputs, out: Path, check_only: bool = False, force: bool = False
+    inputs: Inputs,
+    out: Path,
+    check_only: bool = False,
+    force: bool = False,
+    worker: ModelsWorker | None = None,
 ) -> tuple[Built, Outcome]:
     """Build, then check or write; refuses (PipelineError) to overwrite files tmfgen did not write
     unless `force`."""
-    built = build(inputs)
+    built = build(inputs, worker)
     if check_only:
         return built, check(built.files, out)
     if not force:

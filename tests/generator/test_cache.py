@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from tmfgen.cache import cache_dir, entry, read_entry, write_entry
+from tmfgen.schemas.models import class_names
 
 
 def test_off_disables_every_entry(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,3 +41,17 @@ def test_an_unwritable_cache_is_ignored(tmp_path: Path, monkeypatch: pytest.Monk
     path = entry("yaml", "x.json")
     write_entry(path, "{}")  # its parent cannot be created: dropped, no exception
     assert read_entry(path) is None
+
+
+def test_model_class_names_are_cached_and_a_damaged_entry_is_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMFGEN_CACHE_DIR", str(tmp_path))
+    source = "class A:\n    class Inner:\n        pass\n\n\nclass B(A):\n    pass\n"
+    assert class_names(source) == {"A", "B"}
+    (stored,) = (tmp_path / "classes").iterdir()
+    assert stored.read_text() == '["A", "B"]'
+    stored.write_text('["A", "B", "Cached"]')
+    assert class_names(source) == {"A", "B", "Cached"}  # read, not parsed
+    stored.write_text("{not json")
+    assert class_names(source) == {"A", "B"}

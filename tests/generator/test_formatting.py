@@ -127,3 +127,15 @@ def test_python_that_does_not_parse_is_reported_with_its_path(
     [problem] = raised.value.problems
     assert problem.file == "pkg/bad.py"
     assert "does not parse" in problem.message
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["", "\n\n", "x = 1\n\n\n", "x = ( 1 )\n\n", "# a comment\n\n\n", "x = [\n    1,\n]\n\n\n"],
+)
+def test_trailing_blank_lines_change_nothing_black_makes(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMFGEN_CACHE_DIR", "off")
+    monkeypatch.setenv("TMFGEN_FORMATTER", "black")
+    assert formatting.format_python(source, "f.py") == black.format_str(source, mode=MODE)

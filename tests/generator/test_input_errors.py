@@ -138,7 +138,7 @@ def test_recursion_in_a_stage_is_one_line_naming_the_spec(
     def overflow(*_args: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(pipeline, "lower", overflow)
+    monkeypatch.setattr(pipeline, "lower_and_finish", overflow)
     spec, profile = widget
     result = run(["generate", "--asyncapi", str(spec), "--profile", str(profile), "--out", "x"])
     assert_one_line(result, spec, "[too-deep]")

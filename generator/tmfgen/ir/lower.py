@@ -13,7 +13,7 @@ import hashlib
 import pprint
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from ..profile.model import (
     ValueSource,
 )
 from ..schemas import walk
-from ..schemas.models import generate_models
+from ..schemas.models import class_names, generate_models
 from ..schemas.normalize import flatten_optional, normalize_polymorphism
 from ..schemas.samples import object_sample, sample_value
 from ..schemas.values import is_plain_string
@@ -78,35 +78,66 @@ def literal(value: Any) -> str:
     return source
 
 
-def _class_names(source: str) -> frozenset[str]:
-    tree = ast.parse(source)
-    return frozenset(node.name for node in tree.body if isinstance(node, ast.ClassDef))
+def model_bundle(spec: Spec, profile: Profile) -> dict[str, Any]:
+    """The schemas that become model classes: the spec's, with polymorphism normalised, PATCH
+    payloads made all-optional and event envelopes left out."""
+    bundle = normalize_polymorphism(spec.schemas)
+    for resource in profile.resources:
+        patch = resource.operations.patch
+        if patch is not None and patch.request_payload in bundle:
+            bundle[patch.request_payload] = flatten_optional(bundle, patch.request_payload)
+    # event envelopes get no model class: the OAS `*Event` schemas narrow the base `Event`'s
+    # free-form `event` object, which a subclass cannot type-check; the envelope is checked
+    # by runtime/eventkit.py and the resource inside it with the resource model
+    for op in spec.operations:
+        if "x-tmf-event" in op.extensions:
+            for message in op.messages:
+                if message.payload_schema is not None:
+                    bundle.pop(message.payload_schema, None)
+    return bundle
+
+
+def models_title(profile: Profile) -> str:
+    return profile.api.title or profile.title
+
+
+def _model_class(schema: str, classes: frozenset[str], bundle: Mapping[str, Any]) -> str | None:
+    """The class generated for `schema`, None when there is none."""
+    name = naming.model_class(schema)
+    if name in classes:
+        return name
+    # datamodel-code-generator numbers a class whose name it considers taken
+    # (TMF620's ProductOffering becomes ProductOffering3); one numbered twin is that class
+    twins = [c for c in classes if re.fullmatch(re.escape(name) + r"\d+", c)]
+    predicted = {naming.model_class(s) for s in bundle}
+    twins = [c for c in twins if c not in predicted]
+    return twins[0] if len(twins) == 1 else None
 
 
 class _Lowering:
-    def __init__(self, spec: Spec, profile: Profile, profile_file: str) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        profile: Profile,
+        profile_file: str,
+        bundle: dict[str, Any],
+        models_source: str | None,
+    ) -> None:
         self.spec = spec
         self.profile = profile
         self.profile_file = profile_file
         self.problems: list[Problem] = []
-        self.bundle = normalize_polymorphism(spec.schemas)
+        self.bundle = bundle
         self.spec_ops = {op.name: op for op in spec.operations}
-        for resource in profile.resources:
-            patch = resource.operations.patch
-            if patch is not None and patch.request_payload in self.bundle:
-                self.bundle[patch.request_payload] = flatten_optional(
-                    self.bundle, patch.request_payload
-                )
-        # event envelopes get no model class: the OAS `*Event` schemas narrow the base `Event`'s
-        # free-form `event` object, which a subclass cannot type-check; the envelope is checked
-        # by runtime/eventkit.py and the resource inside it with the resource model
-        for op in spec.operations:
-            if "x-tmf-event" in op.extensions:
-                for message in op.messages:
-                    if message.payload_schema is not None:
-                        self.bundle.pop(message.payload_schema, None)
-        self.models_source = generate_models(self.bundle, profile.api.title or profile.title)
-        self.classes = _class_names(self.models_source)
+        self.models_source = models_source or ""
+        # without the source (still being generated, see `lower_ahead`), each schema is taken
+        # to become the class of its own name, and every answer is kept for `ahead_holds`
+        self.classes = (
+            class_names(models_source)
+            if models_source is not None
+            else frozenset(naming.model_class(s) for s in bundle)
+        )
+        self.answers: dict[str, str | None] = {}
 
     def fail(self, ptr: str, message: str) -> None:
         self.problems.append(Problem(self.profile_file, ptr, Level.ERROR, "lower", message))
@@ -114,18 +145,12 @@ class _Lowering:
     def cls(self, schema: str | None, ptr: str) -> str | None:
         if schema is None:
             return None
-        name = naming.model_class(schema)
-        if name in self.classes:
+        found = self.answers[schema] = _model_class(schema, self.classes, self.bundle)
+        if found is None:
+            name = naming.model_class(schema)
+            self.fail(ptr, f"schema {schema!r} produced no model class {name!r}")
             return name
-        # datamodel-code-generator numbers a class whose name it considers taken
-        # (TMF620's ProductOffering becomes ProductOffering3); one numbered twin is that class
-        twins = [c for c in self.classes if re.fullmatch(re.escape(name) + r"\d+", c)]
-        predicted = {naming.model_class(s) for s in self.bundle}
-        twins = [c for c in twins if c not in predicted]
-        if len(twins) == 1:
-            return twins[0]
-        self.fail(ptr, f"schema {schema!r} produced no model class {name!r}")
-        return name
+        return found
 
     def api(self) -> ApiIR:
         info = self.profile.api
@@ -520,9 +545,65 @@ def lower(
     """Build the intermediate model; raises PipelineError listing everything that is missing.
     `backend` becomes the package's default backend; `vendor_runtime` copies the runtime into
     the package instead of depending on the tmfgen-runtime distribution."""
+    bundle = model_bundle(spec, profile)
+    source = generate_models(bundle, models_title(profile))
+    return lower_with(spec, profile, profile_file, backend, bundle, source, vendor_runtime)
+
+
+def _with_options(api: ApiIR, backend: str, vendor_runtime: bool) -> ApiIR:
+    """The generation options the documents do not say: default backend and runtime."""
     return replace(
-        _Lowering(spec, profile, profile_file).api(),
+        api,
         default_backend=backend,
         runtime_version=RUNTIME_VERSION,
         vendor_runtime=vendor_runtime,
     )
+
+
+def lower_with(
+    spec: Spec,
+    profile: Profile,
+    profile_file: str,
+    backend: str,
+    bundle: dict[str, Any],
+    models_source: str,
+    vendor_runtime: bool = False,
+) -> ApiIR:
+    """`lower`, with the models generated already from `model_bundle`."""
+    lowering = _Lowering(spec, profile, profile_file, bundle, models_source)
+    return _with_options(lowering.api(), backend, vendor_runtime)
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """The IR lowered before its models exist, and the class each schema was taken to have."""
+
+    api: ApiIR
+    answers: Mapping[str, str | None]
+
+
+def lower_ahead(
+    spec: Spec,
+    profile: Profile,
+    profile_file: str,
+    backend: str,
+    bundle: dict[str, Any],
+    vendor_runtime: bool = False,
+) -> Ahead:
+    """The IR on the assumption that every schema of the bundle becomes the class of its own
+    name, which holds unless datamodel-code-generator renames one (see `_model_class`). It lets
+    a cold run render and format every other file while the models are being generated; its
+    `models_source` is empty until `ahead_holds` confirms the assumption."""
+    lowering = _Lowering(spec, profile, profile_file, bundle, None)
+    api = _with_options(lowering.api(), backend, vendor_runtime)
+    return Ahead(api, dict(lowering.answers))
+
+
+def ahead_holds(ahead: Ahead, bundle: Mapping[str, Any], models_source: str) -> ApiIR | None:
+    """The IR of `ahead` with its models, when the generated classes give every answer the
+    lowering took; else None, and the caller lowers again (`lower_with`)."""
+    classes = class_names(models_source)
+    for schema, answer in ahead.answers.items():
+        if _model_class(schema, classes, bundle) != answer:
+            return None
+    return replace(ahead.api, models_source=models_source)

@@ -17,10 +17,11 @@ import enum
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .formatting import format_files
+from .formatting import Formatting
 from .literals import doc
 
 MANIFEST = ".tmfgen-manifest.json"
@@ -85,25 +86,51 @@ def banner(path: str, generator_version: str, inputs: Sequence[str]) -> str | No
     return None
 
 
-def finish(
+def with_banners(
     files: Iterable[GeneratedFile], generator_version: str, inputs: Sequence[InputDigest]
 ) -> list[GeneratedFile]:
-    """Add banners, format Python with black (all files in one go, see formatting), add the
-    manifest; sorted by path."""
+    """Each generated file with its banner (see `banner`), user files as they are."""
     names = [item.name for item in inputs]
-    finished: list[GeneratedFile] = []
+    bannered: list[GeneratedFile] = []
     for item in files:
         content = item.content
         if item.owner is Owner.GENERATED:
             line = banner(item.path, generator_version, names if item.from_inputs else ())
             if line is not None and content.strip():
                 content = line + "\n" + content
-        finished.append(replace(item, content=content))
-    python = [i for i, f in enumerate(finished) if f.path.endswith(".py") and not f.formatted]
-    formatted = format_files([(finished[i].path, finished[i].content) for i in python])
-    for index, content in zip(python, formatted, strict=True):
-        finished[index] = replace(finished[index], content=content)
-    finished.sort(key=lambda f: f.path)
+        bannered.append(replace(item, content=content))
+    return bannered
+
+
+class Formatted:
+    """Files whose Python is being formatted (in `pool` when given, by up to `workers` of its
+    processes, see formatting); `files` waits for the result."""
+
+    def __init__(
+        self,
+        files: Sequence[GeneratedFile],
+        pool: ProcessPoolExecutor | None = None,
+        workers: int = 0,
+    ):
+        self.all = list(files)
+        self.python = [
+            i for i, f in enumerate(self.all) if f.path.endswith(".py") and not f.formatted
+        ]
+        sources = [(self.all[i].path, self.all[i].content) for i in self.python]
+        self.job = Formatting(sources, pool, workers)
+
+    def files(self) -> list[GeneratedFile]:
+        done = list(self.all)
+        for index, content in zip(self.python, self.job.result(), strict=True):
+            done[index] = replace(done[index], content=content)
+        return done
+
+
+def sealed(
+    files: Iterable[GeneratedFile], generator_version: str, inputs: Sequence[InputDigest]
+) -> list[GeneratedFile]:
+    """The finished files sorted by path, with the manifest of their hashes added."""
+    finished = sorted(files, key=lambda f: f.path)
     manifest = {
         "generator": f"tmfgen {generator_version}",
         "inputs": [f"{item.name} sha256:{item.sha256[:16]}" for item in inputs],
@@ -111,6 +138,15 @@ def finish(
     }
     finished.append(GeneratedFile(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n"))
     return finished
+
+
+def finish(
+    files: Iterable[GeneratedFile], generator_version: str, inputs: Sequence[InputDigest]
+) -> list[GeneratedFile]:
+    """Add banners, format Python with black (all files in one go, see formatting), add the
+    manifest; sorted by path."""
+    formatted = Formatted(with_banners(files, generator_version, inputs))
+    return sealed(formatted.files(), generator_version, inputs)
 
 
 @dataclass

@@ -29,14 +29,15 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
-from multiprocessing import get_all_start_methods, get_context
+from multiprocessing import get_context
 from pathlib import Path
 
 from .. import cache
 from ..cache import read_entry, write_entry
 from ..problems import Level, PipelineError, Problem
+from ..workers import can_fork, jobs
 
 BLACK_VERSION = version("black")
 LINE_LENGTH = 100
@@ -165,6 +166,16 @@ def _join(formatted: Sequence[str]) -> str:
     return "\n\n".join(formatted)
 
 
+def _trimmed(source: str) -> str:
+    """`source` without the blank lines it ends with, which black drops. A segment ends with
+    the blank lines before the next one, so black found each segment changed and formatted it
+    a second time (it does whenever its first pass changed something); trimmed, a segment that
+    is black-formatted otherwise takes one pass. A last line continued by a backslash keeps
+    what follows it."""
+    body = source.rstrip("\n")
+    return source if body.endswith("\\") else body + "\n"
+
+
 def _black(source: str) -> tuple[bool, str]:
     """(True, formatted) or (False, black's reason); plain values, so they cross processes."""
     import black  # imported on a cache miss only: a warm run never pays for it
@@ -173,24 +184,13 @@ def _black(source: str) -> tuple[bool, str]:
 
     mode = Mode(line_length=LINE_LENGTH, target_versions={TargetVersion[TARGET.upper()]})
     try:
-        return True, black.format_str(source, mode=mode)
+        return True, black.format_str(_trimmed(source), mode=mode)
     except InvalidInput as exc:
         return False, str(exc)
 
 
 def _black_batch(sources: Sequence[str]) -> list[tuple[bool, str]]:
     return [_black(source) for source in sources]
-
-
-def jobs() -> int:
-    """Processes to format with: TMFGEN_JOBS, else the cores this process may run on."""
-    configured = os.environ.get("TMFGEN_JOBS", "")
-    if configured.isdigit() and int(configured) > 0:
-        return int(configured)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _batches(sources: Sequence[str], count: int) -> list[list[int]]:
@@ -205,12 +205,23 @@ def _batches(sources: Sequence[str], count: int) -> list[list[int]]:
     return [batch for batch in batches if batch]
 
 
+def worker_pool() -> ProcessPoolExecutor | None:
+    """A pool of forked processes, one per core, with black imported (once, here, so that no
+    worker imports it again), for work a cold run can spread: None with a single core or
+    where processes cannot be forked (a spawned worker would import everything again)."""
+    if jobs() < 2 or not can_fork():
+        return None
+    import black  # noqa: F401
+
+    return ProcessPoolExecutor(max_workers=jobs(), mp_context=get_context("fork"))
+
+
 def _format_all(sources: Sequence[str]) -> list[tuple[bool, str]]:
     workers = min(jobs(), len(sources))
     if workers < 2 or sum(map(len, sources)) < PARALLEL_THRESHOLD:
         return _black_batch(sources)
-    if "fork" not in get_all_start_methods():
-        return _black_batch(sources)  # a spawned worker would import everything again
+    if not can_fork():
+        return _black_batch(sources)
     import black  # noqa: F401  (imported once here, inherited by every forked worker)
 
     batches = _batches(sources, workers * 3)
@@ -226,9 +237,7 @@ def _format_all(sources: Sequence[str]) -> list[tuple[bool, str]]:
 def format_files(files: Sequence[tuple[str, str]]) -> list[str]:
     """Format each (path, source) as black formats the whole file; a source that does not
     parse is reported with its path."""
-    if formatter() == "ruff":
-        return _format_with_ruff(files)
-    return _format_with_black(files)
+    return Formatting(files).result()
 
 
 def _entry(text: str, tool: str) -> Path | None:
@@ -266,38 +275,74 @@ def _format_with_ruff(files: Sequence[tuple[str, str]]) -> list[str]:
     return [text or "" for text in results]
 
 
-def _format_with_black(files: Sequence[tuple[str, str]]) -> list[str]:
+class Formatting:
+    """The formatting of a set of files, started: cache entries are read and the segments that
+    missed are cut, and given a `pool` (see `worker_pool`) they are being formatted there
+    already, so that a caller can do other work (generate models) before it asks for the
+    `result`. Without a pool, the work is done by `result`, in this process or in a pool of its
+    own. `workers` caps how many of the pool's processes take part (by cutting as many batches;
+    0: all of them, in three batches each so that none waits for the largest)."""
 
-    def entry(text: str) -> Path | None:
-        return _entry(text, "black")
+    def __init__(
+        self,
+        files: Sequence[tuple[str, str]],
+        pool: ProcessPoolExecutor | None = None,
+        workers: int = 0,
+    ) -> None:
+        self.files = list(files)
+        self.tool = formatter()
+        if self.tool == "ruff":  # a twentieth of a second: nothing to gain from waiting
+            self.ruff = _format_with_ruff(self.files)
+            return
+        self.results = [read_entry(_entry(source, "black")) for _, source in self.files]
+        self.pieces: dict[int, list[str]] = {}
+        self.formatted: dict[str, str | None] = {}
+        for index, (_, source) in enumerate(self.files):
+            if self.results[index] is None:
+                self.pieces[index] = segments(source)
+                for piece in self.pieces[index]:
+                    if piece not in self.formatted:
+                        self.formatted[piece] = read_entry(_entry(piece, "black"))
+        self.missing = [piece for piece, text in self.formatted.items() if text is None]
+        self.batches: list[list[int]] = []
+        self.futures: list[Future[list[tuple[bool, str]]]] = []
+        if pool is not None:
+            self.batches = _batches(self.missing, workers or jobs() * 3)
+            work = [[self.missing[i] for i in batch] for batch in self.batches]
+            self.futures = [pool.submit(_black_batch, sources) for sources in work]
 
-    results: list[str | None] = [read_entry(entry(source)) for _, source in files]
-    pieces: dict[int, list[str]] = {}
-    formatted: dict[str, str | None] = {}
-    for index, (_, source) in enumerate(files):
-        if results[index] is None:
-            pieces[index] = segments(source)
-            for piece in pieces[index]:
-                if piece not in formatted:
-                    formatted[piece] = read_entry(entry(piece))
-    missing = [piece for piece, text in formatted.items() if text is None]
-    failed: dict[str, str] = {}
-    for piece, (ok, text) in zip(missing, _format_all(missing), strict=True):
-        if ok:
-            formatted[piece] = text
-            write_entry(entry(piece), text)
-        else:
-            failed[piece] = text
-    for index, parts in pieces.items():
-        path, source = files[index]
-        reasons = [failed[part] for part in parts if part in failed]
-        if reasons:
-            raise _does_not_parse(path, source, reasons[0])
-        whole = _join([formatted[part] or "" for part in parts])
-        results[index] = whole
-        if len(parts) > 1:
-            write_entry(entry(source), whole)
-    return [text or "" for text in results]
+    def _outcomes(self) -> list[tuple[bool, str]]:
+        if not self.futures:
+            return _format_all(self.missing)
+        outcomes: list[tuple[bool, str]] = [(False, "")] * len(self.missing)
+        for batch, future in zip(self.batches, self.futures, strict=True):
+            for index, outcome in zip(batch, future.result(), strict=True):
+                outcomes[index] = outcome
+        return outcomes
+
+    def result(self) -> list[str]:
+        """The formatted sources, in the order of the files; FormatError for one that does not
+        parse."""
+        if self.tool == "ruff":
+            return self.ruff
+        failed: dict[str, str] = {}
+        for piece, (ok, text) in zip(self.missing, self._outcomes(), strict=True):
+            if ok:
+                self.formatted[piece] = text
+                write_entry(_entry(piece, "black"), text)
+            else:
+                failed[piece] = text
+        results = list(self.results)
+        for index, parts in self.pieces.items():
+            path, source = self.files[index]
+            reasons = [failed[part] for part in parts if part in failed]
+            if reasons:
+                raise _does_not_parse(path, source, reasons[0])
+            whole = _join([self.formatted[part] or "" for part in parts])
+            results[index] = whole
+            if len(parts) > 1:
+                write_entry(_entry(source, "black"), whole)
+        return [text or "" for text in results]
 
 
 def format_python(source: str, path: str) -> str:

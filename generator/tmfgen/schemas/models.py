@@ -9,6 +9,7 @@ slowest step of the pipeline and still produces byte-identical output.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import warnings
@@ -42,7 +43,8 @@ OPTIONS: dict[str, Any] = {
 }
 
 
-def _document(schemas: Mapping[str, Any], title: str) -> dict[str, Any]:
+def models_document(schemas: Mapping[str, Any], title: str = "models") -> dict[str, Any]:
+    """The OpenAPI document the generator runs on; with `OPTIONS`, all its output depends on."""
     return {
         "openapi": "3.0.1",
         "info": {"title": title, "version": "0"},
@@ -64,20 +66,61 @@ def cache_key(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def cached_models(document: Mapping[str, Any]) -> str | None:
+    """The models source of `document` from the cache, None on a miss (or with the cache off)."""
+    return read_entry(entry("", f"models-{cache_key(document)}.py"))
+
+
+def store_models(document: Mapping[str, Any], source: str) -> None:
+    write_entry(entry("", f"models-{cache_key(document)}.py"), source)
+
+
 def generate_models(schemas: Mapping[str, Any], title: str = "models") -> str:
     """Python source of pydantic v2 models for every schema of the bundle (unformatted)."""
-    document = _document(schemas, title)
-    key = cache_key(document)
-    cached = entry("", f"models-{key}.py")
-    stored = read_entry(cached)
+    document = models_document(schemas, title)
+    stored = cached_models(document)
     if stored is not None:
         return stored
-    source: str = _run_generator(document)
-    write_entry(cached, source)
+    source = run_generator(document)
+    store_models(document, source)
     return source
 
 
-def _run_generator(document: Mapping[str, Any]) -> str:
+#: a few schemas with the shapes TMF schemas have (allOf, enum, date-time, array, constraint)
+_WARM_UP = {
+    "Base": {
+        "type": "object",
+        "properties": {"id": {"type": "string"}, "@type": {"type": "string"}},
+    },
+    "Kind": {"type": "string", "enum": ["a", "b"]},
+    "Thing": {
+        "allOf": [
+            {"$ref": "#/components/schemas/Base"},
+            {
+                "type": "object",
+                "properties": {
+                    "at": {"type": "string", "format": "date-time"},
+                    "kind": {"$ref": "#/components/schemas/Kind"},
+                    "parts": {"type": "array", "items": {"$ref": "#/components/schemas/Base"}},
+                    "count": {"type": "integer", "minimum": 0},
+                },
+            },
+        ]
+    },
+}
+
+
+def warm_up_generator() -> None:
+    """Run datamodel-code-generator once on a few schemas, for a worker that will run it on
+    the bundle: it imports most of its modules on first use (half a second), and this does it
+    ahead, while the worker waits for its document. Its output does not depend on earlier runs
+    (the cold and the warmed-up output of every reference TMF API are the same)."""
+    run_generator(models_document(_WARM_UP, "warm-up"))
+
+
+def run_generator(document: Mapping[str, Any]) -> str:
+    """datamodel-code-generator on `document`; a plain function of plain values, so that a worker
+    process can run it beside the formatting of the other files (see `pipeline`)."""
     from datamodel_code_generator import InputFileType, generate
 
     with warnings.catch_warnings():
@@ -91,3 +134,21 @@ def _run_generator(document: Mapping[str, Any]) -> str:
     if not isinstance(result, str):
         raise RuntimeError("datamodel-code-generator returned several modules; expected one")
     return result
+
+
+def class_names(source: str) -> frozenset[str]:
+    """The top-level classes of a models source. Parsing its few thousand lines was a third of a
+    warm run, so the names are cached under a hash of the source."""
+    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
+    cached = entry("classes", f"{digest}.json")
+    stored = read_entry(cached)
+    try:
+        listed = json.loads(stored) if stored is not None else None
+    except ValueError:
+        listed = None  # a damaged entry: parse again
+    if isinstance(listed, list) and all(isinstance(name, str) for name in listed):
+        return frozenset(listed)
+    tree = ast.parse(source)
+    names = frozenset(node.name for node in tree.body if isinstance(node, ast.ClassDef))
+    write_entry(cached, json.dumps(sorted(names)))
+    return names
