@@ -40,6 +40,10 @@ def customer(name: str) -> dict[str, Any]:
     return {**SAMPLES["Customer"]["create"], "name": name}
 
 
+#: seconds a service stop or client close may take at teardown (a bound, not a measurement)
+CLOSE_WITHIN = 60.0
+
+
 class Harness:
     """Services and clients on one broker and one shared store, closed at the end."""
 
@@ -67,8 +71,15 @@ class Harness:
         return client
 
     async def close(self) -> None:
+        """Close everything, each within a bound: a close that hangs fails the test by name
+        instead of stalling the whole run."""
+        stuck = []
         for closer in reversed(self.closers):
-            await closer()
+            try:
+                await asyncio.wait_for(closer(), CLOSE_WITHIN)
+            except TimeoutError:
+                stuck.append(getattr(closer, "__qualname__", repr(closer)))
+        assert not stuck, f"{self.backend.name}: close did not return in {CLOSE_WITHIN} s: {stuck}"
 
 
 @pytest.fixture
