@@ -305,7 +305,7 @@ def ctk_command(
         with tempfile.TemporaryDirectory(prefix="tmfgen-ctk-") as scratch:
             built = _ctk_build(inputs, Path(scratch) / "package")
             _ctk_self_test(built.api, Path(scratch), report, jobs)
-            for rule in run.unchecked_rules(inputs, built):
+            for rule in run.unchecked_rules(built):
                 click.echo(f"no test can check {rule.rule} ({rule.text}): {rule.why}")
         return
     if backend is None or report is None:
@@ -322,7 +322,7 @@ def ctk_command(
             _ctk_usage(f"tmfgen ctk: {unreachable}")
         target = run.Target(backend, broker, prefix)
         title = f"{built.api.tmf_id} {built.api.title}: conformance"
-        unchecked = run.write_unchecked(inputs, built, Path(scratch))
+        unchecked = run.write_unchecked(built, Path(scratch))
         code = run.run_suite(Path(scratch) / "package", target, report.resolve(), title, unchecked)
     click.echo(f"reports: {report / 'report.html'}, {report / run.JUNIT_FILE}", err=True)
     sys.exit(code if code in (0, run.TESTS_FAILED) else CTK_USAGE)

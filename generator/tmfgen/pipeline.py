@@ -52,6 +52,8 @@ class Built:
     api: ApiIR
     files: list[GeneratedFile]
     warnings: list[Problem]
+    #: the profile it was built from (the kit lists its rules no test checks)
+    profile: Profile
 
 
 def _too_deep(file: Path, stage: str) -> PipelineError:
@@ -127,7 +129,7 @@ def _build(inputs: Inputs, worker: ModelsWorker | None) -> Built:
         raise _too_deep(inputs.asyncapi, "generate models from") from None
     except FormatError as error:
         raise PipelineError([blame(error, spec, profile, str(inputs.profile))]) from None
-    return Built(api, finished, findings.warnings)
+    return Built(api, finished, findings.warnings, profile)
 
 
 #: how a user file written for a package that carried its own runtime imports it

@@ -20,7 +20,6 @@ from tmfgen_runtime.transport import create_transport
 
 from .. import rule_report
 from ..pipeline import Built, Inputs, generate
-from ..profile.loader import load_profile
 from .results import UncheckedRule, save_unchecked
 
 #: pytest's exit statuses the kit passes on as "tests failed"; all others are usage errors
@@ -74,10 +73,10 @@ def build_package(inputs: Inputs, folder: Path) -> Built:
     return built
 
 
-def unchecked_rules(inputs: Inputs, built: Built) -> list[UncheckedRule]:
+def unchecked_rules(built: Built) -> list[UncheckedRule]:
     """The profile's rules no test of the built suite checks, with why: lint's reason when the
     spec lacks what the rule names, else that the suite has no test for it."""
-    rows = rule_report.coverage(load_profile(inputs.profile), built.api, built.warnings)
+    rows = rule_report.coverage(built.profile, built.api, built.warnings)
     return [
         UncheckedRule(row.rule.id, row.rule.text, row.inapplicable or "no test checks it")
         for row in rows
@@ -85,9 +84,9 @@ def unchecked_rules(inputs: Inputs, built: Built) -> list[UncheckedRule]:
     ]
 
 
-def write_unchecked(inputs: Inputs, built: Built, folder: Path) -> Path:
+def write_unchecked(built: Built, folder: Path) -> Path:
     """The unchecked rules as the file the kit's plugin reads (`--ctk-unchecked`)."""
-    return save_unchecked(unchecked_rules(inputs, built), folder / "unchecked-rules.json")
+    return save_unchecked(unchecked_rules(built), folder / "unchecked-rules.json")
 
 
 def pytest_command(
