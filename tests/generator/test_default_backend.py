@@ -51,7 +51,7 @@ def test_generated_package_serves_and_tests_on_its_backend(
     conftest = (out / "tests" / "conftest.py").read_text(encoding="utf-8")
     app = (out / "tmf999_widget" / "app.py").read_text(encoding="utf-8")
     assert 'DEFAULT_BACKEND = "rabbitmq"' in app
-    assert "backend_of(request.config, DEFAULT_BACKEND)" in conftest
+    assert "bind( CONTRACT, build_service, DEFAULT_BACKEND," in " ".join(conftest.split())
     readme = (out / "README.md").read_text(encoding="utf-8")
     assert "| `--backend` | `TMF_BACKEND` | `rabbitmq` |" in readme
 

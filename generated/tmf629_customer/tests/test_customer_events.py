@@ -7,113 +7,18 @@
 
 Resource: Customer (TMF629).
 
-Each test makes the change that raises its event and waits for the event about its own resource
-on the notification channels (see the `events` fixture). An event the profile's notification
-section makes mandatory must arrive; an optional one is checked when the implementation sends
-it, and the test is skipped, saying so, when it does not.
+The tests are the runtime's (`conformance.event_tests`), imported as the plan holds them. An
+event's payload must validate against the resource's model, which the suite names.
 """
 
-from typing import Any
-
-import pytest
-from tmf629_customer_contract import SAMPLES
-from tmfgen_runtime.eventkit import EventWatch, envelope_problems
-from tmfgen_runtime.events import STATE_ATTRIBUTES
-from tmfgen_runtime.testkit import Driver, unique
+from tmf629_customer_contract import CONTRACT
+from tmfgen_runtime.conformance.event_tests import (
+    test_create_publishes_the_create_event,
+    test_delete_publishes_the_delete_event,
+    test_patch_publishes_the_attribute_value_change_event,
+    test_state_patch_publishes_the_state_change_event,
+)
 
 from tmf629_customer import models
 
-RESOURCE = "Customer"
-PAYLOAD_KEY = "customer"
-MARKER = "name"
-CREATE = "createCustomer"
-RETRIEVE = "retrieveCustomer"
-LIST = "listCustomer"
-PATCH = "patchCustomer"
-DELETE = "deleteCustomer"
-#: event kind -> (event schema name, mandatory in the profile)
-EVENTS = {
-    "CreateEvent": ("CustomerCreateEvent", False),
-    "AttributeValueChangeEvent": ("CustomerAttributeValueChangeEvent", False),
-    "StateChangeEvent": ("CustomerStateChangeEvent", False),
-    "DeleteEvent": ("CustomerDeleteEvent", False),
-}
-#: seconds to wait for a mandatory event, and for an optional one before concluding it is not sent
-MANDATORY_WAIT = 10.0
-OPTIONAL_WAIT = 3.0
-
-
-async def created(driver: Driver) -> dict[str, Any]:
-    body = dict(SAMPLES[RESOURCE]["create"])
-    if MARKER is not None:
-        body[MARKER] = unique(MARKER)
-    reply = await driver.send(CREATE, body=body)
-    assert reply.status == 201, reply.json()
-    resource: dict[str, Any] = reply.json()
-    return resource
-
-
-async def expect(events: EventWatch, kind: str, resource_id: str) -> dict[str, Any]:
-    """The event of `kind` about the resource, checked against the `Event` schema; fails when a
-    mandatory event does not arrive, skips when an optional one does not."""
-    event_type, mandatory = EVENTS[kind]
-    wait = MANDATORY_WAIT if mandatory else OPTIONAL_WAIT
-    envelope = await events.wait_for(event_type, PAYLOAD_KEY, resource_id, wait)
-    if envelope is None:
-        if mandatory:
-            pytest.fail(f"mandatory {event_type} not published for {resource_id} in {wait}s")
-        pytest.skip(f"{event_type} is optional in the profile and was not published")
-    assert envelope_problems(envelope, event_type, PAYLOAD_KEY) == []
-    models.Customer.model_validate(envelope["event"][PAYLOAD_KEY])
-    return envelope
-
-
-@pytest.mark.tmf_rule("OP-CUSTOMER-CREATE")
-async def test_create_publishes_the_create_event(driver: Driver, events: EventWatch) -> None:
-    resource = await created(driver)
-    envelope = await expect(events, "CreateEvent", str(resource["id"]))
-    assert envelope["event"][PAYLOAD_KEY] == resource
-    assert len(events.matching(EVENTS["CreateEvent"][0], PAYLOAD_KEY, str(resource["id"]))) == 1
-
-
-@pytest.mark.tmf_rule("OP-CUSTOMER-PATCH")
-async def test_patch_publishes_the_attribute_value_change_event(
-    driver: Driver, events: EventWatch
-) -> None:
-    patches = SAMPLES[RESOURCE]["patches"]
-    if not patches:
-        pytest.skip("the profile lists no patchable attribute")
-    attribute, value = patches[0]
-    resource = await created(driver)
-    reply = await driver.send(PATCH, parameters={"id": resource["id"]}, body={attribute: value})
-    assert reply.status == 200, reply.json()
-    envelope = await expect(events, "AttributeValueChangeEvent", str(resource["id"]))
-    assert envelope["event"][PAYLOAD_KEY].get(attribute) == reply.json().get(attribute)
-    if "changedAttributes" in envelope:
-        assert attribute in envelope["changedAttributes"]
-
-
-@pytest.mark.tmf_rule("OP-CUSTOMER-PATCH")
-async def test_state_patch_publishes_the_state_change_event(
-    driver: Driver, events: EventWatch
-) -> None:
-    states = [(k, v) for k, v in SAMPLES[RESOURCE]["patches"] if k in STATE_ATTRIBUTES]
-    if not states:
-        pytest.skip("the profile lists no patchable state attribute")
-    attribute, value = states[0]
-    resource = await created(driver)
-    if resource.get(attribute) == value:
-        pytest.skip(f"the sample {attribute} equals the created value")
-    reply = await driver.send(PATCH, parameters={"id": resource["id"]}, body={attribute: value})
-    assert reply.status == 200, reply.json()
-    envelope = await expect(events, "StateChangeEvent", str(resource["id"]))
-    assert envelope["event"][PAYLOAD_KEY].get(attribute) == reply.json().get(attribute)
-
-
-@pytest.mark.tmf_rule("OP-CUSTOMER-DELETE")
-async def test_delete_publishes_the_delete_event(driver: Driver, events: EventWatch) -> None:
-    resource = await created(driver)
-    reply = await driver.send(DELETE, parameters={"id": resource["id"]})
-    assert reply.status == 204, reply.body
-    envelope = await expect(events, "DeleteEvent", str(resource["id"]))
-    assert envelope["event"][PAYLOAD_KEY]["id"] == resource["id"]
+TMF_SUITE = CONTRACT.suite("Customer", "events", model=models.Customer)

@@ -3,103 +3,21 @@
 #   TMF632-Party_Management-v5.0.0.oas.yaml
 #   asyncapi.yaml
 #   profile.yaml
-"""Fixtures for the conformance tests.
+"""Fixtures for the conformance tests: the runtime's (`conformance.fixtures`), bound to this
+package's service.
 
 API: Party Management.
 
-Options select where the service runs: by default it is started in-process on the embedded
-broker with an in-memory SQLite store. One service and one client serve the whole session (a
-consumer-group join costs seconds on some brokers); tests stay independent by creating their own
-resources with unique values. Channels come from the contract module (rendered from the profile
-and the AsyncAPI document), never from the package under test. `--backend/--broker` start it on
-a real broker, `--store` on another database, and `--external` tests an implementation that is
-already running (only the broker is used then). Tests talk to the service only through the broker.
-
-Isolation on a shared broker: each run serves and sends under a prefix and a group of its own, so
-two runs (or a run and a deployed service) never take each other's requests. Bare channels are
-used only on the run's private embedded broker; elsewhere every request is sent prefixed.
-
-The options (`--backend`, `--broker`, `--store`, `--external`, `--prefix`) are the runtime's
-pytest plugin (pytest_plugin, loaded by pyproject.toml's addopts), so the suites of several
-packages can run in one session.
+By default the service is started in-process on the embedded broker with an in-memory SQLite
+store; `--backend/--broker` start it on a real broker, `--store` on another database, and
+`--external` tests an implementation that is already running. The options are the runtime's
+pytest plugin (loaded by pyproject.toml's addopts), so the suites of several packages can run in
+one session.
 """
 
-import uuid
-from collections.abc import AsyncIterator
-
-import pytest
-from tmf632_party_contract import CHANNELS, NOTIFICATION_CHANNELS
-from tmfgen_runtime.client import TmfClient
-from tmfgen_runtime.eventkit import EventWatch, notification_channels
-from tmfgen_runtime.pytest_plugin import backend_of, isolated
-from tmfgen_runtime.service import Service
-from tmfgen_runtime.testkit import Driver
-from tmfgen_runtime.transport import create_transport
+from tmf632_party_contract import CONTRACT
+from tmfgen_runtime.conformance.fixtures import bind
 
 from tmf632_party.app import DEFAULT_BACKEND, build_service
 
-#: the prefix of this run's own service; `--external` tests use `--prefix` instead
-RUN = uuid.uuid4().hex[:10]
-PREFIX = f"t{RUN}"
-EXTERNAL_PREFIX = "acme"
-
-
-@pytest.fixture(scope="session")
-def broker_url(request: pytest.FixtureRequest) -> str | None:
-    backend = backend_of(request.config, DEFAULT_BACKEND)
-    url = request.config.getoption("--broker")
-    if backend == "memory" and url is None:
-        return f"memory://test-{uuid.uuid4().hex}"
-    return url
-
-
-@pytest.fixture(scope="session")
-async def service(
-    request: pytest.FixtureRequest, broker_url: str | None
-) -> AsyncIterator[Service | None]:
-    if request.config.getoption("--external"):
-        yield None
-        return
-    running = build_service(
-        backend=backend_of(request.config, DEFAULT_BACKEND),
-        broker=broker_url,
-        store=request.config.getoption("--store"),
-        prefix=PREFIX,
-        serve_unprefixed=isolated(request.config, DEFAULT_BACKEND),
-        group=f"tmf632_party-{RUN}",
-    )
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-@pytest.fixture(scope="session")
-async def driver(
-    request: pytest.FixtureRequest, service: Service | None, broker_url: str | None
-) -> AsyncIterator[Driver]:
-    transport = create_transport(backend_of(request.config, DEFAULT_BACKEND), broker_url)
-    await transport.connect()
-    client = TmfClient(transport, timeout=10.0)
-    try:
-        external = request.config.getoption("--external")
-        prefix = (request.config.getoption("--prefix") or EXTERNAL_PREFIX) if external else PREFIX
-        yield Driver(client, CHANNELS, prefix, bare=isolated(request.config, DEFAULT_BACKEND))
-    finally:
-        await client.close()
-        await transport.close()
-
-
-@pytest.fixture(scope="session")
-async def events(driver: Driver) -> AsyncIterator[EventWatch]:
-    """Every event on the API's notification channels (bare and prefixed) from the first test
-    that asks for it on."""
-    watch = EventWatch(
-        driver.client.transport, notification_channels(NOTIFICATION_CHANNELS, PREFIX)
-    )
-    await watch.open()
-    try:
-        yield watch
-    finally:
-        await watch.close()
+broker_url, service, driver, events = bind(CONTRACT, build_service, DEFAULT_BACKEND, "tmf632_party")

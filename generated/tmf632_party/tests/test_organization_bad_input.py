@@ -7,199 +7,26 @@
 silent drop; and the service keeps serving afterwards.
 
 Resource: Organization.
-Each test names the profile rules it checks (`tmf_rule`).
+
+The tests are the runtime's (`conformance.bad_input_tests`), imported as the plan holds them;
+the plugin marks each with the profile rules it checks (`tmf_rule`).
 """
 
-import copy
-import json
-from typing import Any
-
-import pytest
-from tmf632_party_contract import SAMPLES
-from tmfgen_runtime.service import Service
-from tmfgen_runtime.testkit import INBOX, Driver, error_body, unique
-
-RESOURCE = "Organization"
-CREATE = "createOrganization"
-RETRIEVE = "retrieveOrganization"
-LIST = "listOrganization"
-PATCH = "patchOrganization"
-DELETE = "deleteOrganization"
-MARKER = "name"
-UNION_ATTRIBUTE = None
-#: per operation with a payload, one the service accepts, so only the fault under test is wrong
-BODIES: dict[str, bytes] = {
-    CREATE: json.dumps(SAMPLES[RESOURCE]["create"]).encode(),
-    PATCH: json.dumps(dict(SAMPLES[RESOURCE]["patches"][:1])).encode(),
-}
-
-
-def sample(rich: bool = False) -> dict[str, Any]:
-    return copy.deepcopy(SAMPLES[RESOURCE]["create_rich" if rich else "create"])
-
-
-async def still_serving(driver: Driver) -> None:
-    reply = await driver.send(CREATE, body=sample())
-    assert reply.status == 201, reply.json()
-
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
-async def test_invalid_json_is_400(driver: Driver) -> None:
-    reply = await driver.send(CREATE, raw_body=b"{not json")
-    error_body(reply, 400)
-    await still_serving(driver)
-
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
-async def test_non_object_payload_is_400(driver: Driver) -> None:
-    reply = await driver.send(CREATE, body=[1, 2, 3])
-    error_body(reply, 400)
-
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
-async def test_wrong_type_is_400(driver: Driver) -> None:
-    if MARKER is None:
-        pytest.skip("no string attribute to corrupt")
-    body = sample()
-    body[MARKER] = {"not": "a string"}
-    reply = await driver.send(CREATE, body=body)
-    error = error_body(reply, 400)
-    assert MARKER in error.get("message", "") + error["reason"]
-
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE", "RES-ORGANIZATION-1")
-async def test_unknown_resource_type_is_400(driver: Driver) -> None:
-    body = sample()
-    body["@type"] = "NoSuchType"
-    reply = await driver.send(CREATE, body=body)
-    error_body(reply, 400)
-
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
-async def test_unknown_nested_type_is_400(driver: Driver) -> None:
-    if UNION_ATTRIBUTE is None:
-        pytest.skip("no polymorphic sub-resource")
-    body = sample(rich=True)
-    body[UNION_ATTRIBUTE][0]["@type"] = "NoSuchType"
-    reply = await driver.send(CREATE, body=body)
-    error = error_body(reply, 400)
-    assert UNION_ATTRIBUTE in error.get("message", "")
-
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-H1")
-async def test_missing_correlation_id_is_400(driver: Driver) -> None:
-    headers = {"Reply-Channel": INBOX, "Parameters": "{}"}
-    reply = await driver.send_raw(CREATE, headers, json.dumps(sample()).encode())
-    assert reply is not None, "no reply to a request without X-Correlation-Id"
-    error_body(reply, 400)
-
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
-@pytest.mark.parametrize(
-    "operation",
-    [
-        pytest.param(
-            "createOrganization",
-            id="createOrganization",
-            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-H3", "OP-ORGANIZATION-CREATE-S400"),
-        ),
-        pytest.param(
-            "retrieveOrganization",
-            id="retrieveOrganization",
-            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-H3"),
-        ),
-        pytest.param(
-            "listOrganization",
-            id="listOrganization",
-            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-LIST-H3"),
-        ),
-        pytest.param(
-            "patchOrganization",
-            id="patchOrganization",
-            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-H3"),
-        ),
-        pytest.param(
-            "deleteOrganization",
-            id="deleteOrganization",
-            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-DELETE-H3"),
-        ),
-    ],
+from tmf632_party_contract import CONTRACT
+from tmfgen_runtime.conformance.bad_input_tests import (
+    test_invalid_json_is_400,
+    test_invalid_paging_is_400,
+    test_malformed_parameters_is_400,
+    test_missing_correlation_id_is_400,
+    test_missing_id_is_400,
+    test_missing_parameters_is_400,
+    test_missing_reply_channel_is_counted_not_fatal,
+    test_non_object_payload_is_400,
+    test_unknown_field_is_400,
+    test_unknown_filter_attribute_is_400,
+    test_unknown_nested_type_is_400,
+    test_unknown_resource_type_is_400,
+    test_wrong_type_is_400,
 )
-async def test_missing_parameters_is_400(driver: Driver, operation: str) -> None:
-    headers = {"Reply-Channel": INBOX, "X-Correlation-Id": unique("corr")}
-    reply = await driver.send_raw(operation, headers, BODIES.get(operation, b""))
-    assert reply is not None
-    error = error_body(reply, 400)
-    assert "Parameters" in error["reason"] + error.get("message", ""), error
 
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE")
-@pytest.mark.parametrize(
-    "operation",
-    [
-        pytest.param(
-            "retrieveOrganization",
-            id="retrieveOrganization",
-            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-H3.1"),
-        ),
-        pytest.param(
-            "patchOrganization",
-            id="patchOrganization",
-            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-PATCH-H3.1"),
-        ),
-        pytest.param(
-            "deleteOrganization",
-            id="deleteOrganization",
-            marks=pytest.mark.tmf_rule("OP-ORGANIZATION-DELETE-H3.1"),
-        ),
-    ],
-)
-async def test_missing_id_is_400(driver: Driver, operation: str) -> None:
-    body = json.loads(BODIES[operation]) if operation in BODIES else None
-    reply = await driver.send(operation, parameters={"fields": "id"}, body=body)
-    error_body(reply, 400)
-
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-H3")
-@pytest.mark.parametrize("raw", ["{id: 1", "[1, 2]", "42"])
-async def test_malformed_parameters_is_400(driver: Driver, raw: str) -> None:
-    headers = {"Reply-Channel": INBOX, "X-Correlation-Id": unique("corr"), "Parameters": raw}
-    reply = await driver.send_raw(RETRIEVE, headers)
-    assert reply is not None
-    error_body(reply, 400)
-
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-RETRIEVE-H3.2")
-async def test_unknown_field_is_400(driver: Driver) -> None:
-    reply = await driver.send(RETRIEVE, parameters={"id": "x", "fields": "noSuchAttribute"})
-    error = error_body(reply, 400)
-    assert "noSuchAttribute" in error["reason"]
-
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-LIST-H3.2", "OP-ORGANIZATION-LIST-H3.3")
-@pytest.mark.parametrize(
-    "parameters", [{"offset": -1}, {"limit": -5}, {"limit": "many"}, {"offset": 1.5}]
-)
-async def test_invalid_paging_is_400(driver: Driver, parameters: dict[str, Any]) -> None:
-    reply = await driver.send(LIST, parameters=parameters)
-    error_body(reply, 400)
-
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-LIST-H4")
-async def test_unknown_filter_attribute_is_400(driver: Driver) -> None:
-    reply = await driver.send(LIST, query_filters="noSuchAttribute=1")
-    error = error_body(reply, 400)
-    assert "noSuchAttribute" in error["reason"] + error.get("message", "")
-
-
-@pytest.mark.tmf_rule("OP-ORGANIZATION-CREATE-H2")
-async def test_missing_reply_channel_is_counted_not_fatal(
-    driver: Driver, service: Service | None
-) -> None:
-    before = service.stats.unanswerable if service is not None else 0
-    for headers in ({"X-Correlation-Id": unique("corr")}, {"Reply-Channel": "  "}):
-        reply = await driver.send_raw(CREATE, {**headers, "Parameters": "{}"}, b"{}", timeout=0.5)
-        assert reply is None
-    await still_serving(driver)
-    if service is not None:
-        assert service.stats.unanswerable == before + 2
+TMF_SUITE = CONTRACT.suite("Organization", "bad_input")

@@ -33,13 +33,6 @@ class CaseIR:
     values: str
     rules: tuple[str, ...]
 
-    @property
-    def marks(self) -> str:
-        """The `marks=` value of the case's `pytest.param`, as Python source."""
-        if not self.rules:
-            return "()"
-        return "pytest.mark.tmf_rule(" + ", ".join(repr(rule) for rule in self.rules) + ")"
-
 
 @dataclass(frozen=True)
 class TestIR:
@@ -53,8 +46,9 @@ class TestIR:
     parameters: str = ""
 
     @property
-    def marker(self) -> str:
-        return ", ".join(repr(rule) for rule in self.rules)
+    def parameter_names(self) -> tuple[str, ...]:
+        """The parameter names as the runtime's plan holds them."""
+        return tuple(self.parameters.split(",")) if self.parameters else ()
 
     def ids(self) -> tuple[str, ...]:
         """The pytest ids of the test: `name`, or `name[case]` for each case."""
@@ -211,12 +205,14 @@ class ResourceIR:
     def rule(self, key: str) -> tuple[str, ...]:
         return rule_of(self.rule_ids, key)
 
-    def test(self, name: str) -> TestIR:
-        """The planned test `name`; a template naming a test the plan lacks fails to render."""
-        found = [test for test in self.tests if test.name == name]
-        if len(found) != 1:
-            raise KeyError(f"{self.name}: no planned test {name!r}")
-        return found[0]
+    @property
+    def test_modules(self) -> tuple[str, ...]:
+        """The test modules the plan fills, in plan order."""
+        return tuple(dict.fromkeys(test.module for test in self.tests))
+
+    def test_names(self, module: str) -> tuple[str, ...]:
+        """The tests planned in `module`, sorted as their import lists them."""
+        return tuple(sorted(test.name for test in self.tests if test.module == module))
 
     @property
     def provider_hooks(self) -> tuple[ProviderIR, ...]:
@@ -310,6 +306,17 @@ class ApiIR:
     @property
     def hooks_imports(self) -> tuple[str, ...]:
         return tuple(sorted(r.hooks_class for r in self.resources))
+
+    @property
+    def contract_imports(self) -> tuple[str, ...]:
+        """The runtime's contract types the tests' contract module writes its data in."""
+        used = {"ApiContract", "ResourceContract"}
+        for r in self.resources:
+            used.update({"Planned"} if r.tests else ())
+            used.update({"Case"} if any(t.cases for t in r.tests) else ())
+            used.update({"Conditional"} if r.conditional_on_create else ())
+            used.update({"Event"} if r.events else ())
+        return tuple(sorted(used))
 
     @property
     def rules_imports(self) -> tuple[str, ...]:

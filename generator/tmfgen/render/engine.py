@@ -107,12 +107,12 @@ def runtime_files(api: ApiIR) -> list[GeneratedFile]:
         return []
     return [
         GeneratedFile(
-            f"{api.package}/runtime/{path.name}",
+            f"{api.package}/runtime/{path.relative_to(RUNTIME).as_posix()}",
             path.read_text(encoding="utf-8"),
             formatted=True,
             from_inputs=False,
         )
-        for path in sorted(RUNTIME.glob("*.py"))
+        for path in sorted(RUNTIME.rglob("*.py"))
     ]
 
 

@@ -13,6 +13,10 @@ import os
 
 import pytest
 
+from .conformance import hooks
+from .conformance.subject import Subject
+from .testkit import Driver
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Options without a value of their own (None) take the package's defaults: its
@@ -48,3 +52,25 @@ def backend_of(config: pytest.Config, default: str) -> str:
 def isolated(config: pytest.Config, default_backend: str) -> bool:
     """Only a service on this run's own embedded broker may be reached on bare channels."""
     return backend_of(config, default_backend) == "memory" and not config.getoption("--external")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    hooks.parametrize(metafunc)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Rule markers go on before any other plugin reads or selects by them (`-m`, the kit)."""
+    stray = hooks.unplanned(items)
+    if stray:
+        raise pytest.UsageError(f"tests outside their suite's plan (regenerate): {stray}")
+    hooks.mark(items)
+
+
+@pytest.fixture
+def subject(request: pytest.FixtureRequest, driver: Driver) -> Subject:
+    """The resource of the test's suite (`TMF_SUITE` of its module), reached through `driver`."""
+    suite = hooks.suite_of(request.node)
+    if suite is None:
+        raise pytest.UsageError(f"{request.node.nodeid}: its module names no TMF_SUITE")
+    return Subject(driver, suite)
