@@ -32,7 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-
 from aiokafka.errors import TopicAlreadyExistsError  # type: ignore[import-untyped]
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from tmfgen_runtime.transport import Message, create_transport
+from tmfgen_runtime.transports.transport import Message, create_transport
 
 #: the project's Mosquitto (TCP_NODELAY on); BENCH_MQTT_PORT=1883 measures the machine's default one
 MQTT_PORT = int(os.environ.get("BENCH_MQTT_PORT", "1884"))

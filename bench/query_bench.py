@@ -25,8 +25,8 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import yaml
-from tmfgen_runtime.filters import catalog_from_schema, parse_filters, to_sql
-from tmfgen_runtime.postgres import PostgresStore
+from tmfgen_runtime.query.filters import catalog_from_schema, parse_filters, to_sql
+from tmfgen_runtime.stores.postgres import PostgresStore
 
 OAS = str(
     Path(__file__).resolve().parents[1]
@@ -135,8 +135,8 @@ async def through_service(texts: list[str], repeat: int) -> tuple[float, float, 
     import subprocess
     import sys
 
-    from tmfgen_runtime.client import TmfClient
-    from tmfgen_runtime.transport import create_transport
+    from tmfgen_runtime.running.client import TmfClient
+    from tmfgen_runtime.transports.transport import create_transport
 
     service = subprocess.Popen(
         [

@@ -19,8 +19,8 @@ sys.path.insert(0, str(ROOT / "tests" / "ops"))
 sys.path.insert(0, str(ROOT / "generated" / "tmf629_customer"))
 
 from serve_support import URLS, Served, unique_prefix  # noqa: E402
-from tmfgen_runtime.client import TmfClient  # noqa: E402
-from tmfgen_runtime.transport import create_transport  # noqa: E402
+from tmfgen_runtime.running.client import TmfClient  # noqa: E402
+from tmfgen_runtime.transports.transport import create_transport  # noqa: E402
 
 LIST = "customerManagement.v5.listCustomer.commandRequest"
 LIST_REPLY = "customerManagement.v5.listCustomer.commandReply"

@@ -41,8 +41,8 @@ PACKAGE_DIR = ROOT / "generated" / "tmf629_customer"
 sys.path.insert(0, str(PACKAGE_DIR))
 
 from tmf629_customer.samples import SAMPLES  # noqa: E402
-from tmfgen_runtime.client import TmfClient  # noqa: E402
-from tmfgen_runtime.transport import create_transport  # noqa: E402
+from tmfgen_runtime.running.client import TmfClient  # noqa: E402
+from tmfgen_runtime.transports.transport import create_transport  # noqa: E402
 
 #: backend -> service broker URL, client broker URL ({run} is unique per run)
 RABBITMQ, REDIS = "amqp://guest:guest@127.0.0.1:5672/", "redis://127.0.0.1:6379/0"
@@ -154,7 +154,7 @@ def serve_argv(backend: str, broker: str, store: str, prefix: str, group: str) -
 
 async def drop_stream(channel: str) -> None:
     import nats
-    from tmfgen_runtime.nats_jetstream import stream_name
+    from tmfgen_runtime.transports.nats_jetstream import stream_name
 
     nc = await nats.connect(NATS)
     try:

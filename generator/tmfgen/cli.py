@@ -232,7 +232,7 @@ def test_command(
     pytest_args: tuple[str, ...],
 ) -> None:
     """Run a generated package's conformance tests; exits with their result."""
-    from tmfgen_runtime.transport import BACKENDS
+    from tmfgen_runtime.transports.transport import BACKENDS
 
     _check_package_dir(package_dir)
     if backend is not None and backend not in BACKENDS:
@@ -310,7 +310,7 @@ def ctk_command(
         return
     if backend is None or report is None:
         _ctk_usage("tmfgen ctk: --backend and --report are required (or --self-test)")
-    from tmfgen_runtime.transport import BACKENDS
+    from tmfgen_runtime.transports.transport import BACKENDS
 
     if backend not in BACKENDS or backend == "memory":
         known = ", ".join(b for b in BACKENDS if b != "memory")

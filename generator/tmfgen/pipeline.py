@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tmfgen_runtime.transport import BACKENDS
+from tmfgen_runtime.transports.transport import BACKENDS
+from tmfgen_runtime.version import MOVED_IN_2
 
 from . import rule_report
 from .ir.lower import lower
@@ -136,17 +137,37 @@ def _build(inputs: Inputs, worker: ModelsWorker | None) -> Built:
 _VENDORED_IMPORT = re.compile(r"^\s*from \.runtime(\.\w+)* import ", re.MULTILINE)
 
 
+#: an import of a runtime module by its 1.x path (`tmfgen_runtime.operations`, `.runtime.rules`)
+_FLAT_IMPORT = re.compile(r"^\s*from (?:tmfgen_runtime|\.runtime)\.(\w+)(?:\.\w+)* import ", re.M)
+
+
+def _moved_imports(target: Path, text: str) -> list[Problem]:
+    """Imports of runtime modules by the paths runtime 1.x had, each with its 2.x path."""
+    moved = sorted({m for m in _FLAT_IMPORT.findall(text) if m in MOVED_IN_2})
+    return [
+        Problem(
+            str(target),
+            "",
+            Level.WARNING,
+            "moved-runtime-import",
+            f"imports the runtime module `{name}` by its 1.x path; tmfgen-runtime 2 moved it: "
+            f"import from `tmfgen_runtime.{MOVED_IN_2[name]}` instead",
+        )
+        for name in moved
+    ]
+
+
 def stale_runtime_imports(built: Built, out: Path) -> list[Problem]:
     """User files (never rewritten) that still import the package's own runtime copy when the
-    package now depends on tmfgen-runtime: each would fail at import, so say which and how."""
-    if built.api.vendor_runtime:
-        return []
+    package now depends on tmfgen-runtime, or a runtime module by the path runtime 1.x gave it:
+    each would fail at import, so say which and how."""
     found = []
     for file in built.files:
         target = out / file.path
         if file.owner is Owner.USER and target.is_file():
             text = target.read_text(encoding="utf-8", errors="replace")
-            if _VENDORED_IMPORT.search(text):
+            found.extend(_moved_imports(target, text))
+            if not built.api.vendor_runtime and _VENDORED_IMPORT.search(text):
                 found.append(
                     Problem(
                         str(target),

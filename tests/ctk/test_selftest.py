@@ -77,7 +77,9 @@ def test_a_fault_that_changes_nothing_survives(tmp_path: Path) -> None:
     nothing = Fault(
         "nothing", "no edit at all", (), ("test_create_returns_201_with_mandatory_attributes",)
     )
-    stale = Fault("stale", "", (Edit("{package}/runtime/wire.py", "text no longer there", ""),), ())
+    stale = Fault(
+        "stale", "", (Edit("{package}/runtime/protocol/wire.py", "text no longer there", ""),), ()
+    )
     elsewhere = Fault("elsewhere", "", (), (), applies=lambda _api: False, applies_when="X")
     # as `tmfgen ctk --self-test` builds it: with a runtime copy to plant faults in
     package = tmp_path / "tmf629_customer"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from gen_support import ROOT, TMF629, run_tmfgen
-from tmfgen_runtime.cli import _parser
+from tmfgen_runtime.running.cli import _parser
 
 
 def test_another_backend_is_drift_for_the_committed_package() -> None:

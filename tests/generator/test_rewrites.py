@@ -66,7 +66,9 @@ def test_runtime_docstring_change_rewrites_only_the_runtime_copy(
     _, second = generate(inputs, out)
 
     if vendor_runtime:
-        assert sorted(second.written) == sorted([MANIFEST, f"{package}/runtime/memory.py"])
+        assert sorted(second.written) == sorted(
+            [MANIFEST, f"{package}/runtime/transports/memory.py"]
+        )
     else:
         assert second.written == [] and second.created == [] and second.deleted == []
         assert not (out / package / "runtime").exists()

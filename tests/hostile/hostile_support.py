@@ -24,9 +24,9 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "generated" / "tmf629_custom
 sys.path.insert(0, str(PACKAGE_DIR))
 
 from tmf629_customer.app import build_service  # noqa: E402
-from tmfgen_runtime.client import TmfClient  # noqa: E402
-from tmfgen_runtime.service import Service  # noqa: E402
-from tmfgen_runtime.transport import create_transport  # noqa: E402
+from tmfgen_runtime.running.client import TmfClient  # noqa: E402
+from tmfgen_runtime.serving.service import Service  # noqa: E402
+from tmfgen_runtime.transports.transport import create_transport  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TMF_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 OPERATIONS = ("create", "retrieve", "list", "patch", "delete")

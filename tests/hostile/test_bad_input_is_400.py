@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from hostile_support import Harness, channel, reply_channel
 from tmf629_customer.samples import SAMPLES
-from tmfgen_runtime.client import Inbox
-from tmfgen_runtime.errors import TmfError
-from tmfgen_runtime.rules import ConditionalRule, ResourceRules, broken_by_patch
-from tmfgen_runtime.wire import MAX_DEPTH, load_json, parse_json_body, parse_parameters
+from tmfgen_runtime.protocol.errors import TmfError
+from tmfgen_runtime.protocol.wire import MAX_DEPTH, load_json, parse_json_body, parse_parameters
+from tmfgen_runtime.running.client import Inbox
+from tmfgen_runtime.serving.rules import ConditionalRule, ResourceRules, broken_by_patch
 
 
 def nested(depth: int) -> str:

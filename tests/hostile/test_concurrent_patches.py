@@ -14,14 +14,14 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from tmfgen_runtime.client import TmfClient
-from tmfgen_runtime.memory import MemoryTransport
-from tmfgen_runtime.operations import ResourceBinding, ResourceHooks
-from tmfgen_runtime.query import QuerySupport
-from tmfgen_runtime.rules import ResourceRules
-from tmfgen_runtime.service import Route, Service
-from tmfgen_runtime.store import create_store
-from tmfgen_runtime.wire import ReplyPolicy
+from tmfgen_runtime.protocol.wire import ReplyPolicy
+from tmfgen_runtime.query.query import QuerySupport
+from tmfgen_runtime.running.client import TmfClient
+from tmfgen_runtime.serving.operations import ResourceBinding, ResourceHooks
+from tmfgen_runtime.serving.rules import ResourceRules
+from tmfgen_runtime.serving.service import Route, Service
+from tmfgen_runtime.stores.store import create_store
+from tmfgen_runtime.transports.memory import MemoryTransport
 
 CREATE = "tally.create.commandRequest"
 PATCH = "tally.patch.commandRequest"

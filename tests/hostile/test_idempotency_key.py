@@ -18,7 +18,7 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from hostile_support import Harness, channel, drop_schema, reply_channel
 from tmf629_customer.samples import SAMPLES
-from tmfgen_runtime.store import SQLiteStore, create_store
+from tmfgen_runtime.stores.store import SQLiteStore, create_store
 
 
 def customer(name: str) -> dict[str, Any]:
@@ -232,7 +232,7 @@ async def test_an_older_postgresql_database_is_migrated(postgres_url: str) -> No
 def test_serve_takes_the_retention_from_the_flag_or_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tmfgen_runtime.cli import _parser
+    from tmfgen_runtime.running.cli import _parser
 
     def parsed(*argv: str) -> float | None:
         value: float | None = _parser("pkg").parse_args(["serve", *argv]).reply_retention

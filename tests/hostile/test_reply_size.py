@@ -18,8 +18,8 @@ import pytest
 from hostile_support import Harness, channel, reply_channel
 from tmf629_customer.app import build_service
 from tmf629_customer.samples import SAMPLES
-from tmfgen_runtime.client import TmfClient
-from tmfgen_runtime.transport import create_transport
+from tmfgen_runtime.running.client import TmfClient
+from tmfgen_runtime.transports.transport import create_transport
 
 BIG = 400_000
 NATS_URL = os.environ.get("TMF_TEST_NATS_URL", "nats://127.0.0.1:4222")

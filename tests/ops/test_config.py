@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from serve_support import Served
-from tmfgen_runtime.config import (
+from tmfgen_runtime.running.config import (
     SERVE_OPTIONS,
     ConfigError,
     add_serve_options,

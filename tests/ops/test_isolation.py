@@ -11,7 +11,7 @@ from serve_support import PACKAGE_DIR
 sys.path.insert(0, str(PACKAGE_DIR))
 
 from tmf629_customer.app import build_service
-from tmfgen_runtime.client import Inbox
+from tmfgen_runtime.running.client import Inbox
 
 LIST = "customerManagement.v5.listCustomer.commandRequest"
 

@@ -19,8 +19,8 @@ sys.path.insert(0, str(PACKAGE_DIR))
 
 from tmf629_customer.app import build_service
 from tmf629_customer.samples import SAMPLES
-from tmfgen_runtime.client import TmfClient
-from tmfgen_runtime.observe import HttpEndpoint, JsonFormatter, Metrics
+from tmfgen_runtime.running.client import TmfClient
+from tmfgen_runtime.running.observe import HttpEndpoint, JsonFormatter, Metrics
 
 CHANNEL = "customerManagement.v5.{}Customer.commandRequest"
 
@@ -101,7 +101,7 @@ async def test_one_log_line_per_request_with_its_fields(caplog: pytest.LogCaptur
     await service.start()
     client = TmfClient(service.transport, timeout=10)
     try:
-        with caplog.at_level(logging.INFO, logger="tmfgen_runtime.service"):
+        with caplog.at_level(logging.INFO, logger="tmfgen_runtime.serving.service"):
             channel = CHANNEL.format("retrieve")
             await client.request(
                 channel,

@@ -19,8 +19,8 @@ from serve_support import PACKAGE_DIR, connect_retrying, unique_prefix
 sys.path.insert(0, str(PACKAGE_DIR))
 
 from tmf629_customer.app import build_service
-from tmfgen_runtime.client import TmfClient
-from tmfgen_runtime.transport import create_transport
+from tmfgen_runtime.running.client import TmfClient
+from tmfgen_runtime.transports.transport import create_transport
 
 STARTS = int(os.environ.get("TMFGEN_READY_STARTS", "20"))
 #: Known, not fixed: on core NATS (nats-server 2.9) about one start in 80 misses the first

@@ -29,8 +29,8 @@ from serve_support import (
 
 sys.path.insert(0, str(PACKAGE_DIR))
 
-from tmfgen_runtime.client import TmfClient
-from tmfgen_runtime.transport import create_transport
+from tmfgen_runtime.running.client import TmfClient
+from tmfgen_runtime.transports.transport import create_transport
 
 GRACE = 5.0
 #: a stop must end within the grace period; the margin covers interpreter exit on a busy machine

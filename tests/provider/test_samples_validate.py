@@ -53,7 +53,7 @@ from tmfgen.scaffold.oas import OasIndex, read_oas
 from tmfgen.scaffold.run import oas_schemas, scaffold
 from tmfgen.schemas import walk
 from tmfgen_runtime import provider, rules
-from tmfgen_runtime.merge_patch import merge_patch
+from tmfgen_runtime.protocol.merge_patch import merge_patch
 
 M = Rule.MANDATORY
 

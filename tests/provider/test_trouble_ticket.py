@@ -143,9 +143,7 @@ def test_a_hook_source_stops_the_service_until_the_hook_is_written(tmp_path: Pat
     tests = run_package_tests(out, "-rA", "-k", "provider")
     assert tests.returncode == 0, tests.stdout[-3000:]
     passed = "PASSED tests/test_trouble_ticket_conformance.py::"
-    assert f"{passed}test_create_assigns_provider_attribute[statusReason]" in (
-        tests.stdout
-    )
+    assert f"{passed}test_create_assigns_provider_attribute[statusReason]" in (tests.stdout)
 
 
 def _without_plain_strings(document: dict[str, object]) -> dict[str, object]:

@@ -20,9 +20,9 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 import yaml
-from tmfgen_runtime.filters import AttributeCatalog, catalog_from_schema
-from tmfgen_runtime.postgres import PostgresStore
-from tmfgen_runtime.store import SQLiteStore, Store
+from tmfgen_runtime.query.filters import AttributeCatalog, catalog_from_schema
+from tmfgen_runtime.stores.postgres import PostgresStore
+from tmfgen_runtime.stores.store import SQLiteStore, Store
 
 OAS = (
     Path(__file__).resolve().parents[2]

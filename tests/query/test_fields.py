@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tmfgen_runtime.fields import (
+from tmfgen_runtime.query.fields import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     Pagination,
     parse_fields,
     select_fields,
 )
-from tmfgen_runtime.filters import AttributeCatalog, FilterError
+from tmfgen_runtime.query.filters import AttributeCatalog, FilterError
 
 DOC: dict[str, Any] = {
     "id": "42",

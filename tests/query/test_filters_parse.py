@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
-from tmfgen_runtime.filters import (
+from tmfgen_runtime.query.filters import (
     AnyOf,
     AttributeCatalog,
     Comparison,
@@ -19,7 +19,7 @@ from tmfgen_runtime.filters import (
     evaluate,
     parse_filters,
 )
-from tmfgen_runtime.filters_parse import parse_pattern
+from tmfgen_runtime.query.filters_parse import parse_pattern
 
 
 def only(text: str, catalog: AttributeCatalog) -> Comparison:

@@ -18,11 +18,11 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from tmfgen_runtime.filters import AttributeCatalog, evaluate, parse_filters, to_sql
-from tmfgen_runtime.filters_catalog import Kind
-from tmfgen_runtime.filters_parse import _literal
-from tmfgen_runtime.postgres import PostgresStore
-from tmfgen_runtime.store import Mutation, SQLiteStore, Store, StoredReply
+from tmfgen_runtime.query.filters import AttributeCatalog, evaluate, parse_filters, to_sql
+from tmfgen_runtime.query.filters_catalog import Kind
+from tmfgen_runtime.query.filters_parse import _literal
+from tmfgen_runtime.stores.postgres import PostgresStore
+from tmfgen_runtime.stores.store import Mutation, SQLiteStore, Store, StoredReply
 
 T = TypeVar("T")
 Dialect = Literal["sqlite", "postgresql"]
@@ -153,7 +153,7 @@ def _render(value: Any) -> str | None:
 
 @st.composite
 def term_texts(draw: st.DrawFn, docs: list[dict[str, Any]], catalog: AttributeCatalog) -> str:
-    from tmfgen_runtime.filters import values_at
+    from tmfgen_runtime.query.filters import values_at
 
     path = draw(st.sampled_from(PATHS))
     kinds = catalog.lookup(path).kinds  # type: ignore[union-attr]

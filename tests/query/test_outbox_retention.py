@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from tmfgen_runtime import outbox
-from tmfgen_runtime.events import PendingEvent
-from tmfgen_runtime.postgres import PostgresStore
-from tmfgen_runtime.store import Mutation, SQLiteStore, Store, StoredReply
+from tmfgen_runtime.serving.events import PendingEvent
+from tmfgen_runtime.stores.postgres import PostgresStore
+from tmfgen_runtime.stores.store import Mutation, SQLiteStore, Store, StoredReply
 
 
 def created(id: str, *event_ids: str) -> Mutation:

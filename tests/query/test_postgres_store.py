@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from tmfgen_runtime.filters import AttributeCatalog, parse_filters, to_sql
-from tmfgen_runtime.postgres import PostgresStore, split_url
-from tmfgen_runtime.store import (
+from tmfgen_runtime.query.filters import AttributeCatalog, parse_filters, to_sql
+from tmfgen_runtime.stores.postgres import PostgresStore, split_url
+from tmfgen_runtime.stores.store import (
     AlreadyProcessed,
     Conflict,
     Mutation,

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from tmfgen_runtime.store import Conflict, Mutation, Stale, Store, StoredReply
+from tmfgen_runtime.stores.store import Conflict, Mutation, Stale, Store, StoredReply
 
 
 def change(

@@ -10,11 +10,11 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from tmfgen_runtime.client import TmfClient
-from tmfgen_runtime.memory import MemoryTransport
-from tmfgen_runtime.testkit import INBOX, Driver
-from tmfgen_runtime.transport import Message
-from tmfgen_runtime.wire import CORRELATION_ID, REPLY_CHANNEL, STATUS_CODE, header
+from tmfgen_runtime.protocol.wire import CORRELATION_ID, REPLY_CHANNEL, STATUS_CODE, header
+from tmfgen_runtime.running.client import TmfClient
+from tmfgen_runtime.testing.testkit import INBOX, Driver
+from tmfgen_runtime.transports.memory import MemoryTransport
+from tmfgen_runtime.transports.transport import Message
 
 REQUEST = "api.v5.echo.commandRequest"
 REPLY = "api.v5.echo.commandReply"

@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tmfgen_runtime.conformance.contract import (
+from tmfgen_runtime.testing.conformance.contract import (
     ApiContract,
     Case,
     Conditional,
     ResourceContract,
 )
-from tmfgen_runtime.conformance.hooks import suite_of
-from tmfgen_runtime.conformance.subject import Subject, mentions
+from tmfgen_runtime.testing.conformance.hooks import suite_of
+from tmfgen_runtime.testing.conformance.subject import Subject, mentions
 
 SUITE = """
-from tmfgen_runtime.conformance.contract import ApiContract, Case, Planned, ResourceContract
+from tmfgen_runtime.testing.conformance.contract import ApiContract, Case, Planned, ResourceContract
 
 CONTRACT = ApiContract(
     channels={}, request_headers={}, parameters={}, mandatory_reply_headers={},
@@ -79,7 +79,7 @@ def collect(folder: Path, extra: str = "", stray: str = "") -> tuple[int, dict[s
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider",
-         "-p", "tmfgen_runtime.pytest_plugin", "-p", "no:xdist", "."],
+         "-p", "tmfgen_runtime.testing.pytest_plugin", "-p", "no:xdist", "."],
         cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     recorded = folder / "collected.json"

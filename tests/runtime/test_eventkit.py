@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import uuid
 
-from tmfgen_runtime.eventkit import EventWatch, envelope_problems
-from tmfgen_runtime.memory import MemoryTransport
+from tmfgen_runtime.testing.eventkit import EventWatch, envelope_problems
+from tmfgen_runtime.transports.memory import MemoryTransport
 
 GOOD = {
     "eventId": "e-1",

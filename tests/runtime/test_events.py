@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 from tmfgen_runtime import events
-from tmfgen_runtime.client import Inbox, ReplyMessage, TmfClient
-from tmfgen_runtime.memory import MemoryTransport
-from tmfgen_runtime.operations import ResourceBinding
-from tmfgen_runtime.query import QuerySupport
-from tmfgen_runtime.rules import ResourceRules
-from tmfgen_runtime.service import Route, Service
-from tmfgen_runtime.store import SQLiteStore
-from tmfgen_runtime.wire import ReplyPolicy
+from tmfgen_runtime.protocol.wire import ReplyPolicy
+from tmfgen_runtime.query.query import QuerySupport
+from tmfgen_runtime.running.client import Inbox, ReplyMessage, TmfClient
+from tmfgen_runtime.serving.operations import ResourceBinding
+from tmfgen_runtime.serving.rules import ResourceRules
+from tmfgen_runtime.serving.service import Route, Service
+from tmfgen_runtime.stores.store import SQLiteStore
+from tmfgen_runtime.transports.memory import MemoryTransport
 
 API = "widgetManagement"
 CREATE = "widget.create.commandRequest"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from tmfgen.render.literals import py
-from tmfgen_runtime.operations import OperationKind
-from tmfgen_runtime.store import MutationKind
+from tmfgen_runtime.serving.operations import OperationKind
+from tmfgen_runtime.stores.store import MutationKind
 
 
 def test_only_create_patch_and_delete_are_mutating() -> None:

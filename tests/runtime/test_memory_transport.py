@@ -13,8 +13,8 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from tmfgen_runtime.memory import MemoryTransport
-from tmfgen_runtime.transport import Message, create_transport
+from tmfgen_runtime.transports.memory import MemoryTransport
+from tmfgen_runtime.transports.transport import Message, create_transport
 
 
 class Recorder:
@@ -155,7 +155,7 @@ async def test_failing_handler_keeps_its_subscription(
     """One bad message must not stop a service from serving the next ones."""
     recorder = Recorder(fail_on=lambda m: m.body == b"bad")
     await transport.subscribe("c", recorder, group="g")
-    with caplog.at_level(logging.WARNING, logger="tmfgen_runtime.transport"):
+    with caplog.at_level(logging.WARNING, logger="tmfgen_runtime.transports.transport"):
         await transport.publish("c", {}, b"bad")
         await transport.publish("c", {}, b"good")
         messages = await recorder.wait(2)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tmfgen_runtime.merge_patch import merge_patch
+from tmfgen_runtime.protocol.merge_patch import merge_patch
 
 # Target, patch and expected result, covering each rule of RFC 7386 section 2 (the examples of
 # its appendix A exercise the same rules).

@@ -4,7 +4,7 @@ subscription connection acknowledges by hand (after the handler), the publisher 
 from __future__ import annotations
 
 import pytest
-from tmfgen_runtime.mqtt import MqttTransport
+from tmfgen_runtime.transports.mqtt import MqttTransport
 
 URL = "mqtt://127.0.0.1:1884"
 

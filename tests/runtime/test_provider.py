@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from tmfgen_runtime.provider import (
+from tmfgen_runtime.serving.provider import (
     MissingHook,
     ProviderAttribute,
     check_hooks,

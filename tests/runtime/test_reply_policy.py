@@ -5,7 +5,7 @@ purge) or to another tenant's channel. Each case pins one decision of `ReplyPoli
 from __future__ import annotations
 
 import pytest
-from tmfgen_runtime.wire import ReplyPolicy, usable_reply_channel
+from tmfgen_runtime.protocol.wire import ReplyPolicy, usable_reply_channel
 
 REQUEST = "customerManagement.v5.createCustomer.commandRequest"
 OWN = "customerManagement.v5.createCustomer.commandReply"
@@ -92,7 +92,7 @@ def test_control_characters_make_a_reply_channel_unusable(value: str) -> None:
 
 
 def test_serve_option_and_environment_add_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tmfgen_runtime.cli import _parser
+    from tmfgen_runtime.running.cli import _parser
 
     monkeypatch.setenv("TMF_REPLY_CHANNEL_PATTERN", "env.replies.*")
     args = _parser("pkg").parse_args(["serve", "--reply-channel-pattern", "cli.replies.*"])

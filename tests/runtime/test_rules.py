@@ -12,7 +12,7 @@ from itertools import count
 from typing import Any
 
 import pytest
-from tmfgen_runtime.rules import (
+from tmfgen_runtime.serving.rules import (
     ALWAYS,
     CREATION,
     RESPONSE,

@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
-from tmfgen_runtime.client import Inbox, ReplyMessage, TmfClient
-from tmfgen_runtime.memory import MemoryTransport
-from tmfgen_runtime.operations import ResourceBinding, ResourceHooks
-from tmfgen_runtime.query import QuerySupport
-from tmfgen_runtime.rules import ResourceRules
-from tmfgen_runtime.service import Route, Service
-from tmfgen_runtime.store import SQLiteStore, Store
-from tmfgen_runtime.transport import ReplyRefused
-from tmfgen_runtime.wire import CORRELATION_ID, REQUEST_CHANNEL, ReplyPolicy, header
+from tmfgen_runtime.protocol.wire import CORRELATION_ID, REQUEST_CHANNEL, ReplyPolicy, header
+from tmfgen_runtime.query.query import QuerySupport
+from tmfgen_runtime.running.client import Inbox, ReplyMessage, TmfClient
+from tmfgen_runtime.serving.operations import ResourceBinding, ResourceHooks
+from tmfgen_runtime.serving.rules import ResourceRules
+from tmfgen_runtime.serving.service import Route, Service
+from tmfgen_runtime.stores.store import SQLiteStore, Store
+from tmfgen_runtime.transports.memory import MemoryTransport
+from tmfgen_runtime.transports.transport import ReplyRefused
 
 CREATE = "widget.create.commandRequest"
 LIST = "widget.list.commandRequest"

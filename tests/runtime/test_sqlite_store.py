@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tmfgen_runtime.store import (
+from tmfgen_runtime.stores.store import (
     AlreadyProcessed,
     Conflict,
     Mutation,

@@ -12,11 +12,11 @@ import uuid
 from typing import Any
 
 import pytest
-from tmfgen_runtime.client import ReplyMessage, TmfClient
-from tmfgen_runtime.eventkit import notification_channels
-from tmfgen_runtime.memory import MemoryTransport
-from tmfgen_runtime.testkit import Driver, absent_headers, doubled, projected
-from tmfgen_runtime.transport import Message
+from tmfgen_runtime.running.client import ReplyMessage, TmfClient
+from tmfgen_runtime.testing.eventkit import notification_channels
+from tmfgen_runtime.testing.testkit import Driver, absent_headers, doubled, projected
+from tmfgen_runtime.transports.memory import MemoryTransport
+from tmfgen_runtime.transports.transport import Message
 
 CHANNELS = {"retrieveThing": ("api.v1.retrieveThing.commandRequest", "api.v1.retrieveThing.reply")}
 

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Mapping
 
 import pytest
-from tmfgen_runtime.transport import Handler, Subscription, Transport, finish_then_cancel
+from tmfgen_runtime.transports.transport import Handler, Subscription, Transport, finish_then_cancel
 
 
 class Restarting(ConnectionError):

@@ -41,7 +41,7 @@ def test_both_packages_use_the_same_runtime_objects() -> None:
         [sys.executable, "-c", probe], env=_env(), capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "tmfgen_runtime.service"
+    assert done.stdout.strip() == "tmfgen_runtime.serving.service"
 
 
 def test_both_suites_pass_in_one_session_on_one_broker_and_store(tmp_path: Path) -> None:

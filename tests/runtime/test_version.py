@@ -50,9 +50,7 @@ def test_the_pyproject_version_is_the_module_version() -> None:
 
 def test_a_generated_package_fails_at_import_on_another_major() -> None:
     probe = (
-        "import tmfgen_runtime.version as v\n"
-        "v.VERSION = '2.0.0'\n"
-        "import tmf629_customer\n"
+        "import tmfgen_runtime.version as v\n" "v.VERSION = '2.0.0'\n" "import tmf629_customer\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("TMF_")}
     env["PYTHONPATH"] = str(ROOT / "generated" / "tmf629_customer")

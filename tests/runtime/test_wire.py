@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from tmfgen_runtime.errors import TmfError
-from tmfgen_runtime.wire import (
+from tmfgen_runtime.protocol.errors import TmfError
+from tmfgen_runtime.protocol.wire import (
     CONTENT_TYPE,
     CORRELATION_ID,
     JSON_TYPE,

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tmfgen_runtime.nats_jetstream import stream_name
-from tmfgen_runtime.transport import Transport, create_transport
+from tmfgen_runtime.transports.nats_jetstream import stream_name
+from tmfgen_runtime.transports.transport import Transport, create_transport
 
 ENSURE = Path(__file__).resolve().parents[2] / "tools" / "brokers" / "ensure.sh"
 

@@ -16,13 +16,13 @@ import sys
 
 from pydantic import BaseModel, ConfigDict, Field
 from tmfgen_runtime import events
-from tmfgen_runtime.operations import ResourceBinding
-from tmfgen_runtime.query import QuerySupport
-from tmfgen_runtime.rules import ResourceRules
-from tmfgen_runtime.service import Route, Service
-from tmfgen_runtime.store import create_store
-from tmfgen_runtime.transport import create_transport
-from tmfgen_runtime.wire import ReplyPolicy
+from tmfgen_runtime.protocol.wire import ReplyPolicy
+from tmfgen_runtime.query.query import QuerySupport
+from tmfgen_runtime.serving.operations import ResourceBinding
+from tmfgen_runtime.serving.rules import ResourceRules
+from tmfgen_runtime.serving.service import Route, Service
+from tmfgen_runtime.stores.store import create_store
+from tmfgen_runtime.transports.transport import create_transport
 
 CREATE = "widget.create.commandRequest"
 

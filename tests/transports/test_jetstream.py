@@ -7,8 +7,8 @@ import asyncio
 
 import nats
 import pytest
-from tmfgen_runtime.nats_jetstream import JetStreamTransport, consumer_name, stream_name
-from tmfgen_runtime.transport import Message
+from tmfgen_runtime.transports.nats_jetstream import JetStreamTransport, consumer_name, stream_name
+from tmfgen_runtime.transports.transport import Message
 
 URL = "nats://127.0.0.1:4222"
 

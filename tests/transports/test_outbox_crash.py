@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 from conftest import BACKENDS, Backend, require
-from tmfgen_runtime.client import Inbox, TmfClient
-from tmfgen_runtime.transport import create_transport
+from tmfgen_runtime.running.client import Inbox, TmfClient
+from tmfgen_runtime.transports.transport import create_transport
 
 pytestmark = pytest.mark.broker
 

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from conftest import BACKENDS
 from pydantic import BaseModel, ConfigDict, Field
-from tmfgen_runtime.client import Inbox, TmfClient
-from tmfgen_runtime.operations import ResourceBinding, ResourceHooks
-from tmfgen_runtime.query import QuerySupport
-from tmfgen_runtime.rules import ResourceRules
-from tmfgen_runtime.service import Route, Service
-from tmfgen_runtime.store import SQLiteStore
-from tmfgen_runtime.transport import Message, ReplyRefused, Transport
+from tmfgen_runtime.query.query import QuerySupport
+from tmfgen_runtime.running.client import Inbox, TmfClient
+from tmfgen_runtime.serving.operations import ResourceBinding, ResourceHooks
+from tmfgen_runtime.serving.rules import ResourceRules
+from tmfgen_runtime.serving.service import Route, Service
+from tmfgen_runtime.stores.store import SQLiteStore
+from tmfgen_runtime.transports.transport import Message, ReplyRefused, Transport
 
 Backend = Any  # conftest.Backend
 MakeTransport = Callable[[], Any]
@@ -312,7 +312,7 @@ async def test_redis_poison_left_pending_by_a_dead_consumer_is_handled_after_res
 ) -> None:
     """The entry a crashed service left pending is claimed by the next one and dead-lettered,
     instead of killing its reader on every start."""
-    from tmfgen_runtime.redis_streams import RedisStreamsTransport
+    from tmfgen_runtime.transports.redis_streams import RedisStreamsTransport
 
     prefix = f"t{uuid.uuid4().hex[:10]}"
     stream, group = f"{prefix}.{CREATE}", f"g-{uuid.uuid4().hex[:10]}"

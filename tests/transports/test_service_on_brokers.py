@@ -21,10 +21,10 @@ sys.path.insert(0, str(PACKAGE_DIR))
 
 from tmf629_customer.app import build_service  # noqa: E402
 from tmf629_customer.samples import SAMPLES  # noqa: E402
-from tmfgen_runtime.client import ReplyMessage, TmfClient  # noqa: E402
-from tmfgen_runtime.nats_jetstream import stream_name  # noqa: E402
-from tmfgen_runtime.service import Service  # noqa: E402
-from tmfgen_runtime.transport import Message, create_transport  # noqa: E402
+from tmfgen_runtime.running.client import ReplyMessage, TmfClient  # noqa: E402
+from tmfgen_runtime.serving.service import Service  # noqa: E402
+from tmfgen_runtime.transports.nats_jetstream import stream_name  # noqa: E402
+from tmfgen_runtime.transports.transport import Message, create_transport  # noqa: E402
 
 Backend = Any  # conftest.Backend: name, url, port, service, durable
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from tmfgen_runtime.transport import Message
+from tmfgen_runtime.transports.transport import Message
 
 MakeTransport = Callable[[], Any]  # conftest.make_transport: builds a Transport for the backend
 Backend = Any  # conftest.Backend

@@ -16,7 +16,7 @@ one session.
 """
 
 from tmf629_customer_contract import CONTRACT
-from tmfgen_runtime.conformance.fixtures import bind
+from tmfgen_runtime.testing.conformance.fixtures import bind
 
 from tmf629_customer.app import DEFAULT_BACKEND, build_service
 

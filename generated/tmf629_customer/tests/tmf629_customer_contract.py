@@ -14,7 +14,7 @@ The tests themselves are the runtime's (`conformance`); `tests` below is their p
 checks which profile rule, case by case (`tmfgen rules` lists the same).
 """
 
-from tmfgen_runtime.conformance.contract import (
+from tmfgen_runtime.testing.conformance.contract import (
     ApiContract,
     Case,
     Conditional,

@@ -5,7 +5,7 @@
 #   profile.yaml
 """`python -m` entry point: serve the API, or run a demo round trip on the embedded broker."""
 
-from tmfgen_runtime.cli import main
+from tmfgen_runtime.running.cli import main
 
 from .app import DEFAULT_BACKEND, build_service
 from .handlers import ROUTES

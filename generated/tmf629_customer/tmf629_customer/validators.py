@@ -7,10 +7,10 @@
 
 API: Customer Management.
 
-Each constant is one table of the profile; runtime.rules applies them to payloads.
+Each constant is one table of the profile; runtime.serving.rules applies them to payloads.
 """
 
-from tmfgen_runtime.rules import ConditionalRule, ResourceRules
+from tmfgen_runtime.serving.rules import ConditionalRule, ResourceRules
 
 CUSTOMER_RULES = ResourceRules(
     mandatory_in_response=("@type", "id"),

@@ -16,7 +16,7 @@ one session.
 """
 
 from tmf632_party_contract import CONTRACT
-from tmfgen_runtime.conformance.fixtures import bind
+from tmfgen_runtime.testing.conformance.fixtures import bind
 
 from tmf632_party.app import DEFAULT_BACKEND, build_service
 

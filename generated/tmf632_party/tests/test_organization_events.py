@@ -12,7 +12,7 @@ event's payload must validate against the resource's model, which the suite name
 """
 
 from tmf632_party_contract import CONTRACT
-from tmfgen_runtime.conformance.event_tests import (
+from tmfgen_runtime.testing.conformance.event_tests import (
     test_create_publishes_the_create_event,
     test_delete_publishes_the_delete_event,
     test_patch_publishes_the_attribute_value_change_event,

@@ -8,13 +8,13 @@
 API: Party Management.
 
 A route ties a commandRequest channel (constant part, without prefix) to one uniform operation
-of runtime.operations, with the resource's models, profile rules and user hooks.
+of runtime.serving.operations, with the resource's models, profile rules and user hooks.
 """
 
-from tmfgen_runtime.events import Notifications
-from tmfgen_runtime.operations import OperationKind, ResourceBinding
-from tmfgen_runtime.query import QuerySupport
-from tmfgen_runtime.service import Route
+from tmfgen_runtime.query.query import QuerySupport
+from tmfgen_runtime.serving.events import Notifications
+from tmfgen_runtime.serving.operations import OperationKind, ResourceBinding
+from tmfgen_runtime.serving.service import Route
 
 from . import models
 from .hooks import IndividualHooks, OrganizationHooks

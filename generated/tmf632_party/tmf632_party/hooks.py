@@ -8,7 +8,7 @@ runtime.operations.ResourceHooks to add rules, defaults or side effects, e.g.
         return document
 """
 
-from tmfgen_runtime.operations import ResourceHooks
+from tmfgen_runtime.serving.operations import ResourceHooks
 
 
 class IndividualHooks(ResourceHooks):

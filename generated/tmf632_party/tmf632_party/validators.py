@@ -7,10 +7,10 @@
 
 API: Party Management.
 
-Each constant is one table of the profile; runtime.rules applies them to payloads.
+Each constant is one table of the profile; runtime.serving.rules applies them to payloads.
 """
 
-from tmfgen_runtime.rules import ResourceRules
+from tmfgen_runtime.serving.rules import ResourceRules
 
 INDIVIDUAL_RULES = ResourceRules(
     mandatory_in_response=("@type", "id"),

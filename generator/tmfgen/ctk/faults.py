@@ -36,7 +36,7 @@ FAULTS: list[Fault] = [
         "LIST replies lack X-Total-Count",
         (
             Edit(
-                f"{RUNTIME}/operations.py",
+                f"{RUNTIME}/serving/operations.py",
                 "headers = {TOTAL_COUNT: str(page.total), RESULT_COUNT: str(len(items))}",
                 "headers = {RESULT_COUNT: str(len(items))}",
             ),
@@ -49,7 +49,7 @@ FAULTS: list[Fault] = [
         "the non-patchable check is disabled",
         (
             Edit(
-                f"{RUNTIME}/rules.py",
+                f"{RUNTIME}/serving/rules.py",
                 "return [name for name in rules.non_patchable if name in patch]",
                 "return []",
             ),
@@ -62,7 +62,7 @@ FAULTS: list[Fault] = [
         "CREATE answers 200 instead of 201",
         (
             Edit(
-                f"{RUNTIME}/operations.py",
+                f"{RUNTIME}/serving/operations.py",
                 "reply = Reply(201, binding.query.select(stored, request.parameters))",
                 "reply = Reply(200, binding.query.select(stored, request.parameters))",
             ),
@@ -79,7 +79,7 @@ FAULTS: list[Fault] = [
         "replies do not echo X-Correlation-Id",
         (
             Edit(
-                f"{RUNTIME}/wire.py",
+                f"{RUNTIME}/protocol/wire.py",
                 "headers[CORRELATION_ID] = correlation_id",
                 "pass  # fault: correlation id not echoed",
             ),
@@ -101,7 +101,7 @@ FAULTS: list[Fault] = [
         "the mandatory-on-create check is disabled",
         (
             Edit(
-                f"{RUNTIME}/operations.py",
+                f"{RUNTIME}/serving/operations.py",
                 "missing = profile_rules.missing_on_create(document, binding.rules)",
                 "missing: list[str] = []  # fault: nothing is mandatory on create",
             ),

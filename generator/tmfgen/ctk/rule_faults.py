@@ -16,8 +16,8 @@ from collections.abc import Callable
 from ..ir.model import ApiIR
 from .fault_model import RUNTIME, SHORT_REPLY_TIMEOUT, Edit, Fault, has_profile_only_conditions
 
-OPERATIONS = f"{RUNTIME}/operations.py"
-SERVICE = f"{RUNTIME}/service.py"
+OPERATIONS = f"{RUNTIME}/serving/operations.py"
+SERVICE = f"{RUNTIME}/serving/service.py"
 SELECT_200 = "reply = Reply(200, binding.query.select(stored, request.parameters))"
 SERVED_CHANNELS = "for name in channel_names(route.channel, self.prefix, self.serve_unprefixed)"
 #: the header-model check answers a missing `id` before the operation runs; faults in how the
@@ -150,7 +150,7 @@ RULE_CLASS_FAULTS = [
         "error replies lack X-Request-Channel",
         (
             Edit(
-                f"{RUNTIME}/wire.py",
+                f"{RUNTIME}/protocol/wire.py",
                 "    headers = {STATUS_CODE: str(status), REQUEST_CHANNEL: request_channel}",
                 "    headers = {STATUS_CODE: str(status)}\n"
                 "    if status < 400:\n        headers[REQUEST_CHANNEL] = request_channel",
@@ -164,7 +164,7 @@ RULE_CLASS_FAULTS = [
         "a blank mandatory value counts as present on create",
         (
             Edit(
-                f"{RUNTIME}/rules.py",
+                f"{RUNTIME}/serving/rules.py",
                 "if is_blank(document.get(name))]\n    for rule in rules.conditional:\n"
                 "        if rule.server_assigned:",
                 "if name not in document]\n    for rule in rules.conditional:\n"
@@ -179,7 +179,7 @@ RULE_CLASS_FAULTS = [
         "only the first element of an array is checked on create",
         (
             Edit(
-                f"{RUNTIME}/rules.py",
+                f"{RUNTIME}/serving/rules.py",
                 "        if rule.server_assigned:\n            continue\n"
                 "        for path, item in elements(document, rule.parent):",
                 "        if rule.server_assigned:\n            continue\n"
@@ -196,7 +196,7 @@ RULE_CLASS_FAULTS = [
         "a nested selection keeps every attribute of array elements",
         (
             Edit(
-                f"{RUNTIME}/fields.py",
+                f"{RUNTIME}/query/fields.py",
                 "        return [_project(item, tree) for item in value if isinstance(item, dict)]",
                 "        return value",
             ),
@@ -211,7 +211,7 @@ RULE_CLASS_FAULTS = [
         "selecting a whole array attribute drops it",
         (
             Edit(
-                f"{RUNTIME}/fields.py",
+                f"{RUNTIME}/query/fields.py",
                 "    if tree is None:\n        return value",
                 "    if tree is None:\n        return None if isinstance(value, list) else value",
             ),
@@ -312,7 +312,7 @@ RULE_CLASS_FAULTS += [
         "filter terms are joined with OR instead of AND",
         (
             Edit(
-                f"{RUNTIME}/filters_sql.py",
+                f"{RUNTIME}/query/filters_sql.py",
                 'return (" AND ".join(parts) if parts else "1 = 1"), params.values',
                 'return (" OR ".join(parts) if parts else "1 = 1"), params.values',
             ),
@@ -333,7 +333,7 @@ RULE_CLASS_FAULTS += [
         "PATCH refuses every attribute as non-patchable",
         (
             Edit(
-                f"{RUNTIME}/rules.py",
+                f"{RUNTIME}/serving/rules.py",
                 "return [name for name in rules.non_patchable if name in patch]",
                 "return sorted(patch)",
             ),

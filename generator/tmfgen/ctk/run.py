@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tmfgen_runtime.transport import create_transport
+from tmfgen_runtime.transports.transport import create_transport
 
 from .. import rule_report
 from ..pipeline import Built, Inputs, generate

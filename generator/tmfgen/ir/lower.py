@@ -52,7 +52,7 @@ from .model import (
 
 EXAMPLE_PREFIX = "acme"
 
-#: `x-tmf-event` values -> the event kind suffix of runtime/events.py
+#: `x-tmf-event` values -> the event kind suffix of runtime/serving/events.py
 EVENT_KINDS = {
     "create": "CreateEvent",
     "attributeValueChange": "AttributeValueChangeEvent",
@@ -88,7 +88,7 @@ def model_bundle(spec: Spec, profile: Profile) -> dict[str, Any]:
             bundle[patch.request_payload] = flatten_optional(bundle, patch.request_payload)
     # event envelopes get no model class: the OAS `*Event` schemas narrow the base `Event`'s
     # free-form `event` object, which a subclass cannot type-check; the envelope is checked
-    # by runtime/eventkit.py and the resource inside it with the resource model
+    # by runtime/testing/eventkit.py and the resource inside it with the resource model
     for op in spec.operations:
         if "x-tmf-event" in op.extensions:
             for message in op.messages:

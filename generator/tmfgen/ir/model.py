@@ -102,7 +102,7 @@ class OperationIR:
 class EventIR:
     """A TMF event a resource publishes: a `send` operation of the spec with `x-tmf-event`."""
 
-    #: runtime event kind suffix, e.g. "CreateEvent" (runtime/events.py KINDS)
+    #: runtime event kind suffix, e.g. "CreateEvent" (runtime/serving/events.py KINDS)
     kind: str
     #: the event schema name, e.g. "CustomerCreateEvent"
     event_type: str
@@ -289,7 +289,7 @@ class ApiIR:
     @property
     def pytest_plugin(self) -> str:
         """The runtime's pytest plugin, which declares the suite's options."""
-        return f"{self.runtime_package}.pytest_plugin"
+        return f"{self.runtime_package}.testing.pytest_plugin"
 
     @property
     def runtime_requirement(self) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 import tmfgen_runtime
-from tmfgen_runtime.config import serve_options
+from tmfgen_runtime.running.config import serve_options
 
 from ..cache import cache_dir
 from ..ir.model import ApiIR

@@ -11,7 +11,7 @@ change what generated code calls.
 from __future__ import annotations
 
 #: this runtime's version (the distribution's, see pyproject.toml)
-VERSION = "1.0.0"
+VERSION = "2.0.0"
 
 
 class RuntimeVersionError(ImportError):
@@ -34,7 +34,7 @@ def compatible(generated_with: str, installed: str = VERSION) -> bool:
 
 
 def requirement(generated_with: str) -> str:
-    """The dependency a generated package declares, e.g. `tmfgen-runtime>=1.0,<2`."""
+    """The dependency a generated package declares, e.g. `tmfgen-runtime>=2.0,<3`."""
     major, minor = _major_minor(generated_with)
     return f"tmfgen-runtime>={major}.{minor},<{major + 1}"
 
@@ -49,3 +49,29 @@ def require(generated_with: str, package: str, installed: str | None = None) -> 
             f"{installed} is installed: install a matching runtime "
             f"(pip install '{requirement(generated_with)}') or regenerate the package"
         )
+
+
+#: runtime 2.0 grouped the flat modules of 1.x into subpackages: 1.x module -> its 2.x path, so a
+#: hook written for 1.x (hooks are never regenerated) can be told where its import went
+MOVED_IN_2: dict[str, str] = {
+    old: f"{group}.{old}"
+    for group, modules in {
+        "protocol": ("wire", "errors", "merge_patch"),
+        "serving": ("service", "operations", "rules", "provider", "events", "outbox"),
+        "transports": (
+            "transport",
+            "memory",
+            "nats",
+            "nats_jetstream",
+            "kafka",
+            "mqtt",
+            "rabbitmq",
+            "redis_streams",
+        ),
+        "stores": ("store", "postgres"),
+        "query": ("query", "fields", "filters", "filters_catalog", "filters_parse", "filters_sql"),
+        "running": ("client", "cli", "config", "lifecycle", "observe"),
+        "testing": ("testkit", "eventkit", "pytest_plugin"),
+    }.items()
+    for old in modules
+}

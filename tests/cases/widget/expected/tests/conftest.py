@@ -15,7 +15,7 @@ one session.
 """
 
 from tmf999_widget_contract import CONTRACT
-from tmfgen_runtime.conformance.fixtures import bind
+from tmfgen_runtime.testing.conformance.fixtures import bind
 
 from tmf999_widget.app import DEFAULT_BACKEND, build_service
 

@@ -12,7 +12,7 @@ the plugin marks each with the profile rules it checks (`tmf_rule`).
 """
 
 from tmf999_widget_contract import CONTRACT
-from tmfgen_runtime.conformance.bad_input_tests import (
+from tmfgen_runtime.testing.conformance.bad_input_tests import (
     test_invalid_json_is_400,
     test_malformed_parameters_is_400,
     test_missing_correlation_id_is_400,

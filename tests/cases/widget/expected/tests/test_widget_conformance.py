@@ -13,7 +13,7 @@ from the contract module, never from the package under test.
 """
 
 from tmf999_widget_contract import CONTRACT
-from tmfgen_runtime.conformance.resource_tests import (
+from tmfgen_runtime.testing.conformance.resource_tests import (
     test_concurrent_requests_are_not_mixed_up,
     test_create_assigns_provider_attribute,
     test_create_conditional_attribute,

@@ -4,11 +4,11 @@
 #   profile.yaml
 """Assemble the service: routes + transport + store."""
 
-from tmfgen_runtime.config import default_group
-from tmfgen_runtime.outbox import DEFAULT_OUTBOX_RETENTION
-from tmfgen_runtime.service import Service
-from tmfgen_runtime.store import DEFAULT_REPLY_RETENTION, create_store
-from tmfgen_runtime.transport import create_transport
+from tmfgen_runtime.running.config import default_group
+from tmfgen_runtime.serving.outbox import DEFAULT_OUTBOX_RETENTION
+from tmfgen_runtime.serving.service import Service
+from tmfgen_runtime.stores.store import DEFAULT_REPLY_RETENTION, create_store
+from tmfgen_runtime.transports.transport import create_transport
 
 from .handlers import ROUTES
 

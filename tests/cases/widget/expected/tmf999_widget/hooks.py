@@ -3,14 +3,14 @@
 API: Widget Management.
 
 This file is yours: tmfgen created it once and never overwrites it. Override the methods of
-runtime.operations.ResourceHooks to add rules, defaults or side effects, e.g.
+runtime.serving.operations.ResourceHooks to add rules, defaults or side effects, e.g.
 
     async def before_create(self, document):
         document.setdefault("status", "Initialized")
         return document
 """
 
-from tmfgen_runtime.operations import ResourceHooks
+from tmfgen_runtime.serving.operations import ResourceHooks
 
 
 class WidgetHooks(ResourceHooks):

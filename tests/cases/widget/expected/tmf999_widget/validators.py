@@ -6,10 +6,10 @@
 
 API: Widget Management.
 
-Each constant is one table of the profile; runtime.rules applies them to payloads.
+Each constant is one table of the profile; runtime.serving.rules applies them to payloads.
 """
 
-from tmfgen_runtime.rules import ConditionalRule, ResourceRules
+from tmfgen_runtime.serving.rules import ConditionalRule, ResourceRules
 
 WIDGET_RULES = ResourceRules(
     mandatory_in_response=("@type", "id"),

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 
-from . import outbox
+from ..serving import outbox
 from .store import (
     DEFAULT_REPLY_RETENTION,
     PRUNE_EVERY,

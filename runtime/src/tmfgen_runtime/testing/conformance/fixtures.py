@@ -24,12 +24,12 @@ from typing import Any
 
 import pytest
 
-from ..client import TmfClient
+from ...running.client import TmfClient
+from ...serving.service import Service
+from ...transports.transport import create_transport
 from ..eventkit import EventWatch, notification_channels
 from ..pytest_plugin import backend_of, isolated
-from ..service import Service
 from ..testkit import Driver
-from ..transport import create_transport
 from .contract import ApiContract
 
 #: seconds a test's client waits for each reply

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
-from .outbox import DEFAULT_OUTBOX_RETENTION
-from .store import DEFAULT_REPLY_RETENTION
+from ..serving.outbox import DEFAULT_OUTBOX_RETENTION
+from ..stores.store import DEFAULT_REPLY_RETENTION
 
 #: exit status of a configuration error (as argparse uses for usage errors)
 CONFIG_EXIT = 2

@@ -18,8 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .transport import Message, Subscription, Transport
-from .wire import (
+from ..protocol.wire import (
     CORRELATION_ID,
     PARAMETERS,
     QUERY_FILTERS,
@@ -30,6 +29,7 @@ from .wire import (
     dump_json,
     header,
 )
+from ..transports.transport import Message, Subscription, Transport
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .client import Inbox, ReplyMessage, TmfClient
-from .wire import CORRELATION_ID, REQUEST_CHANNEL, header
+from ..protocol.wire import CORRELATION_ID, REQUEST_CHANNEL, header
+from ..running.client import Inbox, ReplyMessage, TmfClient
 
 #: operation name -> (request channel, reply channel), the constant parts
 Channels = Mapping[str, tuple[str, str]]

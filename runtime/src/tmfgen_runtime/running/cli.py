@@ -20,6 +20,10 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..protocol.wire import ReplyPolicy
+from ..serving.operations import OperationKind
+from ..serving.service import Route, Service
+from ..transports.transport import BACKENDS
 from . import lifecycle
 from .client import ReplyMessage, TmfClient
 from .config import (
@@ -34,10 +38,6 @@ from .config import (
     redact,
     serve_options,
 )
-from .operations import OperationKind
-from .service import Route, Service
-from .transport import BACKENDS
-from .wire import ReplyPolicy
 
 BuildService = Callable[..., Service]
 

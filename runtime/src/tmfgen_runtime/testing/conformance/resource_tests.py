@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ..rules import elements
+from ...serving.rules import elements
 from ..testkit import (
     ALWAYS_SELECTED,
     absent_headers,

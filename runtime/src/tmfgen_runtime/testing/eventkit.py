@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .transport import Message, Subscription, Transport
+from ..transports.transport import Message, Subscription, Transport
 
 Envelope = dict[str, Any]
 

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .service import Service
+from ..serving.service import Service
 
 #: attributes of a LogRecord that are not user fields
 _RECORD_KEYS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from ...serving.events import STATE_ATTRIBUTES
 from ..eventkit import EventWatch, envelope_problems
-from ..events import STATE_ATTRIBUTES
 from .subject import Subject
 
 #: seconds to wait for a mandatory event, and for an optional one before concluding it is not sent

@@ -31,12 +31,8 @@ from typing import Any, assert_never
 
 from pydantic import BaseModel, ValidationError
 
-from . import operations, outbox
-from .errors import TmfError, bad_request
-from .operations import OperationKind, Request, ResourceBinding, reply_too_large
-from .store import AlreadyProcessed, Store, StoredReply
-from .transport import Message, ReplyRefused, Subscription, Transport
-from .wire import (
+from ..protocol.errors import TmfError, bad_request
+from ..protocol.wire import (
     CORRELATION_ID,
     PARAMETERS,
     QUERY_FILTERS,
@@ -51,6 +47,10 @@ from .wire import (
     reply_headers,
     usable_reply_channel,
 )
+from ..stores.store import AlreadyProcessed, Store, StoredReply
+from ..transports.transport import Message, ReplyRefused, Subscription, Transport
+from . import operations, outbox
+from .operations import OperationKind, Request, ResourceBinding, reply_too_large
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..client import ReplyMessage, TmfClient
-from ..rules import elements
+from ...running.client import ReplyMessage, TmfClient
+from ...serving.rules import elements
 from ..testkit import Driver, unique
 from .contract import ApiContract, ResourceContract, Suite
 

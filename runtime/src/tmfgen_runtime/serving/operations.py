@@ -31,14 +31,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ..protocol.errors import TmfError, bad_request, not_found
+from ..protocol.merge_patch import merge_patch
+from ..protocol.wire import RESULT_COUNT, TOTAL_COUNT, Reply, dump_json, parse_json_body
+from ..query.query import QuerySupport
+from ..stores.store import Conflict, Mutation, MutationKind, Stale, Store, StoredReply
 from . import provider
 from . import rules as profile_rules
-from .errors import TmfError, bad_request, not_found
 from .events import Notifications
-from .merge_patch import merge_patch
-from .query import QuerySupport
-from .store import Conflict, Mutation, MutationKind, Stale, Store, StoredReply
-from .wire import RESULT_COUNT, TOTAL_COUNT, Reply, dump_json, parse_json_body
 
 Document = dict[str, Any]
 

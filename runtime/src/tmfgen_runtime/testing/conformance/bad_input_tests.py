@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ..service import Service
+from ...serving.service import Service
 from ..testkit import INBOX, error_body, unique
 from .subject import Subject, mentions
 

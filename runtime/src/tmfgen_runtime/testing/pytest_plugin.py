@@ -1,6 +1,6 @@
 """The pytest options every generated conformance suite takes, as a plugin of the runtime.
 
-A generated package's pyproject.toml loads it (`addopts = -p tmfgen_runtime.pytest_plugin`)
+A generated package's pyproject.toml loads it (`addopts = -p tmfgen_runtime.testing.pytest_plugin`)
 instead of each conftest.py declaring the options again: pytest refuses an option declared
 twice, so suites of two packages could not run in one session, and the code would exist once
 per package. Options select where the service under test runs; each has an environment variable

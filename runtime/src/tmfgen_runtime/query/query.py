@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import PydanticJsonSchemaWarning
 
-from .errors import TmfError, bad_request
+from ..protocol.errors import TmfError, bad_request
 from .fields import DEFAULT_LIMIT, MAX_LIMIT, FieldPaths, Pagination, parse_fields, select_fields
 from .filters import AttributeCatalog, FilterError, catalog_from_schema, parse_filters, to_sql
 

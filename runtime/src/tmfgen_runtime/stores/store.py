@@ -42,8 +42,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import outbox
-from .events import PendingEvent
+from ..serving import outbox
+from ..serving.events import PendingEvent
 
 Document = dict[str, Any]
 

@@ -24,8 +24,8 @@ import threading
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
+from ..serving.service import Service
 from .config import ConfigError, redact
-from .service import Service
 
 log = logging.getLogger(__name__)
 
