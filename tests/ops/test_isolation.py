@@ -3,6 +3,7 @@ its default group includes the prefix, so tenants (and test runs) on one broker 
 
 from __future__ import annotations
 
+import inspect
 import sys
 import uuid
 
@@ -12,6 +13,7 @@ sys.path.insert(0, str(PACKAGE_DIR))
 
 from tmf629_customer.app import build_service
 from tmfgen_runtime.running.client import Inbox
+from tmfgen_runtime.testing.conformance import fixtures as conformance_fixtures
 
 LIST = "customerManagement.v5.listCustomer.commandRequest"
 
@@ -62,7 +64,9 @@ def test_without_prefix_the_group_is_the_package_name() -> None:
 
 
 def test_generated_tests_use_a_unique_prefix_and_bare_channels_only_when_isolated() -> None:
-    conftest = (PACKAGE_DIR / "tests" / "conftest.py").read_text()
-    assert 'PREFIX = f"t{RUN}"' in conftest and "uuid.uuid4()" in conftest
-    assert "serve_unprefixed=isolated(request.config, DEFAULT_BACKEND)" in conftest
-    assert 'group=f"tmf629_customer-{RUN}"' in conftest
+    conftest = " ".join((PACKAGE_DIR / "tests" / "conftest.py").read_text().split())
+    assert 'bind( CONTRACT, build_service, DEFAULT_BACKEND, "tmf629_customer" )' in conftest
+    fixtures = inspect.getsource(conformance_fixtures)
+    assert 'prefix = f"t{run}"' in fixtures and "uuid.uuid4()" in fixtures
+    assert "serve_unprefixed=isolated(request.config, default_backend)" in fixtures
+    assert 'group=f"{package}-{run}"' in fixtures

@@ -191,8 +191,8 @@ def test_without_a_marker_attribute_list_tests_find_resources_by_id(tmp_path: Pa
         out,
     )
     assert generated.returncode == 0, generated.stderr
-    conformance = (out / "tests" / "test_trouble_ticket_conformance.py").read_text("utf-8")
-    assert "\nMARKER = None\n" in conformance
+    (contract,) = (out / "tests").glob("*_contract.py")
+    assert "marker=None," in contract.read_text("utf-8")
     tests = run_package_tests(out, "-rA", "-k", "list")
     assert tests.returncode == 0, tests.stdout[-3000:]
     for name in ("pagination_and_counts", "filter_or_and_not_equal", "without_match_is_empty"):
