@@ -29,8 +29,7 @@ SUITE = """
 from tmfgen_runtime.testing.conformance.contract import ApiContract, Case, Planned, ResourceContract
 
 CONTRACT = ApiContract(
-    channels={}, request_headers={}, parameters={}, mandatory_reply_headers={},
-    status_codes={}, notification_channels=(), example_prefix="acme",
+    channels={}, mandatory_reply_headers={}, notification_channels=(), example_prefix="acme",
     resources=(
         ResourceContract(
             name="Thing", operations={}, create={}, create_rich={}, patches=(),
@@ -126,7 +125,7 @@ def _contract() -> ApiContract:
         marker="name",
         conditional=(Conditional("part", "id", False),),
     )
-    return ApiContract({}, {}, {}, {}, {}, (), "acme", (resource,))
+    return ApiContract({}, {}, (), "acme", (resource,))
 
 
 def _subject() -> Subject:

@@ -23,6 +23,484 @@ from tmfgen_runtime.testing.conformance.contract import (
     ResourceContract,
 )
 
+#: the tests of Customer by module, each with the profile rules it checks
+CUSTOMER_TESTS = {
+    "conformance": (
+        Planned(
+            "test_create_assigns_provider_attribute",
+            ("OP-CUSTOMER-CREATE-S201",),
+            ("attribute", "source", "value"),
+            (),
+        ),
+        Planned(
+            "test_create_with_provider_assigned_attribute_is_400",
+            ("OP-CUSTOMER-CREATE",),
+            ("attribute", "value"),
+            (),
+        ),
+        Planned(
+            "test_create_returns_201_with_mandatory_attributes",
+            (
+                "OP-CUSTOMER-CREATE",
+                "OP-CUSTOMER-CREATE-S201",
+                "RES-CUSTOMER-1",
+                "RES-CUSTOMER-2",
+                "RES-CUSTOMER-ACCOUNT-1",
+                "RES-CUSTOMER-ACCOUNT-2",
+                "RES-CUSTOMER-AGREEMENT-1",
+                "RES-CUSTOMER-AGREEMENT-2",
+                "RES-CUSTOMER-CONTACTMEDIUM-1",
+                "RES-CUSTOMER-CREDITPROFILE-1",
+                "RES-CUSTOMER-CREDITPROFILE-2",
+                "RES-CUSTOMER-ENGAGEDPARTY-1",
+                "RES-CUSTOMER-PAYMENTMETHOD-1",
+                "RES-CUSTOMER-PAYMENTMETHOD-2",
+                "RES-CUSTOMER-RELATEDPARTY-1",
+                "RES-CUSTOMER-RELATEDPARTY-2",
+                "GEN-2",
+            ),
+        ),
+        Planned(
+            "test_create_without_optional_parents_is_201", ("OP-CUSTOMER-CREATE-S201", "GEN-3")
+        ),
+        Planned(
+            "test_create_with_every_optional_sub_resource",
+            (
+                "RES-CUSTOMER-ACCOUNT-1",
+                "RES-CUSTOMER-ACCOUNT-2",
+                "RES-CUSTOMER-AGREEMENT-1",
+                "RES-CUSTOMER-AGREEMENT-2",
+                "RES-CUSTOMER-CONTACTMEDIUM-1",
+                "RES-CUSTOMER-CREDITPROFILE-1",
+                "RES-CUSTOMER-CREDITPROFILE-2",
+                "RES-CUSTOMER-ENGAGEDPARTY-1",
+                "RES-CUSTOMER-PAYMENTMETHOD-1",
+                "RES-CUSTOMER-PAYMENTMETHOD-2",
+                "RES-CUSTOMER-RELATEDPARTY-1",
+                "RES-CUSTOMER-RELATEDPARTY-2",
+                "GEN-2",
+            ),
+        ),
+        Planned(
+            "test_create_without_mandatory_attribute_is_400",
+            ("OP-CUSTOMER-CREATE",),
+            ("attribute",),
+            (
+                Case("@type", ("@type",), ("OP-CUSTOMER-CREATE-M1", "RES-CUSTOMER-1")),
+                Case("name", ("name",), ("OP-CUSTOMER-CREATE-M3", "RES-CUSTOMER-3")),
+                Case("engagedParty", ("engagedParty",), ("OP-CUSTOMER-CREATE-M2",)),
+            ),
+        ),
+        Planned(
+            "test_create_with_blank_mandatory_attribute_is_400",
+            ("GEN-1",),
+            ("attribute", "blank"),
+            (
+                Case("@type-empty", ("@type", ""), ("OP-CUSTOMER-CREATE-M1", "RES-CUSTOMER-1")),
+                Case("@type-null", ("@type", None), ("OP-CUSTOMER-CREATE-M1", "RES-CUSTOMER-1")),
+                Case("name-empty", ("name", ""), ("OP-CUSTOMER-CREATE-M3", "RES-CUSTOMER-3")),
+                Case("name-null", ("name", None), ("OP-CUSTOMER-CREATE-M3", "RES-CUSTOMER-3")),
+                Case("engagedParty-empty", ("engagedParty", ""), ("OP-CUSTOMER-CREATE-M2",)),
+                Case("engagedParty-null", ("engagedParty", None), ("OP-CUSTOMER-CREATE-M2",)),
+            ),
+        ),
+        Planned(
+            "test_create_conditional_attribute",
+            ("GEN-3",),
+            ("parent", "attribute", "server_assigned"),
+            (
+                Case(
+                    "account-@type-False", ("account", "@type", False), ("RES-CUSTOMER-ACCOUNT-1",)
+                ),
+                Case("account-id-False", ("account", "id", False), ("RES-CUSTOMER-ACCOUNT-2",)),
+                Case(
+                    "agreement-@type-False",
+                    ("agreement", "@type", False),
+                    ("RES-CUSTOMER-AGREEMENT-1",),
+                ),
+                Case(
+                    "agreement-id-False", ("agreement", "id", False), ("RES-CUSTOMER-AGREEMENT-2",)
+                ),
+                Case(
+                    "contactMedium-@type-False",
+                    ("contactMedium", "@type", False),
+                    ("RES-CUSTOMER-CONTACTMEDIUM-1",),
+                ),
+                Case(
+                    "creditProfile-@type-False",
+                    ("creditProfile", "@type", False),
+                    ("RES-CUSTOMER-CREDITPROFILE-1",),
+                ),
+                Case(
+                    "creditProfile-id-True",
+                    ("creditProfile", "id", True),
+                    ("RES-CUSTOMER-CREDITPROFILE-2",),
+                ),
+                Case(
+                    "engagedParty-@type-False",
+                    ("engagedParty", "@type", False),
+                    ("RES-CUSTOMER-ENGAGEDPARTY-1",),
+                ),
+                Case(
+                    "paymentMethod-@type-False",
+                    ("paymentMethod", "@type", False),
+                    ("RES-CUSTOMER-PAYMENTMETHOD-1",),
+                ),
+                Case(
+                    "paymentMethod-id-False",
+                    ("paymentMethod", "id", False),
+                    ("RES-CUSTOMER-PAYMENTMETHOD-2",),
+                ),
+                Case(
+                    "relatedParty-@type-False",
+                    ("relatedParty", "@type", False),
+                    ("RES-CUSTOMER-RELATEDPARTY-1",),
+                ),
+                Case(
+                    "relatedParty-role-False",
+                    ("relatedParty", "role", False),
+                    ("RES-CUSTOMER-RELATEDPARTY-2",),
+                ),
+            ),
+        ),
+        Planned(
+            "test_create_conditional_attribute_on_every_element",
+            ("GEN-4",),
+            ("parent", "attribute", "server_assigned"),
+            (
+                Case(
+                    "account-@type-False", ("account", "@type", False), ("RES-CUSTOMER-ACCOUNT-1",)
+                ),
+                Case("account-id-False", ("account", "id", False), ("RES-CUSTOMER-ACCOUNT-2",)),
+                Case(
+                    "agreement-@type-False",
+                    ("agreement", "@type", False),
+                    ("RES-CUSTOMER-AGREEMENT-1",),
+                ),
+                Case(
+                    "agreement-id-False", ("agreement", "id", False), ("RES-CUSTOMER-AGREEMENT-2",)
+                ),
+                Case(
+                    "contactMedium-@type-False",
+                    ("contactMedium", "@type", False),
+                    ("RES-CUSTOMER-CONTACTMEDIUM-1",),
+                ),
+                Case(
+                    "creditProfile-@type-False",
+                    ("creditProfile", "@type", False),
+                    ("RES-CUSTOMER-CREDITPROFILE-1",),
+                ),
+                Case(
+                    "creditProfile-id-True",
+                    ("creditProfile", "id", True),
+                    ("RES-CUSTOMER-CREDITPROFILE-2",),
+                ),
+                Case(
+                    "paymentMethod-@type-False",
+                    ("paymentMethod", "@type", False),
+                    ("RES-CUSTOMER-PAYMENTMETHOD-1",),
+                ),
+                Case(
+                    "paymentMethod-id-False",
+                    ("paymentMethod", "id", False),
+                    ("RES-CUSTOMER-PAYMENTMETHOD-2",),
+                ),
+                Case(
+                    "relatedParty-@type-False",
+                    ("relatedParty", "@type", False),
+                    ("RES-CUSTOMER-RELATEDPARTY-1",),
+                ),
+                Case(
+                    "relatedParty-role-False",
+                    ("relatedParty", "role", False),
+                    ("RES-CUSTOMER-RELATEDPARTY-2",),
+                ),
+            ),
+        ),
+        Planned("test_create_fields_selection", ("OP-CUSTOMER-CREATE-H3.1", "FLT-2")),
+        Planned(
+            "test_create_element_without_a_property_its_schema_requires_is_400",
+            ("OP-CUSTOMER-CREATE",),
+            ("attribute", "required", "element"),
+            (
+                Case(
+                    "characteristic-value",
+                    (
+                        "characteristic",
+                        "value",
+                        {"@type": "BooleanArrayCharacteristic", "value": [True]},
+                    ),
+                    (),
+                ),
+            ),
+        ),
+        Planned(
+            "test_retrieve_returns_200",
+            (
+                "OP-CUSTOMER-RETRIEVE",
+                "OP-CUSTOMER-RETRIEVE-S200",
+                "OP-CUSTOMER-RETRIEVE-H3.1",
+                "GEN-5",
+                "GEN-2",
+                "RES-CUSTOMER-1",
+                "RES-CUSTOMER-2",
+                "RES-CUSTOMER-ACCOUNT-1",
+                "RES-CUSTOMER-ACCOUNT-2",
+                "RES-CUSTOMER-AGREEMENT-1",
+                "RES-CUSTOMER-AGREEMENT-2",
+                "RES-CUSTOMER-CONTACTMEDIUM-1",
+                "RES-CUSTOMER-CREDITPROFILE-1",
+                "RES-CUSTOMER-CREDITPROFILE-2",
+                "RES-CUSTOMER-ENGAGEDPARTY-1",
+                "RES-CUSTOMER-PAYMENTMETHOD-1",
+                "RES-CUSTOMER-PAYMENTMETHOD-2",
+                "RES-CUSTOMER-RELATEDPARTY-1",
+                "RES-CUSTOMER-RELATEDPARTY-2",
+            ),
+        ),
+        Planned("test_retrieve_unknown_id_is_404", ("OP-CUSTOMER-RETRIEVE-S404",)),
+        Planned("test_retrieve_fields_selection", ("OP-CUSTOMER-RETRIEVE-H3.2", "FLT-2")),
+        Planned(
+            "test_retrieve_fields_selects_a_structured_attribute_whole",
+            ("OP-CUSTOMER-RETRIEVE-H3.2", "FLT-2"),
+        ),
+        Planned(
+            "test_retrieve_with_query_filters",
+            ("OP-CUSTOMER-RETRIEVE-H4", "OP-CUSTOMER-RETRIEVE-S200"),
+        ),
+        Planned(
+            "test_list_pagination_and_counts",
+            (
+                "OP-CUSTOMER-LIST",
+                "OP-CUSTOMER-LIST-S200",
+                "OP-CUSTOMER-LIST-H3.2",
+                "OP-CUSTOMER-LIST-H3.3",
+                "OP-CUSTOMER-LIST-R3",
+                "OP-CUSTOMER-LIST-R4",
+            ),
+        ),
+        Planned(
+            "test_list_items_and_fields",
+            (
+                "GEN-5",
+                "GEN-2",
+                "RES-CUSTOMER-1",
+                "RES-CUSTOMER-2",
+                "RES-CUSTOMER-ACCOUNT-1",
+                "RES-CUSTOMER-ACCOUNT-2",
+                "RES-CUSTOMER-AGREEMENT-1",
+                "RES-CUSTOMER-AGREEMENT-2",
+                "RES-CUSTOMER-CONTACTMEDIUM-1",
+                "RES-CUSTOMER-CREDITPROFILE-1",
+                "RES-CUSTOMER-CREDITPROFILE-2",
+                "RES-CUSTOMER-ENGAGEDPARTY-1",
+                "RES-CUSTOMER-PAYMENTMETHOD-1",
+                "RES-CUSTOMER-PAYMENTMETHOD-2",
+                "RES-CUSTOMER-RELATEDPARTY-1",
+                "RES-CUSTOMER-RELATEDPARTY-2",
+                "OP-CUSTOMER-LIST-H3.1",
+                "FLT-4",
+                "FLT-2",
+            ),
+        ),
+        Planned("test_list_filter_or_and_not_equal", ("OP-CUSTOMER-LIST-H4", "FLT-1")),
+        Planned("test_list_filter_into_sub_resources", ("OP-CUSTOMER-LIST-H4", "FLT-3")),
+        Planned("test_fields_nested_selection", ("OP-CUSTOMER-LIST-H3.1", "FLT-3")),
+        Planned("test_list_without_match_is_empty", ("OP-CUSTOMER-LIST-S404",)),
+        Planned(
+            "test_patch_patchable_attribute",
+            ("OP-CUSTOMER-PATCH", "OP-CUSTOMER-PATCH-S200", "OP-CUSTOMER-PATCH-H3.1"),
+            ("attribute",),
+            (
+                Case("account", ("account",), ("OP-CUSTOMER-PATCH-P1",)),
+                Case("agreement", ("agreement",), ("OP-CUSTOMER-PATCH-P2",)),
+                Case("contactMedium", ("contactMedium",), ("OP-CUSTOMER-PATCH-P3",)),
+                Case("creditProfile", ("creditProfile",), ("OP-CUSTOMER-PATCH-P4",)),
+                Case("engagedParty", ("engagedParty",), ("OP-CUSTOMER-PATCH-P5",)),
+                Case("name", ("name",), ("OP-CUSTOMER-PATCH-P6",)),
+                Case("paymentMethod", ("paymentMethod",), ("OP-CUSTOMER-PATCH-P7",)),
+                Case("relatedParty", ("relatedParty",), ("OP-CUSTOMER-PATCH-P8",)),
+                Case("status", ("status",), ("OP-CUSTOMER-PATCH-P9",)),
+                Case("statusReason", ("statusReason",), ("OP-CUSTOMER-PATCH-P10",)),
+                Case("validFor", ("validFor",), ("OP-CUSTOMER-PATCH-P11",)),
+            ),
+        ),
+        Planned(
+            "test_patch_non_patchable_is_400",
+            ("OP-CUSTOMER-PATCH",),
+            ("attribute",),
+            (
+                Case("@type", ("@type",), ("OP-CUSTOMER-PATCH-N1",)),
+                Case("href", ("href",), ("OP-CUSTOMER-PATCH-N2",)),
+                Case("id", ("id",), ("OP-CUSTOMER-PATCH-N3",)),
+            ),
+        ),
+        Planned(
+            "test_patch_moves_change_timestamp",
+            ("OP-CUSTOMER-PATCH",),
+            ("attribute",),
+            (),
+        ),
+        Planned("test_patch_unknown_id_is_404", ("OP-CUSTOMER-PATCH-H3.1",)),
+        Planned(
+            "test_patch_with_blank_mandatory_attribute_is_400",
+            ("GEN-1",),
+            ("attribute", "blank"),
+            (
+                Case("name-empty", ("name", ""), ("RES-CUSTOMER-3",)),
+                Case("name-null", ("name", None), ("RES-CUSTOMER-3",)),
+                Case("engagedParty-empty", ("engagedParty", ""), ()),
+                Case("engagedParty-null", ("engagedParty", None), ()),
+            ),
+        ),
+        Planned(
+            "test_patch_reply_is_the_stored_resource",
+            (
+                "OP-CUSTOMER-PATCH-S200",
+                "GEN-2",
+                "RES-CUSTOMER-1",
+                "RES-CUSTOMER-2",
+                "RES-CUSTOMER-ACCOUNT-1",
+                "RES-CUSTOMER-ACCOUNT-2",
+                "RES-CUSTOMER-AGREEMENT-1",
+                "RES-CUSTOMER-AGREEMENT-2",
+                "RES-CUSTOMER-CONTACTMEDIUM-1",
+                "RES-CUSTOMER-CREDITPROFILE-1",
+                "RES-CUSTOMER-CREDITPROFILE-2",
+                "RES-CUSTOMER-ENGAGEDPARTY-1",
+                "RES-CUSTOMER-PAYMENTMETHOD-1",
+                "RES-CUSTOMER-PAYMENTMETHOD-2",
+                "RES-CUSTOMER-RELATEDPARTY-1",
+                "RES-CUSTOMER-RELATEDPARTY-2",
+            ),
+        ),
+        Planned("test_patch_fields_selection", ("OP-CUSTOMER-PATCH-H3.2", "FLT-2")),
+        Planned("test_delete_returns_204", ("OP-CUSTOMER-DELETE", "OP-CUSTOMER-DELETE-S204")),
+        Planned("test_delete_unknown_id_is_404", ("OP-CUSTOMER-DELETE-H3.1",)),
+        Planned(
+            "test_replies_echo_correlation_id_and_request_channel",
+            (
+                "OP-CUSTOMER-CREATE",
+                "OP-CUSTOMER-CREATE-H1",
+                "OP-CUSTOMER-CREATE-H2",
+                "OP-CUSTOMER-CREATE-R1",
+                "OP-CUSTOMER-CREATE-R3",
+                "OP-CUSTOMER-CREATE-R2",
+                "OP-CUSTOMER-RETRIEVE",
+                "OP-CUSTOMER-RETRIEVE-H1",
+                "OP-CUSTOMER-RETRIEVE-H2",
+                "OP-CUSTOMER-RETRIEVE-R1",
+                "OP-CUSTOMER-RETRIEVE-R3",
+                "OP-CUSTOMER-RETRIEVE-R2",
+                "OP-CUSTOMER-LIST",
+                "OP-CUSTOMER-LIST-H1",
+                "OP-CUSTOMER-LIST-H2",
+                "OP-CUSTOMER-LIST-R1",
+                "OP-CUSTOMER-LIST-R5",
+                "OP-CUSTOMER-LIST-R2",
+                "OP-CUSTOMER-PATCH",
+                "OP-CUSTOMER-PATCH-H1",
+                "OP-CUSTOMER-PATCH-H2",
+                "OP-CUSTOMER-PATCH-R1",
+                "OP-CUSTOMER-PATCH-R3",
+                "OP-CUSTOMER-PATCH-R2",
+                "OP-CUSTOMER-DELETE",
+                "OP-CUSTOMER-DELETE-H1",
+                "OP-CUSTOMER-DELETE-H2",
+                "OP-CUSTOMER-DELETE-R1",
+                "OP-CUSTOMER-DELETE-R3",
+                "OP-CUSTOMER-DELETE-R2",
+            ),
+        ),
+        Planned(
+            "test_error_replies_carry_the_reply_headers",
+            ("OP-CUSTOMER-CREATE",),
+            ("operation",),
+            (
+                Case(
+                    "createCustomer",
+                    ("createCustomer",),
+                    ("OP-CUSTOMER-CREATE-R1", "OP-CUSTOMER-CREATE-R3", "OP-CUSTOMER-CREATE-R2"),
+                ),
+                Case(
+                    "retrieveCustomer",
+                    ("retrieveCustomer",),
+                    (
+                        "OP-CUSTOMER-RETRIEVE-R1",
+                        "OP-CUSTOMER-RETRIEVE-R3",
+                        "OP-CUSTOMER-RETRIEVE-R2",
+                    ),
+                ),
+                Case(
+                    "listCustomer",
+                    ("listCustomer",),
+                    ("OP-CUSTOMER-LIST-R1", "OP-CUSTOMER-LIST-R5", "OP-CUSTOMER-LIST-R2"),
+                ),
+                Case(
+                    "patchCustomer",
+                    ("patchCustomer",),
+                    ("OP-CUSTOMER-PATCH-R1", "OP-CUSTOMER-PATCH-R3", "OP-CUSTOMER-PATCH-R2"),
+                ),
+                Case(
+                    "deleteCustomer",
+                    ("deleteCustomer",),
+                    ("OP-CUSTOMER-DELETE-R1", "OP-CUSTOMER-DELETE-R3", "OP-CUSTOMER-DELETE-R2"),
+                ),
+            ),
+        ),
+        Planned("test_prefixed_channel", ("PREFIX", "OP-CUSTOMER-CREATE")),
+        Planned(
+            "test_redelivered_create_is_applied_once",
+            ("OP-CUSTOMER-CREATE", "OP-CUSTOMER-CREATE-H1"),
+        ),
+        Planned(
+            "test_concurrent_requests_are_not_mixed_up",
+            ("OP-CUSTOMER-CREATE", "OP-CUSTOMER-CREATE-H1"),
+        ),
+    ),
+    "bad_input": (
+        Planned("test_invalid_json_is_400", ("OP-CUSTOMER-CREATE",)),
+        Planned("test_non_object_payload_is_400", ("OP-CUSTOMER-CREATE",)),
+        Planned("test_wrong_type_is_400", ("OP-CUSTOMER-CREATE",)),
+        Planned("test_unknown_nested_type_is_400", ("OP-CUSTOMER-CREATE",)),
+        Planned("test_unknown_resource_type_is_400", ("OP-CUSTOMER-CREATE", "RES-CUSTOMER-1")),
+        Planned("test_missing_correlation_id_is_400", ("OP-CUSTOMER-CREATE-H1",)),
+        Planned(
+            "test_missing_parameters_is_400",
+            ("OP-CUSTOMER-CREATE",),
+            ("operation",),
+            (
+                Case("createCustomer", ("createCustomer",), ("OP-CUSTOMER-CREATE-H3",)),
+                Case("retrieveCustomer", ("retrieveCustomer",), ("OP-CUSTOMER-RETRIEVE-H3",)),
+                Case("listCustomer", ("listCustomer",), ("OP-CUSTOMER-LIST-H3",)),
+                Case("patchCustomer", ("patchCustomer",), ("OP-CUSTOMER-PATCH-H3",)),
+                Case("deleteCustomer", ("deleteCustomer",), ("OP-CUSTOMER-DELETE-H3",)),
+            ),
+        ),
+        Planned(
+            "test_missing_id_is_400",
+            ("OP-CUSTOMER-CREATE",),
+            ("operation",),
+            (
+                Case("retrieveCustomer", ("retrieveCustomer",), ("OP-CUSTOMER-RETRIEVE-H3.1",)),
+                Case("patchCustomer", ("patchCustomer",), ("OP-CUSTOMER-PATCH-H3.1",)),
+                Case("deleteCustomer", ("deleteCustomer",), ("OP-CUSTOMER-DELETE-H3.1",)),
+            ),
+        ),
+        Planned("test_malformed_parameters_is_400", ("OP-CUSTOMER-RETRIEVE-H3",)),
+        Planned("test_unknown_field_is_400", ("OP-CUSTOMER-RETRIEVE-H3.2",)),
+        Planned("test_invalid_paging_is_400", ("OP-CUSTOMER-LIST-H3.2", "OP-CUSTOMER-LIST-H3.3")),
+        Planned("test_unknown_filter_attribute_is_400", ("OP-CUSTOMER-LIST-H4",)),
+        Planned("test_missing_reply_channel_is_counted_not_fatal", ("OP-CUSTOMER-CREATE-H2",)),
+    ),
+    "events": (
+        Planned("test_create_publishes_the_create_event", ("OP-CUSTOMER-CREATE",)),
+        Planned("test_patch_publishes_the_attribute_value_change_event", ("OP-CUSTOMER-PATCH",)),
+        Planned("test_state_patch_publishes_the_state_change_event", ("OP-CUSTOMER-PATCH",)),
+        Planned("test_delete_publishes_the_delete_event", ("OP-CUSTOMER-DELETE",)),
+    ),
+}
+
 CONTRACT = ApiContract(
     channels={
         "createCustomer": (
@@ -46,85 +524,12 @@ CONTRACT = ApiContract(
             "customerManagement.v5.deleteCustomer.commandReply",
         ),
     },
-    request_headers={
-        "createCustomer": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-        ),
-        "retrieveCustomer": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-            ("Query-Filters", False),
-        ),
-        "listCustomer": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-            ("Query-Filters", False),
-        ),
-        "patchCustomer": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-        ),
-        "deleteCustomer": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-        ),
-    },
-    parameters={
-        "createCustomer": (("fields", False),),
-        "retrieveCustomer": (
-            ("id", True),
-            ("fields", False),
-        ),
-        "listCustomer": (
-            ("fields", False),
-            ("offset", False),
-            ("limit", False),
-        ),
-        "patchCustomer": (
-            ("id", True),
-            ("fields", False),
-        ),
-        "deleteCustomer": (("id", True),),
-    },
     mandatory_reply_headers={
-        "createCustomer": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "retrieveCustomer": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "listCustomer": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "patchCustomer": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "deleteCustomer": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-    },
-    status_codes={
-        "createCustomer": (201,),
-        "retrieveCustomer": (200, 404),
-        "listCustomer": (200, 404),
-        "patchCustomer": (200,),
-        "deleteCustomer": (204,),
+        "createCustomer": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "retrieveCustomer": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "listCustomer": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "patchCustomer": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "deleteCustomer": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
     },
     notification_channels=(
         "customerManagement.v5.customerAttributeValueChangeEvent.notification",
@@ -282,768 +687,7 @@ CONTRACT = ApiContract(
                 Event("DeleteEvent", "CustomerDeleteEvent", False),
             ),
             payload_key="customer",
-            tests={
-                "conformance": (
-                    Planned(
-                        "test_create_assigns_provider_attribute",
-                        ("OP-CUSTOMER-CREATE-S201",),
-                        ("attribute", "source", "value"),
-                        (),
-                    ),
-                    Planned(
-                        "test_create_with_provider_assigned_attribute_is_400",
-                        ("OP-CUSTOMER-CREATE",),
-                        ("attribute", "value"),
-                        (),
-                    ),
-                    Planned(
-                        "test_create_returns_201_with_mandatory_attributes",
-                        (
-                            "OP-CUSTOMER-CREATE",
-                            "OP-CUSTOMER-CREATE-S201",
-                            "RES-CUSTOMER-1",
-                            "RES-CUSTOMER-2",
-                            "RES-CUSTOMER-ACCOUNT-1",
-                            "RES-CUSTOMER-ACCOUNT-2",
-                            "RES-CUSTOMER-AGREEMENT-1",
-                            "RES-CUSTOMER-AGREEMENT-2",
-                            "RES-CUSTOMER-CONTACTMEDIUM-1",
-                            "RES-CUSTOMER-CREDITPROFILE-1",
-                            "RES-CUSTOMER-CREDITPROFILE-2",
-                            "RES-CUSTOMER-ENGAGEDPARTY-1",
-                            "RES-CUSTOMER-PAYMENTMETHOD-1",
-                            "RES-CUSTOMER-PAYMENTMETHOD-2",
-                            "RES-CUSTOMER-RELATEDPARTY-1",
-                            "RES-CUSTOMER-RELATEDPARTY-2",
-                            "GEN-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_create_without_optional_parents_is_201",
-                        ("OP-CUSTOMER-CREATE-S201", "GEN-3"),
-                    ),
-                    Planned(
-                        "test_create_with_every_optional_sub_resource",
-                        (
-                            "RES-CUSTOMER-ACCOUNT-1",
-                            "RES-CUSTOMER-ACCOUNT-2",
-                            "RES-CUSTOMER-AGREEMENT-1",
-                            "RES-CUSTOMER-AGREEMENT-2",
-                            "RES-CUSTOMER-CONTACTMEDIUM-1",
-                            "RES-CUSTOMER-CREDITPROFILE-1",
-                            "RES-CUSTOMER-CREDITPROFILE-2",
-                            "RES-CUSTOMER-ENGAGEDPARTY-1",
-                            "RES-CUSTOMER-PAYMENTMETHOD-1",
-                            "RES-CUSTOMER-PAYMENTMETHOD-2",
-                            "RES-CUSTOMER-RELATEDPARTY-1",
-                            "RES-CUSTOMER-RELATEDPARTY-2",
-                            "GEN-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_create_without_mandatory_attribute_is_400",
-                        ("OP-CUSTOMER-CREATE",),
-                        ("attribute",),
-                        (
-                            Case("@type", ("@type",), ("OP-CUSTOMER-CREATE-M1", "RES-CUSTOMER-1")),
-                            Case("name", ("name",), ("OP-CUSTOMER-CREATE-M3", "RES-CUSTOMER-3")),
-                            Case("engagedParty", ("engagedParty",), ("OP-CUSTOMER-CREATE-M2",)),
-                        ),
-                    ),
-                    Planned(
-                        "test_create_with_blank_mandatory_attribute_is_400",
-                        ("GEN-1",),
-                        ("attribute", "blank"),
-                        (
-                            Case(
-                                "@type-empty",
-                                (
-                                    "@type",
-                                    "",
-                                ),
-                                ("OP-CUSTOMER-CREATE-M1", "RES-CUSTOMER-1"),
-                            ),
-                            Case(
-                                "@type-null",
-                                (
-                                    "@type",
-                                    None,
-                                ),
-                                ("OP-CUSTOMER-CREATE-M1", "RES-CUSTOMER-1"),
-                            ),
-                            Case(
-                                "name-empty",
-                                (
-                                    "name",
-                                    "",
-                                ),
-                                ("OP-CUSTOMER-CREATE-M3", "RES-CUSTOMER-3"),
-                            ),
-                            Case(
-                                "name-null",
-                                (
-                                    "name",
-                                    None,
-                                ),
-                                ("OP-CUSTOMER-CREATE-M3", "RES-CUSTOMER-3"),
-                            ),
-                            Case(
-                                "engagedParty-empty",
-                                (
-                                    "engagedParty",
-                                    "",
-                                ),
-                                ("OP-CUSTOMER-CREATE-M2",),
-                            ),
-                            Case(
-                                "engagedParty-null",
-                                (
-                                    "engagedParty",
-                                    None,
-                                ),
-                                ("OP-CUSTOMER-CREATE-M2",),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_create_conditional_attribute",
-                        ("GEN-3",),
-                        ("parent", "attribute", "server_assigned"),
-                        (
-                            Case(
-                                "account-@type-False",
-                                (
-                                    "account",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-ACCOUNT-1",),
-                            ),
-                            Case(
-                                "account-id-False",
-                                (
-                                    "account",
-                                    "id",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-ACCOUNT-2",),
-                            ),
-                            Case(
-                                "agreement-@type-False",
-                                (
-                                    "agreement",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-AGREEMENT-1",),
-                            ),
-                            Case(
-                                "agreement-id-False",
-                                (
-                                    "agreement",
-                                    "id",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-AGREEMENT-2",),
-                            ),
-                            Case(
-                                "contactMedium-@type-False",
-                                (
-                                    "contactMedium",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-CONTACTMEDIUM-1",),
-                            ),
-                            Case(
-                                "creditProfile-@type-False",
-                                (
-                                    "creditProfile",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-CREDITPROFILE-1",),
-                            ),
-                            Case(
-                                "creditProfile-id-True",
-                                (
-                                    "creditProfile",
-                                    "id",
-                                    True,
-                                ),
-                                ("RES-CUSTOMER-CREDITPROFILE-2",),
-                            ),
-                            Case(
-                                "engagedParty-@type-False",
-                                (
-                                    "engagedParty",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-ENGAGEDPARTY-1",),
-                            ),
-                            Case(
-                                "paymentMethod-@type-False",
-                                (
-                                    "paymentMethod",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-PAYMENTMETHOD-1",),
-                            ),
-                            Case(
-                                "paymentMethod-id-False",
-                                (
-                                    "paymentMethod",
-                                    "id",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-PAYMENTMETHOD-2",),
-                            ),
-                            Case(
-                                "relatedParty-@type-False",
-                                (
-                                    "relatedParty",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-RELATEDPARTY-1",),
-                            ),
-                            Case(
-                                "relatedParty-role-False",
-                                (
-                                    "relatedParty",
-                                    "role",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-RELATEDPARTY-2",),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_create_conditional_attribute_on_every_element",
-                        ("GEN-4",),
-                        ("parent", "attribute", "server_assigned"),
-                        (
-                            Case(
-                                "account-@type-False",
-                                (
-                                    "account",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-ACCOUNT-1",),
-                            ),
-                            Case(
-                                "account-id-False",
-                                (
-                                    "account",
-                                    "id",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-ACCOUNT-2",),
-                            ),
-                            Case(
-                                "agreement-@type-False",
-                                (
-                                    "agreement",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-AGREEMENT-1",),
-                            ),
-                            Case(
-                                "agreement-id-False",
-                                (
-                                    "agreement",
-                                    "id",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-AGREEMENT-2",),
-                            ),
-                            Case(
-                                "contactMedium-@type-False",
-                                (
-                                    "contactMedium",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-CONTACTMEDIUM-1",),
-                            ),
-                            Case(
-                                "creditProfile-@type-False",
-                                (
-                                    "creditProfile",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-CREDITPROFILE-1",),
-                            ),
-                            Case(
-                                "creditProfile-id-True",
-                                (
-                                    "creditProfile",
-                                    "id",
-                                    True,
-                                ),
-                                ("RES-CUSTOMER-CREDITPROFILE-2",),
-                            ),
-                            Case(
-                                "paymentMethod-@type-False",
-                                (
-                                    "paymentMethod",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-PAYMENTMETHOD-1",),
-                            ),
-                            Case(
-                                "paymentMethod-id-False",
-                                (
-                                    "paymentMethod",
-                                    "id",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-PAYMENTMETHOD-2",),
-                            ),
-                            Case(
-                                "relatedParty-@type-False",
-                                (
-                                    "relatedParty",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-RELATEDPARTY-1",),
-                            ),
-                            Case(
-                                "relatedParty-role-False",
-                                (
-                                    "relatedParty",
-                                    "role",
-                                    False,
-                                ),
-                                ("RES-CUSTOMER-RELATEDPARTY-2",),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_create_fields_selection",
-                        ("OP-CUSTOMER-CREATE-H3.1", "FLT-2"),
-                    ),
-                    Planned(
-                        "test_create_element_without_a_property_its_schema_requires_is_400",
-                        ("OP-CUSTOMER-CREATE",),
-                        ("attribute", "required", "element"),
-                        (
-                            Case(
-                                "characteristic-value",
-                                (
-                                    "characteristic",
-                                    "value",
-                                    {"@type": "BooleanArrayCharacteristic", "value": [True]},
-                                ),
-                                (),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_retrieve_returns_200",
-                        (
-                            "OP-CUSTOMER-RETRIEVE",
-                            "OP-CUSTOMER-RETRIEVE-S200",
-                            "OP-CUSTOMER-RETRIEVE-H3.1",
-                            "GEN-5",
-                            "GEN-2",
-                            "RES-CUSTOMER-1",
-                            "RES-CUSTOMER-2",
-                            "RES-CUSTOMER-ACCOUNT-1",
-                            "RES-CUSTOMER-ACCOUNT-2",
-                            "RES-CUSTOMER-AGREEMENT-1",
-                            "RES-CUSTOMER-AGREEMENT-2",
-                            "RES-CUSTOMER-CONTACTMEDIUM-1",
-                            "RES-CUSTOMER-CREDITPROFILE-1",
-                            "RES-CUSTOMER-CREDITPROFILE-2",
-                            "RES-CUSTOMER-ENGAGEDPARTY-1",
-                            "RES-CUSTOMER-PAYMENTMETHOD-1",
-                            "RES-CUSTOMER-PAYMENTMETHOD-2",
-                            "RES-CUSTOMER-RELATEDPARTY-1",
-                            "RES-CUSTOMER-RELATEDPARTY-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_retrieve_unknown_id_is_404",
-                        ("OP-CUSTOMER-RETRIEVE-S404",),
-                    ),
-                    Planned(
-                        "test_retrieve_fields_selection",
-                        ("OP-CUSTOMER-RETRIEVE-H3.2", "FLT-2"),
-                    ),
-                    Planned(
-                        "test_retrieve_fields_selects_a_structured_attribute_whole",
-                        ("OP-CUSTOMER-RETRIEVE-H3.2", "FLT-2"),
-                    ),
-                    Planned(
-                        "test_retrieve_with_query_filters",
-                        ("OP-CUSTOMER-RETRIEVE-H4", "OP-CUSTOMER-RETRIEVE-S200"),
-                    ),
-                    Planned(
-                        "test_list_pagination_and_counts",
-                        (
-                            "OP-CUSTOMER-LIST",
-                            "OP-CUSTOMER-LIST-S200",
-                            "OP-CUSTOMER-LIST-H3.2",
-                            "OP-CUSTOMER-LIST-H3.3",
-                            "OP-CUSTOMER-LIST-R3",
-                            "OP-CUSTOMER-LIST-R4",
-                        ),
-                    ),
-                    Planned(
-                        "test_list_items_and_fields",
-                        (
-                            "GEN-5",
-                            "GEN-2",
-                            "RES-CUSTOMER-1",
-                            "RES-CUSTOMER-2",
-                            "RES-CUSTOMER-ACCOUNT-1",
-                            "RES-CUSTOMER-ACCOUNT-2",
-                            "RES-CUSTOMER-AGREEMENT-1",
-                            "RES-CUSTOMER-AGREEMENT-2",
-                            "RES-CUSTOMER-CONTACTMEDIUM-1",
-                            "RES-CUSTOMER-CREDITPROFILE-1",
-                            "RES-CUSTOMER-CREDITPROFILE-2",
-                            "RES-CUSTOMER-ENGAGEDPARTY-1",
-                            "RES-CUSTOMER-PAYMENTMETHOD-1",
-                            "RES-CUSTOMER-PAYMENTMETHOD-2",
-                            "RES-CUSTOMER-RELATEDPARTY-1",
-                            "RES-CUSTOMER-RELATEDPARTY-2",
-                            "OP-CUSTOMER-LIST-H3.1",
-                            "FLT-4",
-                            "FLT-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_list_filter_or_and_not_equal",
-                        ("OP-CUSTOMER-LIST-H4", "FLT-1"),
-                    ),
-                    Planned(
-                        "test_list_filter_into_sub_resources",
-                        ("OP-CUSTOMER-LIST-H4", "FLT-3"),
-                    ),
-                    Planned(
-                        "test_fields_nested_selection",
-                        ("OP-CUSTOMER-LIST-H3.1", "FLT-3"),
-                    ),
-                    Planned(
-                        "test_list_without_match_is_empty",
-                        ("OP-CUSTOMER-LIST-S404",),
-                    ),
-                    Planned(
-                        "test_patch_patchable_attribute",
-                        ("OP-CUSTOMER-PATCH", "OP-CUSTOMER-PATCH-S200", "OP-CUSTOMER-PATCH-H3.1"),
-                        ("attribute",),
-                        (
-                            Case("account", ("account",), ("OP-CUSTOMER-PATCH-P1",)),
-                            Case("agreement", ("agreement",), ("OP-CUSTOMER-PATCH-P2",)),
-                            Case("contactMedium", ("contactMedium",), ("OP-CUSTOMER-PATCH-P3",)),
-                            Case("creditProfile", ("creditProfile",), ("OP-CUSTOMER-PATCH-P4",)),
-                            Case("engagedParty", ("engagedParty",), ("OP-CUSTOMER-PATCH-P5",)),
-                            Case("name", ("name",), ("OP-CUSTOMER-PATCH-P6",)),
-                            Case("paymentMethod", ("paymentMethod",), ("OP-CUSTOMER-PATCH-P7",)),
-                            Case("relatedParty", ("relatedParty",), ("OP-CUSTOMER-PATCH-P8",)),
-                            Case("status", ("status",), ("OP-CUSTOMER-PATCH-P9",)),
-                            Case("statusReason", ("statusReason",), ("OP-CUSTOMER-PATCH-P10",)),
-                            Case("validFor", ("validFor",), ("OP-CUSTOMER-PATCH-P11",)),
-                        ),
-                    ),
-                    Planned(
-                        "test_patch_non_patchable_is_400",
-                        ("OP-CUSTOMER-PATCH",),
-                        ("attribute",),
-                        (
-                            Case("@type", ("@type",), ("OP-CUSTOMER-PATCH-N1",)),
-                            Case("href", ("href",), ("OP-CUSTOMER-PATCH-N2",)),
-                            Case("id", ("id",), ("OP-CUSTOMER-PATCH-N3",)),
-                        ),
-                    ),
-                    Planned(
-                        "test_patch_moves_change_timestamp",
-                        ("OP-CUSTOMER-PATCH",),
-                        ("attribute",),
-                        (),
-                    ),
-                    Planned(
-                        "test_patch_unknown_id_is_404",
-                        ("OP-CUSTOMER-PATCH-H3.1",),
-                    ),
-                    Planned(
-                        "test_patch_with_blank_mandatory_attribute_is_400",
-                        ("GEN-1",),
-                        ("attribute", "blank"),
-                        (
-                            Case(
-                                "name-empty",
-                                (
-                                    "name",
-                                    "",
-                                ),
-                                ("RES-CUSTOMER-3",),
-                            ),
-                            Case(
-                                "name-null",
-                                (
-                                    "name",
-                                    None,
-                                ),
-                                ("RES-CUSTOMER-3",),
-                            ),
-                            Case(
-                                "engagedParty-empty",
-                                (
-                                    "engagedParty",
-                                    "",
-                                ),
-                                (),
-                            ),
-                            Case(
-                                "engagedParty-null",
-                                (
-                                    "engagedParty",
-                                    None,
-                                ),
-                                (),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_patch_reply_is_the_stored_resource",
-                        (
-                            "OP-CUSTOMER-PATCH-S200",
-                            "GEN-2",
-                            "RES-CUSTOMER-1",
-                            "RES-CUSTOMER-2",
-                            "RES-CUSTOMER-ACCOUNT-1",
-                            "RES-CUSTOMER-ACCOUNT-2",
-                            "RES-CUSTOMER-AGREEMENT-1",
-                            "RES-CUSTOMER-AGREEMENT-2",
-                            "RES-CUSTOMER-CONTACTMEDIUM-1",
-                            "RES-CUSTOMER-CREDITPROFILE-1",
-                            "RES-CUSTOMER-CREDITPROFILE-2",
-                            "RES-CUSTOMER-ENGAGEDPARTY-1",
-                            "RES-CUSTOMER-PAYMENTMETHOD-1",
-                            "RES-CUSTOMER-PAYMENTMETHOD-2",
-                            "RES-CUSTOMER-RELATEDPARTY-1",
-                            "RES-CUSTOMER-RELATEDPARTY-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_patch_fields_selection",
-                        ("OP-CUSTOMER-PATCH-H3.2", "FLT-2"),
-                    ),
-                    Planned(
-                        "test_delete_returns_204",
-                        ("OP-CUSTOMER-DELETE", "OP-CUSTOMER-DELETE-S204"),
-                    ),
-                    Planned(
-                        "test_delete_unknown_id_is_404",
-                        ("OP-CUSTOMER-DELETE-H3.1",),
-                    ),
-                    Planned(
-                        "test_replies_echo_correlation_id_and_request_channel",
-                        (
-                            "OP-CUSTOMER-CREATE",
-                            "OP-CUSTOMER-CREATE-H1",
-                            "OP-CUSTOMER-CREATE-H2",
-                            "OP-CUSTOMER-CREATE-R1",
-                            "OP-CUSTOMER-CREATE-R3",
-                            "OP-CUSTOMER-CREATE-R2",
-                            "OP-CUSTOMER-RETRIEVE",
-                            "OP-CUSTOMER-RETRIEVE-H1",
-                            "OP-CUSTOMER-RETRIEVE-H2",
-                            "OP-CUSTOMER-RETRIEVE-R1",
-                            "OP-CUSTOMER-RETRIEVE-R3",
-                            "OP-CUSTOMER-RETRIEVE-R2",
-                            "OP-CUSTOMER-LIST",
-                            "OP-CUSTOMER-LIST-H1",
-                            "OP-CUSTOMER-LIST-H2",
-                            "OP-CUSTOMER-LIST-R1",
-                            "OP-CUSTOMER-LIST-R5",
-                            "OP-CUSTOMER-LIST-R2",
-                            "OP-CUSTOMER-PATCH",
-                            "OP-CUSTOMER-PATCH-H1",
-                            "OP-CUSTOMER-PATCH-H2",
-                            "OP-CUSTOMER-PATCH-R1",
-                            "OP-CUSTOMER-PATCH-R3",
-                            "OP-CUSTOMER-PATCH-R2",
-                            "OP-CUSTOMER-DELETE",
-                            "OP-CUSTOMER-DELETE-H1",
-                            "OP-CUSTOMER-DELETE-H2",
-                            "OP-CUSTOMER-DELETE-R1",
-                            "OP-CUSTOMER-DELETE-R3",
-                            "OP-CUSTOMER-DELETE-R2",
-                        ),
-                    ),
-                    Planned(
-                        "test_error_replies_carry_the_reply_headers",
-                        ("OP-CUSTOMER-CREATE",),
-                        ("operation",),
-                        (
-                            Case(
-                                "createCustomer",
-                                ("createCustomer",),
-                                (
-                                    "OP-CUSTOMER-CREATE-R1",
-                                    "OP-CUSTOMER-CREATE-R3",
-                                    "OP-CUSTOMER-CREATE-R2",
-                                ),
-                            ),
-                            Case(
-                                "retrieveCustomer",
-                                ("retrieveCustomer",),
-                                (
-                                    "OP-CUSTOMER-RETRIEVE-R1",
-                                    "OP-CUSTOMER-RETRIEVE-R3",
-                                    "OP-CUSTOMER-RETRIEVE-R2",
-                                ),
-                            ),
-                            Case(
-                                "listCustomer",
-                                ("listCustomer",),
-                                (
-                                    "OP-CUSTOMER-LIST-R1",
-                                    "OP-CUSTOMER-LIST-R5",
-                                    "OP-CUSTOMER-LIST-R2",
-                                ),
-                            ),
-                            Case(
-                                "patchCustomer",
-                                ("patchCustomer",),
-                                (
-                                    "OP-CUSTOMER-PATCH-R1",
-                                    "OP-CUSTOMER-PATCH-R3",
-                                    "OP-CUSTOMER-PATCH-R2",
-                                ),
-                            ),
-                            Case(
-                                "deleteCustomer",
-                                ("deleteCustomer",),
-                                (
-                                    "OP-CUSTOMER-DELETE-R1",
-                                    "OP-CUSTOMER-DELETE-R3",
-                                    "OP-CUSTOMER-DELETE-R2",
-                                ),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_prefixed_channel",
-                        ("PREFIX", "OP-CUSTOMER-CREATE"),
-                    ),
-                    Planned(
-                        "test_redelivered_create_is_applied_once",
-                        ("OP-CUSTOMER-CREATE", "OP-CUSTOMER-CREATE-H1"),
-                    ),
-                    Planned(
-                        "test_concurrent_requests_are_not_mixed_up",
-                        ("OP-CUSTOMER-CREATE", "OP-CUSTOMER-CREATE-H1"),
-                    ),
-                ),
-                "bad_input": (
-                    Planned(
-                        "test_invalid_json_is_400",
-                        ("OP-CUSTOMER-CREATE",),
-                    ),
-                    Planned(
-                        "test_non_object_payload_is_400",
-                        ("OP-CUSTOMER-CREATE",),
-                    ),
-                    Planned(
-                        "test_wrong_type_is_400",
-                        ("OP-CUSTOMER-CREATE",),
-                    ),
-                    Planned(
-                        "test_unknown_nested_type_is_400",
-                        ("OP-CUSTOMER-CREATE",),
-                    ),
-                    Planned(
-                        "test_unknown_resource_type_is_400",
-                        ("OP-CUSTOMER-CREATE", "RES-CUSTOMER-1"),
-                    ),
-                    Planned(
-                        "test_missing_correlation_id_is_400",
-                        ("OP-CUSTOMER-CREATE-H1",),
-                    ),
-                    Planned(
-                        "test_missing_parameters_is_400",
-                        ("OP-CUSTOMER-CREATE",),
-                        ("operation",),
-                        (
-                            Case("createCustomer", ("createCustomer",), ("OP-CUSTOMER-CREATE-H3",)),
-                            Case(
-                                "retrieveCustomer",
-                                ("retrieveCustomer",),
-                                ("OP-CUSTOMER-RETRIEVE-H3",),
-                            ),
-                            Case("listCustomer", ("listCustomer",), ("OP-CUSTOMER-LIST-H3",)),
-                            Case("patchCustomer", ("patchCustomer",), ("OP-CUSTOMER-PATCH-H3",)),
-                            Case("deleteCustomer", ("deleteCustomer",), ("OP-CUSTOMER-DELETE-H3",)),
-                        ),
-                    ),
-                    Planned(
-                        "test_missing_id_is_400",
-                        ("OP-CUSTOMER-CREATE",),
-                        ("operation",),
-                        (
-                            Case(
-                                "retrieveCustomer",
-                                ("retrieveCustomer",),
-                                ("OP-CUSTOMER-RETRIEVE-H3.1",),
-                            ),
-                            Case("patchCustomer", ("patchCustomer",), ("OP-CUSTOMER-PATCH-H3.1",)),
-                            Case(
-                                "deleteCustomer", ("deleteCustomer",), ("OP-CUSTOMER-DELETE-H3.1",)
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_malformed_parameters_is_400",
-                        ("OP-CUSTOMER-RETRIEVE-H3",),
-                    ),
-                    Planned(
-                        "test_unknown_field_is_400",
-                        ("OP-CUSTOMER-RETRIEVE-H3.2",),
-                    ),
-                    Planned(
-                        "test_invalid_paging_is_400",
-                        ("OP-CUSTOMER-LIST-H3.2", "OP-CUSTOMER-LIST-H3.3"),
-                    ),
-                    Planned(
-                        "test_unknown_filter_attribute_is_400",
-                        ("OP-CUSTOMER-LIST-H4",),
-                    ),
-                    Planned(
-                        "test_missing_reply_channel_is_counted_not_fatal",
-                        ("OP-CUSTOMER-CREATE-H2",),
-                    ),
-                ),
-                "events": (
-                    Planned(
-                        "test_create_publishes_the_create_event",
-                        ("OP-CUSTOMER-CREATE",),
-                    ),
-                    Planned(
-                        "test_patch_publishes_the_attribute_value_change_event",
-                        ("OP-CUSTOMER-PATCH",),
-                    ),
-                    Planned(
-                        "test_state_patch_publishes_the_state_change_event",
-                        ("OP-CUSTOMER-PATCH",),
-                    ),
-                    Planned(
-                        "test_delete_publishes_the_delete_event",
-                        ("OP-CUSTOMER-DELETE",),
-                    ),
-                ),
-            },
+            tests=CUSTOMER_TESTS,
         ),
     ),
 )

@@ -22,6 +22,690 @@ from tmfgen_runtime.testing.conformance.contract import (
     ResourceContract,
 )
 
+#: the tests of Individual by module, each with the profile rules it checks
+INDIVIDUAL_TESTS = {
+    "conformance": (
+        Planned(
+            "test_create_assigns_provider_attribute",
+            ("OP-INDIVIDUAL-CREATE-S201",),
+            ("attribute", "source", "value"),
+            (),
+        ),
+        Planned(
+            "test_create_with_provider_assigned_attribute_is_400",
+            ("OP-INDIVIDUAL-CREATE",),
+            ("attribute", "value"),
+            (),
+        ),
+        Planned(
+            "test_create_returns_201_with_mandatory_attributes",
+            (
+                "OP-INDIVIDUAL-CREATE",
+                "OP-INDIVIDUAL-CREATE-S201",
+                "RES-INDIVIDUAL-1",
+                "RES-INDIVIDUAL-2",
+            ),
+        ),
+        Planned(
+            "test_create_without_mandatory_attribute_is_400",
+            ("OP-INDIVIDUAL-CREATE-S400",),
+            ("attribute",),
+            (
+                Case("@type", ("@type",), ("OP-INDIVIDUAL-CREATE-M1", "RES-INDIVIDUAL-1")),
+                Case("familyName", ("familyName",), ("OP-INDIVIDUAL-CREATE-M2",)),
+                Case("givenName", ("givenName",), ("OP-INDIVIDUAL-CREATE-M3",)),
+            ),
+        ),
+        Planned(
+            "test_create_with_blank_mandatory_attribute_is_400",
+            ("OP-INDIVIDUAL-CREATE-S400",),
+            ("attribute", "blank"),
+            (
+                Case("@type-empty", ("@type", ""), ("OP-INDIVIDUAL-CREATE-M1", "RES-INDIVIDUAL-1")),
+                Case(
+                    "@type-null", ("@type", None), ("OP-INDIVIDUAL-CREATE-M1", "RES-INDIVIDUAL-1")
+                ),
+                Case("familyName-empty", ("familyName", ""), ("OP-INDIVIDUAL-CREATE-M2",)),
+                Case("familyName-null", ("familyName", None), ("OP-INDIVIDUAL-CREATE-M2",)),
+                Case("givenName-empty", ("givenName", ""), ("OP-INDIVIDUAL-CREATE-M3",)),
+                Case("givenName-null", ("givenName", None), ("OP-INDIVIDUAL-CREATE-M3",)),
+            ),
+        ),
+        Planned(
+            "test_create_conditional_attribute",
+            ("OP-INDIVIDUAL-CREATE-S400",),
+            ("parent", "attribute", "server_assigned"),
+            (),
+        ),
+        Planned(
+            "test_create_conditional_attribute_on_every_element",
+            ("OP-INDIVIDUAL-CREATE",),
+            ("parent", "attribute", "server_assigned"),
+            (),
+        ),
+        Planned("test_create_fields_selection", ("OP-INDIVIDUAL-CREATE-H3.1", "FLT-2")),
+        Planned(
+            "test_create_element_without_a_property_its_schema_requires_is_400",
+            ("OP-INDIVIDUAL-CREATE",),
+            ("attribute", "required", "element"),
+            (
+                Case(
+                    "externalReference-id",
+                    ("externalReference", "id", {"@type": "sample-@type", "id": "sample-id"}),
+                    (),
+                ),
+                Case(
+                    "partyCharacteristic-name",
+                    (
+                        "partyCharacteristic",
+                        "name",
+                        {
+                            "@type": "BooleanCharacteristic",
+                            "id": "sample-id",
+                            "name": "sample-name",
+                            "value": True,
+                        },
+                    ),
+                    (),
+                ),
+                Case(
+                    "relatedParty-role",
+                    ("relatedParty", "role", {"@type": "sample-@type", "role": "sample-role"}),
+                    (),
+                ),
+            ),
+        ),
+        Planned(
+            "test_retrieve_returns_200",
+            (
+                "OP-INDIVIDUAL-RETRIEVE",
+                "OP-INDIVIDUAL-RETRIEVE-S200",
+                "OP-INDIVIDUAL-RETRIEVE-H3.1",
+                "GEN-1",
+                "RES-INDIVIDUAL-1",
+                "RES-INDIVIDUAL-2",
+            ),
+        ),
+        Planned("test_retrieve_unknown_id_is_404", ("OP-INDIVIDUAL-RETRIEVE-S404",)),
+        Planned("test_retrieve_fields_selection", ("OP-INDIVIDUAL-RETRIEVE-H3.2", "FLT-2")),
+        Planned(
+            "test_retrieve_with_query_filters",
+            ("OP-INDIVIDUAL-RETRIEVE-H4", "OP-INDIVIDUAL-RETRIEVE-S200"),
+        ),
+        Planned(
+            "test_list_pagination_and_counts",
+            (
+                "OP-INDIVIDUAL-LIST",
+                "OP-INDIVIDUAL-LIST-S200",
+                "OP-INDIVIDUAL-LIST-H3.2",
+                "OP-INDIVIDUAL-LIST-H3.3",
+                "OP-INDIVIDUAL-LIST-R3",
+                "OP-INDIVIDUAL-LIST-R4",
+            ),
+        ),
+        Planned(
+            "test_list_items_and_fields",
+            (
+                "GEN-1",
+                "RES-INDIVIDUAL-1",
+                "RES-INDIVIDUAL-2",
+                "OP-INDIVIDUAL-LIST-H3.1",
+                "FLT-3",
+                "FLT-2",
+            ),
+        ),
+        Planned("test_list_filter_or_and_not_equal", ("OP-INDIVIDUAL-LIST-H4", "FLT-1")),
+        Planned("test_list_without_match_is_empty", ("OP-INDIVIDUAL-LIST",)),
+        Planned(
+            "test_patch_patchable_attribute",
+            ("OP-INDIVIDUAL-PATCH", "OP-INDIVIDUAL-PATCH-S200", "OP-INDIVIDUAL-PATCH-H3.1"),
+            ("attribute",),
+            (
+                Case("birthDate", ("birthDate",), ("OP-INDIVIDUAL-PATCH-P1",)),
+                Case("contactMedium", ("contactMedium",), ("OP-INDIVIDUAL-PATCH-P2",)),
+                Case("familyName", ("familyName",), ("OP-INDIVIDUAL-PATCH-P3",)),
+                Case("gender", ("gender",), ("OP-INDIVIDUAL-PATCH-P4",)),
+                Case("givenName", ("givenName",), ("OP-INDIVIDUAL-PATCH-P5",)),
+                Case("middleName", ("middleName",), ("OP-INDIVIDUAL-PATCH-P6",)),
+                Case("nationality", ("nationality",), ("OP-INDIVIDUAL-PATCH-P7",)),
+                Case("status", ("status",), ("OP-INDIVIDUAL-PATCH-P8",)),
+                Case("title", ("title",), ("OP-INDIVIDUAL-PATCH-P9",)),
+            ),
+        ),
+        Planned(
+            "test_patch_non_patchable_is_400",
+            ("OP-INDIVIDUAL-PATCH",),
+            ("attribute",),
+            (
+                Case("@baseType", ("@baseType",), ("OP-INDIVIDUAL-PATCH-N1",)),
+                Case("@schemaLocation", ("@schemaLocation",), ("OP-INDIVIDUAL-PATCH-N2",)),
+                Case("@type", ("@type",), ("OP-INDIVIDUAL-PATCH-N3",)),
+                Case("href", ("href",), ("OP-INDIVIDUAL-PATCH-N4",)),
+                Case("id", ("id",), ("OP-INDIVIDUAL-PATCH-N5",)),
+            ),
+        ),
+        Planned(
+            "test_patch_moves_change_timestamp",
+            ("OP-INDIVIDUAL-PATCH",),
+            ("attribute",),
+            (),
+        ),
+        Planned(
+            "test_patch_unknown_id_is_404", ("OP-INDIVIDUAL-PATCH-H3.1", "OP-INDIVIDUAL-PATCH-S404")
+        ),
+        Planned(
+            "test_patch_with_blank_mandatory_attribute_is_400",
+            ("OP-INDIVIDUAL-CREATE",),
+            ("attribute", "blank"),
+            (
+                Case("familyName-empty", ("familyName", ""), ()),
+                Case("familyName-null", ("familyName", None), ()),
+                Case("givenName-empty", ("givenName", ""), ()),
+                Case("givenName-null", ("givenName", None), ()),
+            ),
+        ),
+        Planned(
+            "test_patch_reply_is_the_stored_resource",
+            ("OP-INDIVIDUAL-PATCH-S200", "RES-INDIVIDUAL-1", "RES-INDIVIDUAL-2"),
+        ),
+        Planned("test_patch_fields_selection", ("OP-INDIVIDUAL-PATCH-H3.2", "FLT-2")),
+        Planned("test_delete_returns_204", ("OP-INDIVIDUAL-DELETE", "OP-INDIVIDUAL-DELETE-S204")),
+        Planned(
+            "test_delete_unknown_id_is_404",
+            ("OP-INDIVIDUAL-DELETE-H3.1", "OP-INDIVIDUAL-DELETE-S404"),
+        ),
+        Planned(
+            "test_replies_echo_correlation_id_and_request_channel",
+            (
+                "OP-INDIVIDUAL-CREATE",
+                "OP-INDIVIDUAL-CREATE-H1",
+                "OP-INDIVIDUAL-CREATE-H2",
+                "OP-INDIVIDUAL-CREATE-R1",
+                "OP-INDIVIDUAL-CREATE-R3",
+                "OP-INDIVIDUAL-CREATE-R2",
+                "OP-INDIVIDUAL-RETRIEVE",
+                "OP-INDIVIDUAL-RETRIEVE-H1",
+                "OP-INDIVIDUAL-RETRIEVE-H2",
+                "OP-INDIVIDUAL-RETRIEVE-R1",
+                "OP-INDIVIDUAL-RETRIEVE-R3",
+                "OP-INDIVIDUAL-RETRIEVE-R2",
+                "OP-INDIVIDUAL-LIST",
+                "OP-INDIVIDUAL-LIST-H1",
+                "OP-INDIVIDUAL-LIST-H2",
+                "OP-INDIVIDUAL-LIST-R1",
+                "OP-INDIVIDUAL-LIST-R5",
+                "OP-INDIVIDUAL-LIST-R2",
+                "OP-INDIVIDUAL-PATCH",
+                "OP-INDIVIDUAL-PATCH-H1",
+                "OP-INDIVIDUAL-PATCH-H2",
+                "OP-INDIVIDUAL-PATCH-R1",
+                "OP-INDIVIDUAL-PATCH-R3",
+                "OP-INDIVIDUAL-PATCH-R2",
+                "OP-INDIVIDUAL-DELETE",
+                "OP-INDIVIDUAL-DELETE-H1",
+                "OP-INDIVIDUAL-DELETE-H2",
+                "OP-INDIVIDUAL-DELETE-R1",
+                "OP-INDIVIDUAL-DELETE-R3",
+                "OP-INDIVIDUAL-DELETE-R2",
+            ),
+        ),
+        Planned(
+            "test_error_replies_carry_the_reply_headers",
+            ("OP-INDIVIDUAL-CREATE",),
+            ("operation",),
+            (
+                Case(
+                    "createIndividual",
+                    ("createIndividual",),
+                    (
+                        "OP-INDIVIDUAL-CREATE-R1",
+                        "OP-INDIVIDUAL-CREATE-R3",
+                        "OP-INDIVIDUAL-CREATE-R2",
+                    ),
+                ),
+                Case(
+                    "retrieveIndividual",
+                    ("retrieveIndividual",),
+                    (
+                        "OP-INDIVIDUAL-RETRIEVE-R1",
+                        "OP-INDIVIDUAL-RETRIEVE-R3",
+                        "OP-INDIVIDUAL-RETRIEVE-R2",
+                    ),
+                ),
+                Case(
+                    "listIndividual",
+                    ("listIndividual",),
+                    ("OP-INDIVIDUAL-LIST-R1", "OP-INDIVIDUAL-LIST-R5", "OP-INDIVIDUAL-LIST-R2"),
+                ),
+                Case(
+                    "patchIndividual",
+                    ("patchIndividual",),
+                    ("OP-INDIVIDUAL-PATCH-R1", "OP-INDIVIDUAL-PATCH-R3", "OP-INDIVIDUAL-PATCH-R2"),
+                ),
+                Case(
+                    "deleteIndividual",
+                    ("deleteIndividual",),
+                    (
+                        "OP-INDIVIDUAL-DELETE-R1",
+                        "OP-INDIVIDUAL-DELETE-R3",
+                        "OP-INDIVIDUAL-DELETE-R2",
+                    ),
+                ),
+            ),
+        ),
+        Planned("test_prefixed_channel", ("PREFIX", "OP-INDIVIDUAL-CREATE")),
+        Planned(
+            "test_redelivered_create_is_applied_once",
+            ("OP-INDIVIDUAL-CREATE", "OP-INDIVIDUAL-CREATE-H1"),
+        ),
+        Planned(
+            "test_concurrent_requests_are_not_mixed_up",
+            ("OP-INDIVIDUAL-CREATE", "OP-INDIVIDUAL-CREATE-H1"),
+        ),
+    ),
+    "bad_input": (
+        Planned("test_invalid_json_is_400", ("OP-INDIVIDUAL-CREATE",)),
+        Planned("test_non_object_payload_is_400", ("OP-INDIVIDUAL-CREATE",)),
+        Planned("test_wrong_type_is_400", ("OP-INDIVIDUAL-CREATE",)),
+        Planned("test_unknown_nested_type_is_400", ("OP-INDIVIDUAL-CREATE",)),
+        Planned("test_unknown_resource_type_is_400", ("OP-INDIVIDUAL-CREATE", "RES-INDIVIDUAL-1")),
+        Planned("test_missing_correlation_id_is_400", ("OP-INDIVIDUAL-CREATE-H1",)),
+        Planned(
+            "test_missing_parameters_is_400",
+            ("OP-INDIVIDUAL-CREATE",),
+            ("operation",),
+            (
+                Case(
+                    "createIndividual",
+                    ("createIndividual",),
+                    ("OP-INDIVIDUAL-CREATE-H3", "OP-INDIVIDUAL-CREATE-S400"),
+                ),
+                Case("retrieveIndividual", ("retrieveIndividual",), ("OP-INDIVIDUAL-RETRIEVE-H3",)),
+                Case("listIndividual", ("listIndividual",), ("OP-INDIVIDUAL-LIST-H3",)),
+                Case("patchIndividual", ("patchIndividual",), ("OP-INDIVIDUAL-PATCH-H3",)),
+                Case("deleteIndividual", ("deleteIndividual",), ("OP-INDIVIDUAL-DELETE-H3",)),
+            ),
+        ),
+        Planned(
+            "test_missing_id_is_400",
+            ("OP-INDIVIDUAL-CREATE",),
+            ("operation",),
+            (
+                Case(
+                    "retrieveIndividual", ("retrieveIndividual",), ("OP-INDIVIDUAL-RETRIEVE-H3.1",)
+                ),
+                Case("patchIndividual", ("patchIndividual",), ("OP-INDIVIDUAL-PATCH-H3.1",)),
+                Case("deleteIndividual", ("deleteIndividual",), ("OP-INDIVIDUAL-DELETE-H3.1",)),
+            ),
+        ),
+        Planned("test_malformed_parameters_is_400", ("OP-INDIVIDUAL-RETRIEVE-H3",)),
+        Planned("test_unknown_field_is_400", ("OP-INDIVIDUAL-RETRIEVE-H3.2",)),
+        Planned(
+            "test_invalid_paging_is_400", ("OP-INDIVIDUAL-LIST-H3.2", "OP-INDIVIDUAL-LIST-H3.3")
+        ),
+        Planned("test_unknown_filter_attribute_is_400", ("OP-INDIVIDUAL-LIST-H4",)),
+        Planned("test_missing_reply_channel_is_counted_not_fatal", ("OP-INDIVIDUAL-CREATE-H2",)),
+    ),
+    "events": (
+        Planned("test_create_publishes_the_create_event", ("OP-INDIVIDUAL-CREATE",)),
+        Planned("test_patch_publishes_the_attribute_value_change_event", ("OP-INDIVIDUAL-PATCH",)),
+        Planned("test_state_patch_publishes_the_state_change_event", ("OP-INDIVIDUAL-PATCH",)),
+        Planned("test_delete_publishes_the_delete_event", ("OP-INDIVIDUAL-DELETE",)),
+    ),
+}
+#: the tests of Organization by module, each with the profile rules it checks
+ORGANIZATION_TESTS = {
+    "conformance": (
+        Planned(
+            "test_create_assigns_provider_attribute",
+            ("OP-ORGANIZATION-CREATE-S201",),
+            ("attribute", "source", "value"),
+            (),
+        ),
+        Planned(
+            "test_create_with_provider_assigned_attribute_is_400",
+            ("OP-ORGANIZATION-CREATE",),
+            ("attribute", "value"),
+            (),
+        ),
+        Planned(
+            "test_create_returns_201_with_mandatory_attributes",
+            (
+                "OP-ORGANIZATION-CREATE",
+                "OP-ORGANIZATION-CREATE-S201",
+                "RES-ORGANIZATION-1",
+                "RES-ORGANIZATION-2",
+            ),
+        ),
+        Planned(
+            "test_create_without_mandatory_attribute_is_400",
+            ("OP-ORGANIZATION-CREATE-S400",),
+            ("attribute",),
+            (
+                Case("@type", ("@type",), ("OP-ORGANIZATION-CREATE-M1", "RES-ORGANIZATION-1")),
+                Case("name", ("name",), ("OP-ORGANIZATION-CREATE-M2",)),
+            ),
+        ),
+        Planned(
+            "test_create_with_blank_mandatory_attribute_is_400",
+            ("OP-ORGANIZATION-CREATE-S400",),
+            ("attribute", "blank"),
+            (
+                Case(
+                    "@type-empty",
+                    ("@type", ""),
+                    ("OP-ORGANIZATION-CREATE-M1", "RES-ORGANIZATION-1"),
+                ),
+                Case(
+                    "@type-null",
+                    ("@type", None),
+                    ("OP-ORGANIZATION-CREATE-M1", "RES-ORGANIZATION-1"),
+                ),
+                Case("name-empty", ("name", ""), ("OP-ORGANIZATION-CREATE-M2",)),
+                Case("name-null", ("name", None), ("OP-ORGANIZATION-CREATE-M2",)),
+            ),
+        ),
+        Planned(
+            "test_create_conditional_attribute",
+            ("OP-ORGANIZATION-CREATE-S400",),
+            ("parent", "attribute", "server_assigned"),
+            (),
+        ),
+        Planned(
+            "test_create_conditional_attribute_on_every_element",
+            ("OP-ORGANIZATION-CREATE",),
+            ("parent", "attribute", "server_assigned"),
+            (),
+        ),
+        Planned("test_create_fields_selection", ("OP-ORGANIZATION-CREATE-H3.1", "FLT-2")),
+        Planned(
+            "test_create_element_without_a_property_its_schema_requires_is_400",
+            ("OP-ORGANIZATION-CREATE",),
+            ("attribute", "required", "element"),
+            (
+                Case(
+                    "externalReference-id",
+                    ("externalReference", "id", {"@type": "sample-@type", "id": "sample-id"}),
+                    (),
+                ),
+                Case(
+                    "partyCharacteristic-name",
+                    (
+                        "partyCharacteristic",
+                        "name",
+                        {
+                            "@type": "BooleanCharacteristic",
+                            "id": "sample-id",
+                            "name": "sample-name",
+                            "value": True,
+                        },
+                    ),
+                    (),
+                ),
+                Case(
+                    "relatedParty-role",
+                    ("relatedParty", "role", {"@type": "sample-@type", "role": "sample-role"}),
+                    (),
+                ),
+            ),
+        ),
+        Planned(
+            "test_retrieve_returns_200",
+            (
+                "OP-ORGANIZATION-RETRIEVE",
+                "OP-ORGANIZATION-RETRIEVE-S200",
+                "OP-ORGANIZATION-RETRIEVE-H3.1",
+                "GEN-1",
+                "RES-ORGANIZATION-1",
+                "RES-ORGANIZATION-2",
+            ),
+        ),
+        Planned("test_retrieve_unknown_id_is_404", ("OP-ORGANIZATION-RETRIEVE-S404",)),
+        Planned("test_retrieve_fields_selection", ("OP-ORGANIZATION-RETRIEVE-H3.2", "FLT-2")),
+        Planned(
+            "test_retrieve_with_query_filters",
+            ("OP-ORGANIZATION-RETRIEVE-H4", "OP-ORGANIZATION-RETRIEVE-S200"),
+        ),
+        Planned(
+            "test_list_pagination_and_counts",
+            (
+                "OP-ORGANIZATION-LIST",
+                "OP-ORGANIZATION-LIST-S200",
+                "OP-ORGANIZATION-LIST-H3.2",
+                "OP-ORGANIZATION-LIST-H3.3",
+                "OP-ORGANIZATION-LIST-R3",
+                "OP-ORGANIZATION-LIST-R4",
+            ),
+        ),
+        Planned(
+            "test_list_items_and_fields",
+            (
+                "GEN-1",
+                "RES-ORGANIZATION-1",
+                "RES-ORGANIZATION-2",
+                "OP-ORGANIZATION-LIST-H3.1",
+                "FLT-3",
+                "FLT-2",
+            ),
+        ),
+        Planned("test_list_filter_or_and_not_equal", ("OP-ORGANIZATION-LIST-H4", "FLT-1")),
+        Planned("test_list_without_match_is_empty", ("OP-ORGANIZATION-LIST",)),
+        Planned(
+            "test_patch_patchable_attribute",
+            ("OP-ORGANIZATION-PATCH", "OP-ORGANIZATION-PATCH-S200", "OP-ORGANIZATION-PATCH-H3.1"),
+            ("attribute",),
+            (
+                Case("contactMedium", ("contactMedium",), ("OP-ORGANIZATION-PATCH-P1",)),
+                Case("isLegalEntity", ("isLegalEntity",), ("OP-ORGANIZATION-PATCH-P2",)),
+                Case("name", ("name",), ("OP-ORGANIZATION-PATCH-P3",)),
+                Case("organizationType", ("organizationType",), ("OP-ORGANIZATION-PATCH-P4",)),
+                Case("status", ("status",), ("OP-ORGANIZATION-PATCH-P5",)),
+                Case("tradingName", ("tradingName",), ("OP-ORGANIZATION-PATCH-P6",)),
+            ),
+        ),
+        Planned(
+            "test_patch_non_patchable_is_400",
+            ("OP-ORGANIZATION-PATCH",),
+            ("attribute",),
+            (
+                Case("@baseType", ("@baseType",), ("OP-ORGANIZATION-PATCH-N1",)),
+                Case("@schemaLocation", ("@schemaLocation",), ("OP-ORGANIZATION-PATCH-N2",)),
+                Case("@type", ("@type",), ("OP-ORGANIZATION-PATCH-N3",)),
+                Case("href", ("href",), ("OP-ORGANIZATION-PATCH-N4",)),
+                Case("id", ("id",), ("OP-ORGANIZATION-PATCH-N5",)),
+            ),
+        ),
+        Planned(
+            "test_patch_moves_change_timestamp",
+            ("OP-ORGANIZATION-PATCH",),
+            ("attribute",),
+            (),
+        ),
+        Planned(
+            "test_patch_unknown_id_is_404",
+            ("OP-ORGANIZATION-PATCH-H3.1", "OP-ORGANIZATION-PATCH-S404"),
+        ),
+        Planned(
+            "test_patch_with_blank_mandatory_attribute_is_400",
+            ("OP-ORGANIZATION-CREATE",),
+            ("attribute", "blank"),
+            (
+                Case("name-empty", ("name", ""), ()),
+                Case("name-null", ("name", None), ()),
+            ),
+        ),
+        Planned(
+            "test_patch_reply_is_the_stored_resource",
+            ("OP-ORGANIZATION-PATCH-S200", "RES-ORGANIZATION-1", "RES-ORGANIZATION-2"),
+        ),
+        Planned("test_patch_fields_selection", ("OP-ORGANIZATION-PATCH-H3.2", "FLT-2")),
+        Planned(
+            "test_delete_returns_204", ("OP-ORGANIZATION-DELETE", "OP-ORGANIZATION-DELETE-S204")
+        ),
+        Planned(
+            "test_delete_unknown_id_is_404",
+            ("OP-ORGANIZATION-DELETE-H3.1", "OP-ORGANIZATION-DELETE-S404"),
+        ),
+        Planned(
+            "test_replies_echo_correlation_id_and_request_channel",
+            (
+                "OP-ORGANIZATION-CREATE",
+                "OP-ORGANIZATION-CREATE-H1",
+                "OP-ORGANIZATION-CREATE-H2",
+                "OP-ORGANIZATION-CREATE-R1",
+                "OP-ORGANIZATION-CREATE-R3",
+                "OP-ORGANIZATION-CREATE-R2",
+                "OP-ORGANIZATION-RETRIEVE",
+                "OP-ORGANIZATION-RETRIEVE-H1",
+                "OP-ORGANIZATION-RETRIEVE-H2",
+                "OP-ORGANIZATION-RETRIEVE-R1",
+                "OP-ORGANIZATION-RETRIEVE-R3",
+                "OP-ORGANIZATION-RETRIEVE-R2",
+                "OP-ORGANIZATION-LIST",
+                "OP-ORGANIZATION-LIST-H1",
+                "OP-ORGANIZATION-LIST-H2",
+                "OP-ORGANIZATION-LIST-R1",
+                "OP-ORGANIZATION-LIST-R5",
+                "OP-ORGANIZATION-LIST-R2",
+                "OP-ORGANIZATION-PATCH",
+                "OP-ORGANIZATION-PATCH-H1",
+                "OP-ORGANIZATION-PATCH-H2",
+                "OP-ORGANIZATION-PATCH-R1",
+                "OP-ORGANIZATION-PATCH-R3",
+                "OP-ORGANIZATION-PATCH-R2",
+                "OP-ORGANIZATION-DELETE",
+                "OP-ORGANIZATION-DELETE-H1",
+                "OP-ORGANIZATION-DELETE-H2",
+                "OP-ORGANIZATION-DELETE-R1",
+                "OP-ORGANIZATION-DELETE-R3",
+                "OP-ORGANIZATION-DELETE-R2",
+            ),
+        ),
+        Planned(
+            "test_error_replies_carry_the_reply_headers",
+            ("OP-ORGANIZATION-CREATE",),
+            ("operation",),
+            (
+                Case(
+                    "createOrganization",
+                    ("createOrganization",),
+                    (
+                        "OP-ORGANIZATION-CREATE-R1",
+                        "OP-ORGANIZATION-CREATE-R3",
+                        "OP-ORGANIZATION-CREATE-R2",
+                    ),
+                ),
+                Case(
+                    "retrieveOrganization",
+                    ("retrieveOrganization",),
+                    (
+                        "OP-ORGANIZATION-RETRIEVE-R1",
+                        "OP-ORGANIZATION-RETRIEVE-R3",
+                        "OP-ORGANIZATION-RETRIEVE-R2",
+                    ),
+                ),
+                Case(
+                    "listOrganization",
+                    ("listOrganization",),
+                    (
+                        "OP-ORGANIZATION-LIST-R1",
+                        "OP-ORGANIZATION-LIST-R5",
+                        "OP-ORGANIZATION-LIST-R2",
+                    ),
+                ),
+                Case(
+                    "patchOrganization",
+                    ("patchOrganization",),
+                    (
+                        "OP-ORGANIZATION-PATCH-R1",
+                        "OP-ORGANIZATION-PATCH-R3",
+                        "OP-ORGANIZATION-PATCH-R2",
+                    ),
+                ),
+                Case(
+                    "deleteOrganization",
+                    ("deleteOrganization",),
+                    (
+                        "OP-ORGANIZATION-DELETE-R1",
+                        "OP-ORGANIZATION-DELETE-R3",
+                        "OP-ORGANIZATION-DELETE-R2",
+                    ),
+                ),
+            ),
+        ),
+        Planned("test_prefixed_channel", ("PREFIX", "OP-ORGANIZATION-CREATE")),
+        Planned(
+            "test_redelivered_create_is_applied_once",
+            ("OP-ORGANIZATION-CREATE", "OP-ORGANIZATION-CREATE-H1"),
+        ),
+        Planned(
+            "test_concurrent_requests_are_not_mixed_up",
+            ("OP-ORGANIZATION-CREATE", "OP-ORGANIZATION-CREATE-H1"),
+        ),
+    ),
+    "bad_input": (
+        Planned("test_invalid_json_is_400", ("OP-ORGANIZATION-CREATE",)),
+        Planned("test_non_object_payload_is_400", ("OP-ORGANIZATION-CREATE",)),
+        Planned("test_wrong_type_is_400", ("OP-ORGANIZATION-CREATE",)),
+        Planned("test_unknown_nested_type_is_400", ("OP-ORGANIZATION-CREATE",)),
+        Planned(
+            "test_unknown_resource_type_is_400", ("OP-ORGANIZATION-CREATE", "RES-ORGANIZATION-1")
+        ),
+        Planned("test_missing_correlation_id_is_400", ("OP-ORGANIZATION-CREATE-H1",)),
+        Planned(
+            "test_missing_parameters_is_400",
+            ("OP-ORGANIZATION-CREATE",),
+            ("operation",),
+            (
+                Case(
+                    "createOrganization",
+                    ("createOrganization",),
+                    ("OP-ORGANIZATION-CREATE-H3", "OP-ORGANIZATION-CREATE-S400"),
+                ),
+                Case(
+                    "retrieveOrganization",
+                    ("retrieveOrganization",),
+                    ("OP-ORGANIZATION-RETRIEVE-H3",),
+                ),
+                Case("listOrganization", ("listOrganization",), ("OP-ORGANIZATION-LIST-H3",)),
+                Case("patchOrganization", ("patchOrganization",), ("OP-ORGANIZATION-PATCH-H3",)),
+                Case("deleteOrganization", ("deleteOrganization",), ("OP-ORGANIZATION-DELETE-H3",)),
+            ),
+        ),
+        Planned(
+            "test_missing_id_is_400",
+            ("OP-ORGANIZATION-CREATE",),
+            ("operation",),
+            (
+                Case(
+                    "retrieveOrganization",
+                    ("retrieveOrganization",),
+                    ("OP-ORGANIZATION-RETRIEVE-H3.1",),
+                ),
+                Case("patchOrganization", ("patchOrganization",), ("OP-ORGANIZATION-PATCH-H3.1",)),
+                Case(
+                    "deleteOrganization", ("deleteOrganization",), ("OP-ORGANIZATION-DELETE-H3.1",)
+                ),
+            ),
+        ),
+        Planned("test_malformed_parameters_is_400", ("OP-ORGANIZATION-RETRIEVE-H3",)),
+        Planned("test_unknown_field_is_400", ("OP-ORGANIZATION-RETRIEVE-H3.2",)),
+        Planned(
+            "test_invalid_paging_is_400", ("OP-ORGANIZATION-LIST-H3.2", "OP-ORGANIZATION-LIST-H3.3")
+        ),
+        Planned("test_unknown_filter_attribute_is_400", ("OP-ORGANIZATION-LIST-H4",)),
+        Planned("test_missing_reply_channel_is_counted_not_fatal", ("OP-ORGANIZATION-CREATE-H2",)),
+    ),
+    "events": (
+        Planned("test_create_publishes_the_create_event", ("OP-ORGANIZATION-CREATE",)),
+        Planned(
+            "test_patch_publishes_the_attribute_value_change_event", ("OP-ORGANIZATION-PATCH",)
+        ),
+        Planned("test_state_patch_publishes_the_state_change_event", ("OP-ORGANIZATION-PATCH",)),
+        Planned("test_delete_publishes_the_delete_event", ("OP-ORGANIZATION-DELETE",)),
+    ),
+}
+
 CONTRACT = ApiContract(
     channels={
         "createIndividual": (
@@ -65,157 +749,17 @@ CONTRACT = ApiContract(
             "partyManagement.v5.deleteOrganization.commandReply",
         ),
     },
-    request_headers={
-        "createIndividual": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-        ),
-        "retrieveIndividual": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-            ("Query-Filters", False),
-        ),
-        "listIndividual": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-            ("Query-Filters", False),
-        ),
-        "patchIndividual": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-        ),
-        "deleteIndividual": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-        ),
-        "createOrganization": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-        ),
-        "retrieveOrganization": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-            ("Query-Filters", False),
-        ),
-        "listOrganization": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-            ("Query-Filters", False),
-        ),
-        "patchOrganization": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-        ),
-        "deleteOrganization": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-        ),
-    },
-    parameters={
-        "createIndividual": (("fields", False),),
-        "retrieveIndividual": (
-            ("id", True),
-            ("fields", False),
-        ),
-        "listIndividual": (
-            ("fields", False),
-            ("offset", False),
-            ("limit", False),
-        ),
-        "patchIndividual": (
-            ("id", True),
-            ("fields", False),
-        ),
-        "deleteIndividual": (("id", True),),
-        "createOrganization": (("fields", False),),
-        "retrieveOrganization": (
-            ("id", True),
-            ("fields", False),
-        ),
-        "listOrganization": (
-            ("fields", False),
-            ("offset", False),
-            ("limit", False),
-        ),
-        "patchOrganization": (
-            ("id", True),
-            ("fields", False),
-        ),
-        "deleteOrganization": (("id", True),),
-    },
     mandatory_reply_headers={
-        "createIndividual": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "retrieveIndividual": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "listIndividual": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "patchIndividual": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "deleteIndividual": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "createOrganization": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "retrieveOrganization": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "listOrganization": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "patchOrganization": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "deleteOrganization": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-    },
-    status_codes={
-        "createIndividual": (201, 400),
-        "retrieveIndividual": (200, 404),
-        "listIndividual": (200,),
-        "patchIndividual": (200, 404),
-        "deleteIndividual": (204, 404),
-        "createOrganization": (201, 400),
-        "retrieveOrganization": (200, 404),
-        "listOrganization": (200,),
-        "patchOrganization": (200, 404),
-        "deleteOrganization": (204, 404),
+        "createIndividual": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "retrieveIndividual": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "listIndividual": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "patchIndividual": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "deleteIndividual": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "createOrganization": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "retrieveOrganization": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "listOrganization": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "patchOrganization": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "deleteOrganization": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
     },
     notification_channels=(
         "partyManagement.v5.individualAttributeValueChangeEvent.notification",
@@ -286,516 +830,7 @@ CONTRACT = ApiContract(
                 Event("DeleteEvent", "IndividualDeleteEvent", False),
             ),
             payload_key="individual",
-            tests={
-                "conformance": (
-                    Planned(
-                        "test_create_assigns_provider_attribute",
-                        ("OP-INDIVIDUAL-CREATE-S201",),
-                        ("attribute", "source", "value"),
-                        (),
-                    ),
-                    Planned(
-                        "test_create_with_provider_assigned_attribute_is_400",
-                        ("OP-INDIVIDUAL-CREATE",),
-                        ("attribute", "value"),
-                        (),
-                    ),
-                    Planned(
-                        "test_create_returns_201_with_mandatory_attributes",
-                        (
-                            "OP-INDIVIDUAL-CREATE",
-                            "OP-INDIVIDUAL-CREATE-S201",
-                            "RES-INDIVIDUAL-1",
-                            "RES-INDIVIDUAL-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_create_without_mandatory_attribute_is_400",
-                        ("OP-INDIVIDUAL-CREATE-S400",),
-                        ("attribute",),
-                        (
-                            Case(
-                                "@type", ("@type",), ("OP-INDIVIDUAL-CREATE-M1", "RES-INDIVIDUAL-1")
-                            ),
-                            Case("familyName", ("familyName",), ("OP-INDIVIDUAL-CREATE-M2",)),
-                            Case("givenName", ("givenName",), ("OP-INDIVIDUAL-CREATE-M3",)),
-                        ),
-                    ),
-                    Planned(
-                        "test_create_with_blank_mandatory_attribute_is_400",
-                        ("OP-INDIVIDUAL-CREATE-S400",),
-                        ("attribute", "blank"),
-                        (
-                            Case(
-                                "@type-empty",
-                                (
-                                    "@type",
-                                    "",
-                                ),
-                                ("OP-INDIVIDUAL-CREATE-M1", "RES-INDIVIDUAL-1"),
-                            ),
-                            Case(
-                                "@type-null",
-                                (
-                                    "@type",
-                                    None,
-                                ),
-                                ("OP-INDIVIDUAL-CREATE-M1", "RES-INDIVIDUAL-1"),
-                            ),
-                            Case(
-                                "familyName-empty",
-                                (
-                                    "familyName",
-                                    "",
-                                ),
-                                ("OP-INDIVIDUAL-CREATE-M2",),
-                            ),
-                            Case(
-                                "familyName-null",
-                                (
-                                    "familyName",
-                                    None,
-                                ),
-                                ("OP-INDIVIDUAL-CREATE-M2",),
-                            ),
-                            Case(
-                                "givenName-empty",
-                                (
-                                    "givenName",
-                                    "",
-                                ),
-                                ("OP-INDIVIDUAL-CREATE-M3",),
-                            ),
-                            Case(
-                                "givenName-null",
-                                (
-                                    "givenName",
-                                    None,
-                                ),
-                                ("OP-INDIVIDUAL-CREATE-M3",),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_create_conditional_attribute",
-                        ("OP-INDIVIDUAL-CREATE-S400",),
-                        ("parent", "attribute", "server_assigned"),
-                        (),
-                    ),
-                    Planned(
-                        "test_create_conditional_attribute_on_every_element",
-                        ("OP-INDIVIDUAL-CREATE",),
-                        ("parent", "attribute", "server_assigned"),
-                        (),
-                    ),
-                    Planned(
-                        "test_create_fields_selection",
-                        ("OP-INDIVIDUAL-CREATE-H3.1", "FLT-2"),
-                    ),
-                    Planned(
-                        "test_create_element_without_a_property_its_schema_requires_is_400",
-                        ("OP-INDIVIDUAL-CREATE",),
-                        ("attribute", "required", "element"),
-                        (
-                            Case(
-                                "externalReference-id",
-                                (
-                                    "externalReference",
-                                    "id",
-                                    {"@type": "sample-@type", "id": "sample-id"},
-                                ),
-                                (),
-                            ),
-                            Case(
-                                "partyCharacteristic-name",
-                                (
-                                    "partyCharacteristic",
-                                    "name",
-                                    {
-                                        "@type": "BooleanCharacteristic",
-                                        "id": "sample-id",
-                                        "name": "sample-name",
-                                        "value": True,
-                                    },
-                                ),
-                                (),
-                            ),
-                            Case(
-                                "relatedParty-role",
-                                (
-                                    "relatedParty",
-                                    "role",
-                                    {"@type": "sample-@type", "role": "sample-role"},
-                                ),
-                                (),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_retrieve_returns_200",
-                        (
-                            "OP-INDIVIDUAL-RETRIEVE",
-                            "OP-INDIVIDUAL-RETRIEVE-S200",
-                            "OP-INDIVIDUAL-RETRIEVE-H3.1",
-                            "GEN-1",
-                            "RES-INDIVIDUAL-1",
-                            "RES-INDIVIDUAL-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_retrieve_unknown_id_is_404",
-                        ("OP-INDIVIDUAL-RETRIEVE-S404",),
-                    ),
-                    Planned(
-                        "test_retrieve_fields_selection",
-                        ("OP-INDIVIDUAL-RETRIEVE-H3.2", "FLT-2"),
-                    ),
-                    Planned(
-                        "test_retrieve_with_query_filters",
-                        ("OP-INDIVIDUAL-RETRIEVE-H4", "OP-INDIVIDUAL-RETRIEVE-S200"),
-                    ),
-                    Planned(
-                        "test_list_pagination_and_counts",
-                        (
-                            "OP-INDIVIDUAL-LIST",
-                            "OP-INDIVIDUAL-LIST-S200",
-                            "OP-INDIVIDUAL-LIST-H3.2",
-                            "OP-INDIVIDUAL-LIST-H3.3",
-                            "OP-INDIVIDUAL-LIST-R3",
-                            "OP-INDIVIDUAL-LIST-R4",
-                        ),
-                    ),
-                    Planned(
-                        "test_list_items_and_fields",
-                        (
-                            "GEN-1",
-                            "RES-INDIVIDUAL-1",
-                            "RES-INDIVIDUAL-2",
-                            "OP-INDIVIDUAL-LIST-H3.1",
-                            "FLT-3",
-                            "FLT-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_list_filter_or_and_not_equal",
-                        ("OP-INDIVIDUAL-LIST-H4", "FLT-1"),
-                    ),
-                    Planned(
-                        "test_list_without_match_is_empty",
-                        ("OP-INDIVIDUAL-LIST",),
-                    ),
-                    Planned(
-                        "test_patch_patchable_attribute",
-                        (
-                            "OP-INDIVIDUAL-PATCH",
-                            "OP-INDIVIDUAL-PATCH-S200",
-                            "OP-INDIVIDUAL-PATCH-H3.1",
-                        ),
-                        ("attribute",),
-                        (
-                            Case("birthDate", ("birthDate",), ("OP-INDIVIDUAL-PATCH-P1",)),
-                            Case("contactMedium", ("contactMedium",), ("OP-INDIVIDUAL-PATCH-P2",)),
-                            Case("familyName", ("familyName",), ("OP-INDIVIDUAL-PATCH-P3",)),
-                            Case("gender", ("gender",), ("OP-INDIVIDUAL-PATCH-P4",)),
-                            Case("givenName", ("givenName",), ("OP-INDIVIDUAL-PATCH-P5",)),
-                            Case("middleName", ("middleName",), ("OP-INDIVIDUAL-PATCH-P6",)),
-                            Case("nationality", ("nationality",), ("OP-INDIVIDUAL-PATCH-P7",)),
-                            Case("status", ("status",), ("OP-INDIVIDUAL-PATCH-P8",)),
-                            Case("title", ("title",), ("OP-INDIVIDUAL-PATCH-P9",)),
-                        ),
-                    ),
-                    Planned(
-                        "test_patch_non_patchable_is_400",
-                        ("OP-INDIVIDUAL-PATCH",),
-                        ("attribute",),
-                        (
-                            Case("@baseType", ("@baseType",), ("OP-INDIVIDUAL-PATCH-N1",)),
-                            Case(
-                                "@schemaLocation", ("@schemaLocation",), ("OP-INDIVIDUAL-PATCH-N2",)
-                            ),
-                            Case("@type", ("@type",), ("OP-INDIVIDUAL-PATCH-N3",)),
-                            Case("href", ("href",), ("OP-INDIVIDUAL-PATCH-N4",)),
-                            Case("id", ("id",), ("OP-INDIVIDUAL-PATCH-N5",)),
-                        ),
-                    ),
-                    Planned(
-                        "test_patch_moves_change_timestamp",
-                        ("OP-INDIVIDUAL-PATCH",),
-                        ("attribute",),
-                        (),
-                    ),
-                    Planned(
-                        "test_patch_unknown_id_is_404",
-                        ("OP-INDIVIDUAL-PATCH-H3.1", "OP-INDIVIDUAL-PATCH-S404"),
-                    ),
-                    Planned(
-                        "test_patch_with_blank_mandatory_attribute_is_400",
-                        ("OP-INDIVIDUAL-CREATE",),
-                        ("attribute", "blank"),
-                        (
-                            Case(
-                                "familyName-empty",
-                                (
-                                    "familyName",
-                                    "",
-                                ),
-                                (),
-                            ),
-                            Case(
-                                "familyName-null",
-                                (
-                                    "familyName",
-                                    None,
-                                ),
-                                (),
-                            ),
-                            Case(
-                                "givenName-empty",
-                                (
-                                    "givenName",
-                                    "",
-                                ),
-                                (),
-                            ),
-                            Case(
-                                "givenName-null",
-                                (
-                                    "givenName",
-                                    None,
-                                ),
-                                (),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_patch_reply_is_the_stored_resource",
-                        ("OP-INDIVIDUAL-PATCH-S200", "RES-INDIVIDUAL-1", "RES-INDIVIDUAL-2"),
-                    ),
-                    Planned(
-                        "test_patch_fields_selection",
-                        ("OP-INDIVIDUAL-PATCH-H3.2", "FLT-2"),
-                    ),
-                    Planned(
-                        "test_delete_returns_204",
-                        ("OP-INDIVIDUAL-DELETE", "OP-INDIVIDUAL-DELETE-S204"),
-                    ),
-                    Planned(
-                        "test_delete_unknown_id_is_404",
-                        ("OP-INDIVIDUAL-DELETE-H3.1", "OP-INDIVIDUAL-DELETE-S404"),
-                    ),
-                    Planned(
-                        "test_replies_echo_correlation_id_and_request_channel",
-                        (
-                            "OP-INDIVIDUAL-CREATE",
-                            "OP-INDIVIDUAL-CREATE-H1",
-                            "OP-INDIVIDUAL-CREATE-H2",
-                            "OP-INDIVIDUAL-CREATE-R1",
-                            "OP-INDIVIDUAL-CREATE-R3",
-                            "OP-INDIVIDUAL-CREATE-R2",
-                            "OP-INDIVIDUAL-RETRIEVE",
-                            "OP-INDIVIDUAL-RETRIEVE-H1",
-                            "OP-INDIVIDUAL-RETRIEVE-H2",
-                            "OP-INDIVIDUAL-RETRIEVE-R1",
-                            "OP-INDIVIDUAL-RETRIEVE-R3",
-                            "OP-INDIVIDUAL-RETRIEVE-R2",
-                            "OP-INDIVIDUAL-LIST",
-                            "OP-INDIVIDUAL-LIST-H1",
-                            "OP-INDIVIDUAL-LIST-H2",
-                            "OP-INDIVIDUAL-LIST-R1",
-                            "OP-INDIVIDUAL-LIST-R5",
-                            "OP-INDIVIDUAL-LIST-R2",
-                            "OP-INDIVIDUAL-PATCH",
-                            "OP-INDIVIDUAL-PATCH-H1",
-                            "OP-INDIVIDUAL-PATCH-H2",
-                            "OP-INDIVIDUAL-PATCH-R1",
-                            "OP-INDIVIDUAL-PATCH-R3",
-                            "OP-INDIVIDUAL-PATCH-R2",
-                            "OP-INDIVIDUAL-DELETE",
-                            "OP-INDIVIDUAL-DELETE-H1",
-                            "OP-INDIVIDUAL-DELETE-H2",
-                            "OP-INDIVIDUAL-DELETE-R1",
-                            "OP-INDIVIDUAL-DELETE-R3",
-                            "OP-INDIVIDUAL-DELETE-R2",
-                        ),
-                    ),
-                    Planned(
-                        "test_error_replies_carry_the_reply_headers",
-                        ("OP-INDIVIDUAL-CREATE",),
-                        ("operation",),
-                        (
-                            Case(
-                                "createIndividual",
-                                ("createIndividual",),
-                                (
-                                    "OP-INDIVIDUAL-CREATE-R1",
-                                    "OP-INDIVIDUAL-CREATE-R3",
-                                    "OP-INDIVIDUAL-CREATE-R2",
-                                ),
-                            ),
-                            Case(
-                                "retrieveIndividual",
-                                ("retrieveIndividual",),
-                                (
-                                    "OP-INDIVIDUAL-RETRIEVE-R1",
-                                    "OP-INDIVIDUAL-RETRIEVE-R3",
-                                    "OP-INDIVIDUAL-RETRIEVE-R2",
-                                ),
-                            ),
-                            Case(
-                                "listIndividual",
-                                ("listIndividual",),
-                                (
-                                    "OP-INDIVIDUAL-LIST-R1",
-                                    "OP-INDIVIDUAL-LIST-R5",
-                                    "OP-INDIVIDUAL-LIST-R2",
-                                ),
-                            ),
-                            Case(
-                                "patchIndividual",
-                                ("patchIndividual",),
-                                (
-                                    "OP-INDIVIDUAL-PATCH-R1",
-                                    "OP-INDIVIDUAL-PATCH-R3",
-                                    "OP-INDIVIDUAL-PATCH-R2",
-                                ),
-                            ),
-                            Case(
-                                "deleteIndividual",
-                                ("deleteIndividual",),
-                                (
-                                    "OP-INDIVIDUAL-DELETE-R1",
-                                    "OP-INDIVIDUAL-DELETE-R3",
-                                    "OP-INDIVIDUAL-DELETE-R2",
-                                ),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_prefixed_channel",
-                        ("PREFIX", "OP-INDIVIDUAL-CREATE"),
-                    ),
-                    Planned(
-                        "test_redelivered_create_is_applied_once",
-                        ("OP-INDIVIDUAL-CREATE", "OP-INDIVIDUAL-CREATE-H1"),
-                    ),
-                    Planned(
-                        "test_concurrent_requests_are_not_mixed_up",
-                        ("OP-INDIVIDUAL-CREATE", "OP-INDIVIDUAL-CREATE-H1"),
-                    ),
-                ),
-                "bad_input": (
-                    Planned(
-                        "test_invalid_json_is_400",
-                        ("OP-INDIVIDUAL-CREATE",),
-                    ),
-                    Planned(
-                        "test_non_object_payload_is_400",
-                        ("OP-INDIVIDUAL-CREATE",),
-                    ),
-                    Planned(
-                        "test_wrong_type_is_400",
-                        ("OP-INDIVIDUAL-CREATE",),
-                    ),
-                    Planned(
-                        "test_unknown_nested_type_is_400",
-                        ("OP-INDIVIDUAL-CREATE",),
-                    ),
-                    Planned(
-                        "test_unknown_resource_type_is_400",
-                        ("OP-INDIVIDUAL-CREATE", "RES-INDIVIDUAL-1"),
-                    ),
-                    Planned(
-                        "test_missing_correlation_id_is_400",
-                        ("OP-INDIVIDUAL-CREATE-H1",),
-                    ),
-                    Planned(
-                        "test_missing_parameters_is_400",
-                        ("OP-INDIVIDUAL-CREATE",),
-                        ("operation",),
-                        (
-                            Case(
-                                "createIndividual",
-                                ("createIndividual",),
-                                ("OP-INDIVIDUAL-CREATE-H3", "OP-INDIVIDUAL-CREATE-S400"),
-                            ),
-                            Case(
-                                "retrieveIndividual",
-                                ("retrieveIndividual",),
-                                ("OP-INDIVIDUAL-RETRIEVE-H3",),
-                            ),
-                            Case("listIndividual", ("listIndividual",), ("OP-INDIVIDUAL-LIST-H3",)),
-                            Case(
-                                "patchIndividual", ("patchIndividual",), ("OP-INDIVIDUAL-PATCH-H3",)
-                            ),
-                            Case(
-                                "deleteIndividual",
-                                ("deleteIndividual",),
-                                ("OP-INDIVIDUAL-DELETE-H3",),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_missing_id_is_400",
-                        ("OP-INDIVIDUAL-CREATE",),
-                        ("operation",),
-                        (
-                            Case(
-                                "retrieveIndividual",
-                                ("retrieveIndividual",),
-                                ("OP-INDIVIDUAL-RETRIEVE-H3.1",),
-                            ),
-                            Case(
-                                "patchIndividual",
-                                ("patchIndividual",),
-                                ("OP-INDIVIDUAL-PATCH-H3.1",),
-                            ),
-                            Case(
-                                "deleteIndividual",
-                                ("deleteIndividual",),
-                                ("OP-INDIVIDUAL-DELETE-H3.1",),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_malformed_parameters_is_400",
-                        ("OP-INDIVIDUAL-RETRIEVE-H3",),
-                    ),
-                    Planned(
-                        "test_unknown_field_is_400",
-                        ("OP-INDIVIDUAL-RETRIEVE-H3.2",),
-                    ),
-                    Planned(
-                        "test_invalid_paging_is_400",
-                        ("OP-INDIVIDUAL-LIST-H3.2", "OP-INDIVIDUAL-LIST-H3.3"),
-                    ),
-                    Planned(
-                        "test_unknown_filter_attribute_is_400",
-                        ("OP-INDIVIDUAL-LIST-H4",),
-                    ),
-                    Planned(
-                        "test_missing_reply_channel_is_counted_not_fatal",
-                        ("OP-INDIVIDUAL-CREATE-H2",),
-                    ),
-                ),
-                "events": (
-                    Planned(
-                        "test_create_publishes_the_create_event",
-                        ("OP-INDIVIDUAL-CREATE",),
-                    ),
-                    Planned(
-                        "test_patch_publishes_the_attribute_value_change_event",
-                        ("OP-INDIVIDUAL-PATCH",),
-                    ),
-                    Planned(
-                        "test_state_patch_publishes_the_state_change_event",
-                        ("OP-INDIVIDUAL-PATCH",),
-                    ),
-                    Planned(
-                        "test_delete_publishes_the_delete_event",
-                        ("OP-INDIVIDUAL-DELETE",),
-                    ),
-                ),
-            },
+            tests=INDIVIDUAL_TESTS,
         ),
         ResourceContract(
             name="Organization",
@@ -843,498 +878,7 @@ CONTRACT = ApiContract(
                 Event("DeleteEvent", "OrganizationDeleteEvent", False),
             ),
             payload_key="organization",
-            tests={
-                "conformance": (
-                    Planned(
-                        "test_create_assigns_provider_attribute",
-                        ("OP-ORGANIZATION-CREATE-S201",),
-                        ("attribute", "source", "value"),
-                        (),
-                    ),
-                    Planned(
-                        "test_create_with_provider_assigned_attribute_is_400",
-                        ("OP-ORGANIZATION-CREATE",),
-                        ("attribute", "value"),
-                        (),
-                    ),
-                    Planned(
-                        "test_create_returns_201_with_mandatory_attributes",
-                        (
-                            "OP-ORGANIZATION-CREATE",
-                            "OP-ORGANIZATION-CREATE-S201",
-                            "RES-ORGANIZATION-1",
-                            "RES-ORGANIZATION-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_create_without_mandatory_attribute_is_400",
-                        ("OP-ORGANIZATION-CREATE-S400",),
-                        ("attribute",),
-                        (
-                            Case(
-                                "@type",
-                                ("@type",),
-                                ("OP-ORGANIZATION-CREATE-M1", "RES-ORGANIZATION-1"),
-                            ),
-                            Case("name", ("name",), ("OP-ORGANIZATION-CREATE-M2",)),
-                        ),
-                    ),
-                    Planned(
-                        "test_create_with_blank_mandatory_attribute_is_400",
-                        ("OP-ORGANIZATION-CREATE-S400",),
-                        ("attribute", "blank"),
-                        (
-                            Case(
-                                "@type-empty",
-                                (
-                                    "@type",
-                                    "",
-                                ),
-                                ("OP-ORGANIZATION-CREATE-M1", "RES-ORGANIZATION-1"),
-                            ),
-                            Case(
-                                "@type-null",
-                                (
-                                    "@type",
-                                    None,
-                                ),
-                                ("OP-ORGANIZATION-CREATE-M1", "RES-ORGANIZATION-1"),
-                            ),
-                            Case(
-                                "name-empty",
-                                (
-                                    "name",
-                                    "",
-                                ),
-                                ("OP-ORGANIZATION-CREATE-M2",),
-                            ),
-                            Case(
-                                "name-null",
-                                (
-                                    "name",
-                                    None,
-                                ),
-                                ("OP-ORGANIZATION-CREATE-M2",),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_create_conditional_attribute",
-                        ("OP-ORGANIZATION-CREATE-S400",),
-                        ("parent", "attribute", "server_assigned"),
-                        (),
-                    ),
-                    Planned(
-                        "test_create_conditional_attribute_on_every_element",
-                        ("OP-ORGANIZATION-CREATE",),
-                        ("parent", "attribute", "server_assigned"),
-                        (),
-                    ),
-                    Planned(
-                        "test_create_fields_selection",
-                        ("OP-ORGANIZATION-CREATE-H3.1", "FLT-2"),
-                    ),
-                    Planned(
-                        "test_create_element_without_a_property_its_schema_requires_is_400",
-                        ("OP-ORGANIZATION-CREATE",),
-                        ("attribute", "required", "element"),
-                        (
-                            Case(
-                                "externalReference-id",
-                                (
-                                    "externalReference",
-                                    "id",
-                                    {"@type": "sample-@type", "id": "sample-id"},
-                                ),
-                                (),
-                            ),
-                            Case(
-                                "partyCharacteristic-name",
-                                (
-                                    "partyCharacteristic",
-                                    "name",
-                                    {
-                                        "@type": "BooleanCharacteristic",
-                                        "id": "sample-id",
-                                        "name": "sample-name",
-                                        "value": True,
-                                    },
-                                ),
-                                (),
-                            ),
-                            Case(
-                                "relatedParty-role",
-                                (
-                                    "relatedParty",
-                                    "role",
-                                    {"@type": "sample-@type", "role": "sample-role"},
-                                ),
-                                (),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_retrieve_returns_200",
-                        (
-                            "OP-ORGANIZATION-RETRIEVE",
-                            "OP-ORGANIZATION-RETRIEVE-S200",
-                            "OP-ORGANIZATION-RETRIEVE-H3.1",
-                            "GEN-1",
-                            "RES-ORGANIZATION-1",
-                            "RES-ORGANIZATION-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_retrieve_unknown_id_is_404",
-                        ("OP-ORGANIZATION-RETRIEVE-S404",),
-                    ),
-                    Planned(
-                        "test_retrieve_fields_selection",
-                        ("OP-ORGANIZATION-RETRIEVE-H3.2", "FLT-2"),
-                    ),
-                    Planned(
-                        "test_retrieve_with_query_filters",
-                        ("OP-ORGANIZATION-RETRIEVE-H4", "OP-ORGANIZATION-RETRIEVE-S200"),
-                    ),
-                    Planned(
-                        "test_list_pagination_and_counts",
-                        (
-                            "OP-ORGANIZATION-LIST",
-                            "OP-ORGANIZATION-LIST-S200",
-                            "OP-ORGANIZATION-LIST-H3.2",
-                            "OP-ORGANIZATION-LIST-H3.3",
-                            "OP-ORGANIZATION-LIST-R3",
-                            "OP-ORGANIZATION-LIST-R4",
-                        ),
-                    ),
-                    Planned(
-                        "test_list_items_and_fields",
-                        (
-                            "GEN-1",
-                            "RES-ORGANIZATION-1",
-                            "RES-ORGANIZATION-2",
-                            "OP-ORGANIZATION-LIST-H3.1",
-                            "FLT-3",
-                            "FLT-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_list_filter_or_and_not_equal",
-                        ("OP-ORGANIZATION-LIST-H4", "FLT-1"),
-                    ),
-                    Planned(
-                        "test_list_without_match_is_empty",
-                        ("OP-ORGANIZATION-LIST",),
-                    ),
-                    Planned(
-                        "test_patch_patchable_attribute",
-                        (
-                            "OP-ORGANIZATION-PATCH",
-                            "OP-ORGANIZATION-PATCH-S200",
-                            "OP-ORGANIZATION-PATCH-H3.1",
-                        ),
-                        ("attribute",),
-                        (
-                            Case(
-                                "contactMedium", ("contactMedium",), ("OP-ORGANIZATION-PATCH-P1",)
-                            ),
-                            Case(
-                                "isLegalEntity", ("isLegalEntity",), ("OP-ORGANIZATION-PATCH-P2",)
-                            ),
-                            Case("name", ("name",), ("OP-ORGANIZATION-PATCH-P3",)),
-                            Case(
-                                "organizationType",
-                                ("organizationType",),
-                                ("OP-ORGANIZATION-PATCH-P4",),
-                            ),
-                            Case("status", ("status",), ("OP-ORGANIZATION-PATCH-P5",)),
-                            Case("tradingName", ("tradingName",), ("OP-ORGANIZATION-PATCH-P6",)),
-                        ),
-                    ),
-                    Planned(
-                        "test_patch_non_patchable_is_400",
-                        ("OP-ORGANIZATION-PATCH",),
-                        ("attribute",),
-                        (
-                            Case("@baseType", ("@baseType",), ("OP-ORGANIZATION-PATCH-N1",)),
-                            Case(
-                                "@schemaLocation",
-                                ("@schemaLocation",),
-                                ("OP-ORGANIZATION-PATCH-N2",),
-                            ),
-                            Case("@type", ("@type",), ("OP-ORGANIZATION-PATCH-N3",)),
-                            Case("href", ("href",), ("OP-ORGANIZATION-PATCH-N4",)),
-                            Case("id", ("id",), ("OP-ORGANIZATION-PATCH-N5",)),
-                        ),
-                    ),
-                    Planned(
-                        "test_patch_moves_change_timestamp",
-                        ("OP-ORGANIZATION-PATCH",),
-                        ("attribute",),
-                        (),
-                    ),
-                    Planned(
-                        "test_patch_unknown_id_is_404",
-                        ("OP-ORGANIZATION-PATCH-H3.1", "OP-ORGANIZATION-PATCH-S404"),
-                    ),
-                    Planned(
-                        "test_patch_with_blank_mandatory_attribute_is_400",
-                        ("OP-ORGANIZATION-CREATE",),
-                        ("attribute", "blank"),
-                        (
-                            Case(
-                                "name-empty",
-                                (
-                                    "name",
-                                    "",
-                                ),
-                                (),
-                            ),
-                            Case(
-                                "name-null",
-                                (
-                                    "name",
-                                    None,
-                                ),
-                                (),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_patch_reply_is_the_stored_resource",
-                        ("OP-ORGANIZATION-PATCH-S200", "RES-ORGANIZATION-1", "RES-ORGANIZATION-2"),
-                    ),
-                    Planned(
-                        "test_patch_fields_selection",
-                        ("OP-ORGANIZATION-PATCH-H3.2", "FLT-2"),
-                    ),
-                    Planned(
-                        "test_delete_returns_204",
-                        ("OP-ORGANIZATION-DELETE", "OP-ORGANIZATION-DELETE-S204"),
-                    ),
-                    Planned(
-                        "test_delete_unknown_id_is_404",
-                        ("OP-ORGANIZATION-DELETE-H3.1", "OP-ORGANIZATION-DELETE-S404"),
-                    ),
-                    Planned(
-                        "test_replies_echo_correlation_id_and_request_channel",
-                        (
-                            "OP-ORGANIZATION-CREATE",
-                            "OP-ORGANIZATION-CREATE-H1",
-                            "OP-ORGANIZATION-CREATE-H2",
-                            "OP-ORGANIZATION-CREATE-R1",
-                            "OP-ORGANIZATION-CREATE-R3",
-                            "OP-ORGANIZATION-CREATE-R2",
-                            "OP-ORGANIZATION-RETRIEVE",
-                            "OP-ORGANIZATION-RETRIEVE-H1",
-                            "OP-ORGANIZATION-RETRIEVE-H2",
-                            "OP-ORGANIZATION-RETRIEVE-R1",
-                            "OP-ORGANIZATION-RETRIEVE-R3",
-                            "OP-ORGANIZATION-RETRIEVE-R2",
-                            "OP-ORGANIZATION-LIST",
-                            "OP-ORGANIZATION-LIST-H1",
-                            "OP-ORGANIZATION-LIST-H2",
-                            "OP-ORGANIZATION-LIST-R1",
-                            "OP-ORGANIZATION-LIST-R5",
-                            "OP-ORGANIZATION-LIST-R2",
-                            "OP-ORGANIZATION-PATCH",
-                            "OP-ORGANIZATION-PATCH-H1",
-                            "OP-ORGANIZATION-PATCH-H2",
-                            "OP-ORGANIZATION-PATCH-R1",
-                            "OP-ORGANIZATION-PATCH-R3",
-                            "OP-ORGANIZATION-PATCH-R2",
-                            "OP-ORGANIZATION-DELETE",
-                            "OP-ORGANIZATION-DELETE-H1",
-                            "OP-ORGANIZATION-DELETE-H2",
-                            "OP-ORGANIZATION-DELETE-R1",
-                            "OP-ORGANIZATION-DELETE-R3",
-                            "OP-ORGANIZATION-DELETE-R2",
-                        ),
-                    ),
-                    Planned(
-                        "test_error_replies_carry_the_reply_headers",
-                        ("OP-ORGANIZATION-CREATE",),
-                        ("operation",),
-                        (
-                            Case(
-                                "createOrganization",
-                                ("createOrganization",),
-                                (
-                                    "OP-ORGANIZATION-CREATE-R1",
-                                    "OP-ORGANIZATION-CREATE-R3",
-                                    "OP-ORGANIZATION-CREATE-R2",
-                                ),
-                            ),
-                            Case(
-                                "retrieveOrganization",
-                                ("retrieveOrganization",),
-                                (
-                                    "OP-ORGANIZATION-RETRIEVE-R1",
-                                    "OP-ORGANIZATION-RETRIEVE-R3",
-                                    "OP-ORGANIZATION-RETRIEVE-R2",
-                                ),
-                            ),
-                            Case(
-                                "listOrganization",
-                                ("listOrganization",),
-                                (
-                                    "OP-ORGANIZATION-LIST-R1",
-                                    "OP-ORGANIZATION-LIST-R5",
-                                    "OP-ORGANIZATION-LIST-R2",
-                                ),
-                            ),
-                            Case(
-                                "patchOrganization",
-                                ("patchOrganization",),
-                                (
-                                    "OP-ORGANIZATION-PATCH-R1",
-                                    "OP-ORGANIZATION-PATCH-R3",
-                                    "OP-ORGANIZATION-PATCH-R2",
-                                ),
-                            ),
-                            Case(
-                                "deleteOrganization",
-                                ("deleteOrganization",),
-                                (
-                                    "OP-ORGANIZATION-DELETE-R1",
-                                    "OP-ORGANIZATION-DELETE-R3",
-                                    "OP-ORGANIZATION-DELETE-R2",
-                                ),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_prefixed_channel",
-                        ("PREFIX", "OP-ORGANIZATION-CREATE"),
-                    ),
-                    Planned(
-                        "test_redelivered_create_is_applied_once",
-                        ("OP-ORGANIZATION-CREATE", "OP-ORGANIZATION-CREATE-H1"),
-                    ),
-                    Planned(
-                        "test_concurrent_requests_are_not_mixed_up",
-                        ("OP-ORGANIZATION-CREATE", "OP-ORGANIZATION-CREATE-H1"),
-                    ),
-                ),
-                "bad_input": (
-                    Planned(
-                        "test_invalid_json_is_400",
-                        ("OP-ORGANIZATION-CREATE",),
-                    ),
-                    Planned(
-                        "test_non_object_payload_is_400",
-                        ("OP-ORGANIZATION-CREATE",),
-                    ),
-                    Planned(
-                        "test_wrong_type_is_400",
-                        ("OP-ORGANIZATION-CREATE",),
-                    ),
-                    Planned(
-                        "test_unknown_nested_type_is_400",
-                        ("OP-ORGANIZATION-CREATE",),
-                    ),
-                    Planned(
-                        "test_unknown_resource_type_is_400",
-                        ("OP-ORGANIZATION-CREATE", "RES-ORGANIZATION-1"),
-                    ),
-                    Planned(
-                        "test_missing_correlation_id_is_400",
-                        ("OP-ORGANIZATION-CREATE-H1",),
-                    ),
-                    Planned(
-                        "test_missing_parameters_is_400",
-                        ("OP-ORGANIZATION-CREATE",),
-                        ("operation",),
-                        (
-                            Case(
-                                "createOrganization",
-                                ("createOrganization",),
-                                ("OP-ORGANIZATION-CREATE-H3", "OP-ORGANIZATION-CREATE-S400"),
-                            ),
-                            Case(
-                                "retrieveOrganization",
-                                ("retrieveOrganization",),
-                                ("OP-ORGANIZATION-RETRIEVE-H3",),
-                            ),
-                            Case(
-                                "listOrganization",
-                                ("listOrganization",),
-                                ("OP-ORGANIZATION-LIST-H3",),
-                            ),
-                            Case(
-                                "patchOrganization",
-                                ("patchOrganization",),
-                                ("OP-ORGANIZATION-PATCH-H3",),
-                            ),
-                            Case(
-                                "deleteOrganization",
-                                ("deleteOrganization",),
-                                ("OP-ORGANIZATION-DELETE-H3",),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_missing_id_is_400",
-                        ("OP-ORGANIZATION-CREATE",),
-                        ("operation",),
-                        (
-                            Case(
-                                "retrieveOrganization",
-                                ("retrieveOrganization",),
-                                ("OP-ORGANIZATION-RETRIEVE-H3.1",),
-                            ),
-                            Case(
-                                "patchOrganization",
-                                ("patchOrganization",),
-                                ("OP-ORGANIZATION-PATCH-H3.1",),
-                            ),
-                            Case(
-                                "deleteOrganization",
-                                ("deleteOrganization",),
-                                ("OP-ORGANIZATION-DELETE-H3.1",),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_malformed_parameters_is_400",
-                        ("OP-ORGANIZATION-RETRIEVE-H3",),
-                    ),
-                    Planned(
-                        "test_unknown_field_is_400",
-                        ("OP-ORGANIZATION-RETRIEVE-H3.2",),
-                    ),
-                    Planned(
-                        "test_invalid_paging_is_400",
-                        ("OP-ORGANIZATION-LIST-H3.2", "OP-ORGANIZATION-LIST-H3.3"),
-                    ),
-                    Planned(
-                        "test_unknown_filter_attribute_is_400",
-                        ("OP-ORGANIZATION-LIST-H4",),
-                    ),
-                    Planned(
-                        "test_missing_reply_channel_is_counted_not_fatal",
-                        ("OP-ORGANIZATION-CREATE-H2",),
-                    ),
-                ),
-                "events": (
-                    Planned(
-                        "test_create_publishes_the_create_event",
-                        ("OP-ORGANIZATION-CREATE",),
-                    ),
-                    Planned(
-                        "test_patch_publishes_the_attribute_value_change_event",
-                        ("OP-ORGANIZATION-PATCH",),
-                    ),
-                    Planned(
-                        "test_state_patch_publishes_the_state_change_event",
-                        ("OP-ORGANIZATION-PATCH",),
-                    ),
-                    Planned(
-                        "test_delete_publishes_the_delete_event",
-                        ("OP-ORGANIZATION-DELETE",),
-                    ),
-                ),
-            },
+            tests=ORGANIZATION_TESTS,
         ),
     ),
 )

@@ -45,6 +45,11 @@ class TestIR:
     #: for a parametrized test: the parameter names, comma separated
     parameters: str = ""
 
+    def values_of(self, case: CaseIR) -> str:
+        """The case's parameter values as a Python tuple literal (no trailing comma, which
+        black would read as a request to put each value on a line of its own)."""
+        return f"({case.values},)" if len(self.parameter_names) == 1 else f"({case.values})"
+
     @property
     def parameter_names(self) -> tuple[str, ...]:
         """The parameter names as the runtime's plan holds them."""
@@ -91,6 +96,10 @@ class OperationIR:
 
     def rule(self, key: str) -> tuple[str, ...]:
         return rule_of(self.rule_ids, key)
+
+    @property
+    def mandatory_reply_headers(self) -> tuple[str, ...]:
+        return tuple(h.name for h in self.reply_headers if h.required)
 
     @property
     def kind_member(self) -> str:

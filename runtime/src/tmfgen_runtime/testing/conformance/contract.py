@@ -108,14 +108,8 @@ class ApiContract:
 
     #: operation name -> (request channel, reply channel), the constant parts after the prefix
     channels: Mapping[str, tuple[str, str]]
-    #: operation name -> the request headers the profile lists, (name, mandatory)
-    request_headers: Mapping[str, tuple[tuple[str, bool], ...]]
-    #: operation name -> the Parameters fields the profile lists, (name, mandatory)
-    parameters: Mapping[str, tuple[tuple[str, bool], ...]]
     #: operation name -> the reply headers the profile makes mandatory
     mandatory_reply_headers: Mapping[str, tuple[str, ...]]
-    #: operation name -> the status codes the profile lists
-    status_codes: Mapping[str, tuple[int, ...]]
     #: the constant part of every notification channel the document declares
     notification_channels: tuple[str, ...]
     #: the prefix `--external` tests use when no `--prefix` is given (the profile's example)

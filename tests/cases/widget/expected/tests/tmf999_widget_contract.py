@@ -21,6 +21,170 @@ from tmfgen_runtime.testing.conformance.contract import (
     ResourceContract,
 )
 
+#: the tests of Widget by module, each with the profile rules it checks
+WIDGET_TESTS = {
+    "conformance": (
+        Planned(
+            "test_create_assigns_provider_attribute",
+            ("OP-WIDGET-CREATE-S201",),
+            ("attribute", "source", "value"),
+            (),
+        ),
+        Planned(
+            "test_create_with_provider_assigned_attribute_is_400",
+            ("OP-WIDGET-CREATE",),
+            ("attribute", "value"),
+            (),
+        ),
+        Planned(
+            "test_create_returns_201_with_mandatory_attributes",
+            (
+                "OP-WIDGET-CREATE",
+                "OP-WIDGET-CREATE-S201",
+                "RES-WIDGET-1",
+                "RES-WIDGET-2",
+                "RES-WIDGET-PART-1",
+                "RES-WIDGET-PART-2",
+            ),
+        ),
+        Planned("test_create_without_optional_parents_is_201", ("OP-WIDGET-CREATE-S201",)),
+        Planned(
+            "test_create_with_every_optional_sub_resource",
+            ("RES-WIDGET-PART-1", "RES-WIDGET-PART-2"),
+        ),
+        Planned(
+            "test_create_without_mandatory_attribute_is_400",
+            ("OP-WIDGET-CREATE",),
+            ("attribute",),
+            (
+                Case("@type", ("@type",), ("OP-WIDGET-CREATE-M1", "RES-WIDGET-1")),
+                Case("name", ("name",), ("OP-WIDGET-CREATE-M2", "RES-WIDGET-3")),
+            ),
+        ),
+        Planned(
+            "test_create_with_blank_mandatory_attribute_is_400",
+            ("OP-WIDGET-CREATE",),
+            ("attribute", "blank"),
+            (
+                Case("@type-empty", ("@type", ""), ("OP-WIDGET-CREATE-M1", "RES-WIDGET-1")),
+                Case("@type-null", ("@type", None), ("OP-WIDGET-CREATE-M1", "RES-WIDGET-1")),
+                Case("name-empty", ("name", ""), ("OP-WIDGET-CREATE-M2", "RES-WIDGET-3")),
+                Case("name-null", ("name", None), ("OP-WIDGET-CREATE-M2", "RES-WIDGET-3")),
+            ),
+        ),
+        Planned(
+            "test_create_conditional_attribute",
+            ("OP-WIDGET-CREATE",),
+            ("parent", "attribute", "server_assigned"),
+            (
+                Case("part-@type-False", ("part", "@type", False), ("RES-WIDGET-PART-1",)),
+                Case("part-id-True", ("part", "id", True), ("RES-WIDGET-PART-2",)),
+            ),
+        ),
+        Planned(
+            "test_create_conditional_attribute_on_every_element",
+            ("OP-WIDGET-CREATE",),
+            ("parent", "attribute", "server_assigned"),
+            (
+                Case("part-@type-False", ("part", "@type", False), ("RES-WIDGET-PART-1",)),
+                Case("part-id-True", ("part", "id", True), ("RES-WIDGET-PART-2",)),
+            ),
+        ),
+        Planned("test_create_fields_selection", ("OP-WIDGET-CREATE-H3.1",)),
+        Planned(
+            "test_create_element_without_a_property_its_schema_requires_is_400",
+            ("OP-WIDGET-CREATE",),
+            ("attribute", "required", "element"),
+            (),
+        ),
+        Planned(
+            "test_retrieve_returns_200",
+            (
+                "OP-WIDGET-RETRIEVE",
+                "OP-WIDGET-RETRIEVE-S200",
+                "OP-WIDGET-RETRIEVE-H3.1",
+                "RES-WIDGET-1",
+                "RES-WIDGET-2",
+                "RES-WIDGET-PART-1",
+                "RES-WIDGET-PART-2",
+            ),
+        ),
+        Planned("test_retrieve_unknown_id_is_404", ("OP-WIDGET-RETRIEVE-S404",)),
+        Planned("test_retrieve_fields_selection", ("OP-WIDGET-RETRIEVE-H3.2",)),
+        Planned(
+            "test_retrieve_fields_selects_a_structured_attribute_whole",
+            ("OP-WIDGET-RETRIEVE-H3.2",),
+        ),
+        Planned(
+            "test_replies_echo_correlation_id_and_request_channel",
+            (
+                "OP-WIDGET-CREATE",
+                "OP-WIDGET-CREATE-H1",
+                "OP-WIDGET-CREATE-H2",
+                "OP-WIDGET-CREATE-R1",
+                "OP-WIDGET-CREATE-R3",
+                "OP-WIDGET-CREATE-R2",
+                "OP-WIDGET-RETRIEVE",
+                "OP-WIDGET-RETRIEVE-H1",
+                "OP-WIDGET-RETRIEVE-H2",
+                "OP-WIDGET-RETRIEVE-R1",
+                "OP-WIDGET-RETRIEVE-R3",
+                "OP-WIDGET-RETRIEVE-R2",
+            ),
+        ),
+        Planned(
+            "test_error_replies_carry_the_reply_headers",
+            ("OP-WIDGET-CREATE",),
+            ("operation",),
+            (
+                Case(
+                    "createWidget",
+                    ("createWidget",),
+                    ("OP-WIDGET-CREATE-R1", "OP-WIDGET-CREATE-R3", "OP-WIDGET-CREATE-R2"),
+                ),
+                Case(
+                    "retrieveWidget",
+                    ("retrieveWidget",),
+                    ("OP-WIDGET-RETRIEVE-R1", "OP-WIDGET-RETRIEVE-R3", "OP-WIDGET-RETRIEVE-R2"),
+                ),
+            ),
+        ),
+        Planned("test_prefixed_channel", ("PREFIX", "OP-WIDGET-CREATE")),
+        Planned(
+            "test_redelivered_create_is_applied_once", ("OP-WIDGET-CREATE", "OP-WIDGET-CREATE-H1")
+        ),
+        Planned(
+            "test_concurrent_requests_are_not_mixed_up", ("OP-WIDGET-CREATE", "OP-WIDGET-CREATE-H1")
+        ),
+    ),
+    "bad_input": (
+        Planned("test_invalid_json_is_400", ("OP-WIDGET-CREATE",)),
+        Planned("test_non_object_payload_is_400", ("OP-WIDGET-CREATE",)),
+        Planned("test_wrong_type_is_400", ("OP-WIDGET-CREATE",)),
+        Planned("test_unknown_nested_type_is_400", ("OP-WIDGET-CREATE",)),
+        Planned("test_unknown_resource_type_is_400", ("OP-WIDGET-CREATE", "RES-WIDGET-1")),
+        Planned("test_missing_correlation_id_is_400", ("OP-WIDGET-CREATE-H1",)),
+        Planned(
+            "test_missing_parameters_is_400",
+            ("OP-WIDGET-CREATE",),
+            ("operation",),
+            (
+                Case("createWidget", ("createWidget",), ("OP-WIDGET-CREATE-H3",)),
+                Case("retrieveWidget", ("retrieveWidget",), ("OP-WIDGET-RETRIEVE-H3",)),
+            ),
+        ),
+        Planned(
+            "test_missing_id_is_400",
+            ("OP-WIDGET-CREATE",),
+            ("operation",),
+            (Case("retrieveWidget", ("retrieveWidget",), ("OP-WIDGET-RETRIEVE-H3.1",)),),
+        ),
+        Planned("test_malformed_parameters_is_400", ("OP-WIDGET-RETRIEVE-H3",)),
+        Planned("test_unknown_field_is_400", ("OP-WIDGET-RETRIEVE-H3.2",)),
+        Planned("test_missing_reply_channel_is_counted_not_fatal", ("OP-WIDGET-CREATE-H2",)),
+    ),
+}
+
 CONTRACT = ApiContract(
     channels={
         "createWidget": (
@@ -32,40 +196,9 @@ CONTRACT = ApiContract(
             "widgetManagement.v1.retrieveWidget.commandReply",
         ),
     },
-    request_headers={
-        "createWidget": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-        ),
-        "retrieveWidget": (
-            ("X-Correlation-Id", True),
-            ("Reply-Channel", True),
-            ("Parameters", True),
-        ),
-    },
-    parameters={
-        "createWidget": (("fields", False),),
-        "retrieveWidget": (
-            ("id", True),
-            ("fields", False),
-        ),
-    },
     mandatory_reply_headers={
-        "createWidget": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-        "retrieveWidget": (
-            "X-Correlation-Id",
-            "Status-Code",
-            "X-Request-Channel",
-        ),
-    },
-    status_codes={
-        "createWidget": (201,),
-        "retrieveWidget": (200, 404),
+        "createWidget": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
+        "retrieveWidget": ("X-Correlation-Id", "Status-Code", "X-Request-Channel"),
     },
     notification_channels=(),
     example_prefix="acme",
@@ -97,284 +230,7 @@ CONTRACT = ApiContract(
             change_stamps=(),
             events=(),
             payload_key="",
-            tests={
-                "conformance": (
-                    Planned(
-                        "test_create_assigns_provider_attribute",
-                        ("OP-WIDGET-CREATE-S201",),
-                        ("attribute", "source", "value"),
-                        (),
-                    ),
-                    Planned(
-                        "test_create_with_provider_assigned_attribute_is_400",
-                        ("OP-WIDGET-CREATE",),
-                        ("attribute", "value"),
-                        (),
-                    ),
-                    Planned(
-                        "test_create_returns_201_with_mandatory_attributes",
-                        (
-                            "OP-WIDGET-CREATE",
-                            "OP-WIDGET-CREATE-S201",
-                            "RES-WIDGET-1",
-                            "RES-WIDGET-2",
-                            "RES-WIDGET-PART-1",
-                            "RES-WIDGET-PART-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_create_without_optional_parents_is_201",
-                        ("OP-WIDGET-CREATE-S201",),
-                    ),
-                    Planned(
-                        "test_create_with_every_optional_sub_resource",
-                        ("RES-WIDGET-PART-1", "RES-WIDGET-PART-2"),
-                    ),
-                    Planned(
-                        "test_create_without_mandatory_attribute_is_400",
-                        ("OP-WIDGET-CREATE",),
-                        ("attribute",),
-                        (
-                            Case("@type", ("@type",), ("OP-WIDGET-CREATE-M1", "RES-WIDGET-1")),
-                            Case("name", ("name",), ("OP-WIDGET-CREATE-M2", "RES-WIDGET-3")),
-                        ),
-                    ),
-                    Planned(
-                        "test_create_with_blank_mandatory_attribute_is_400",
-                        ("OP-WIDGET-CREATE",),
-                        ("attribute", "blank"),
-                        (
-                            Case(
-                                "@type-empty",
-                                (
-                                    "@type",
-                                    "",
-                                ),
-                                ("OP-WIDGET-CREATE-M1", "RES-WIDGET-1"),
-                            ),
-                            Case(
-                                "@type-null",
-                                (
-                                    "@type",
-                                    None,
-                                ),
-                                ("OP-WIDGET-CREATE-M1", "RES-WIDGET-1"),
-                            ),
-                            Case(
-                                "name-empty",
-                                (
-                                    "name",
-                                    "",
-                                ),
-                                ("OP-WIDGET-CREATE-M2", "RES-WIDGET-3"),
-                            ),
-                            Case(
-                                "name-null",
-                                (
-                                    "name",
-                                    None,
-                                ),
-                                ("OP-WIDGET-CREATE-M2", "RES-WIDGET-3"),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_create_conditional_attribute",
-                        ("OP-WIDGET-CREATE",),
-                        ("parent", "attribute", "server_assigned"),
-                        (
-                            Case(
-                                "part-@type-False",
-                                (
-                                    "part",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-WIDGET-PART-1",),
-                            ),
-                            Case(
-                                "part-id-True",
-                                (
-                                    "part",
-                                    "id",
-                                    True,
-                                ),
-                                ("RES-WIDGET-PART-2",),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_create_conditional_attribute_on_every_element",
-                        ("OP-WIDGET-CREATE",),
-                        ("parent", "attribute", "server_assigned"),
-                        (
-                            Case(
-                                "part-@type-False",
-                                (
-                                    "part",
-                                    "@type",
-                                    False,
-                                ),
-                                ("RES-WIDGET-PART-1",),
-                            ),
-                            Case(
-                                "part-id-True",
-                                (
-                                    "part",
-                                    "id",
-                                    True,
-                                ),
-                                ("RES-WIDGET-PART-2",),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_create_fields_selection",
-                        ("OP-WIDGET-CREATE-H3.1",),
-                    ),
-                    Planned(
-                        "test_create_element_without_a_property_its_schema_requires_is_400",
-                        ("OP-WIDGET-CREATE",),
-                        ("attribute", "required", "element"),
-                        (),
-                    ),
-                    Planned(
-                        "test_retrieve_returns_200",
-                        (
-                            "OP-WIDGET-RETRIEVE",
-                            "OP-WIDGET-RETRIEVE-S200",
-                            "OP-WIDGET-RETRIEVE-H3.1",
-                            "RES-WIDGET-1",
-                            "RES-WIDGET-2",
-                            "RES-WIDGET-PART-1",
-                            "RES-WIDGET-PART-2",
-                        ),
-                    ),
-                    Planned(
-                        "test_retrieve_unknown_id_is_404",
-                        ("OP-WIDGET-RETRIEVE-S404",),
-                    ),
-                    Planned(
-                        "test_retrieve_fields_selection",
-                        ("OP-WIDGET-RETRIEVE-H3.2",),
-                    ),
-                    Planned(
-                        "test_retrieve_fields_selects_a_structured_attribute_whole",
-                        ("OP-WIDGET-RETRIEVE-H3.2",),
-                    ),
-                    Planned(
-                        "test_replies_echo_correlation_id_and_request_channel",
-                        (
-                            "OP-WIDGET-CREATE",
-                            "OP-WIDGET-CREATE-H1",
-                            "OP-WIDGET-CREATE-H2",
-                            "OP-WIDGET-CREATE-R1",
-                            "OP-WIDGET-CREATE-R3",
-                            "OP-WIDGET-CREATE-R2",
-                            "OP-WIDGET-RETRIEVE",
-                            "OP-WIDGET-RETRIEVE-H1",
-                            "OP-WIDGET-RETRIEVE-H2",
-                            "OP-WIDGET-RETRIEVE-R1",
-                            "OP-WIDGET-RETRIEVE-R3",
-                            "OP-WIDGET-RETRIEVE-R2",
-                        ),
-                    ),
-                    Planned(
-                        "test_error_replies_carry_the_reply_headers",
-                        ("OP-WIDGET-CREATE",),
-                        ("operation",),
-                        (
-                            Case(
-                                "createWidget",
-                                ("createWidget",),
-                                (
-                                    "OP-WIDGET-CREATE-R1",
-                                    "OP-WIDGET-CREATE-R3",
-                                    "OP-WIDGET-CREATE-R2",
-                                ),
-                            ),
-                            Case(
-                                "retrieveWidget",
-                                ("retrieveWidget",),
-                                (
-                                    "OP-WIDGET-RETRIEVE-R1",
-                                    "OP-WIDGET-RETRIEVE-R3",
-                                    "OP-WIDGET-RETRIEVE-R2",
-                                ),
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_prefixed_channel",
-                        ("PREFIX", "OP-WIDGET-CREATE"),
-                    ),
-                    Planned(
-                        "test_redelivered_create_is_applied_once",
-                        ("OP-WIDGET-CREATE", "OP-WIDGET-CREATE-H1"),
-                    ),
-                    Planned(
-                        "test_concurrent_requests_are_not_mixed_up",
-                        ("OP-WIDGET-CREATE", "OP-WIDGET-CREATE-H1"),
-                    ),
-                ),
-                "bad_input": (
-                    Planned(
-                        "test_invalid_json_is_400",
-                        ("OP-WIDGET-CREATE",),
-                    ),
-                    Planned(
-                        "test_non_object_payload_is_400",
-                        ("OP-WIDGET-CREATE",),
-                    ),
-                    Planned(
-                        "test_wrong_type_is_400",
-                        ("OP-WIDGET-CREATE",),
-                    ),
-                    Planned(
-                        "test_unknown_nested_type_is_400",
-                        ("OP-WIDGET-CREATE",),
-                    ),
-                    Planned(
-                        "test_unknown_resource_type_is_400",
-                        ("OP-WIDGET-CREATE", "RES-WIDGET-1"),
-                    ),
-                    Planned(
-                        "test_missing_correlation_id_is_400",
-                        ("OP-WIDGET-CREATE-H1",),
-                    ),
-                    Planned(
-                        "test_missing_parameters_is_400",
-                        ("OP-WIDGET-CREATE",),
-                        ("operation",),
-                        (
-                            Case("createWidget", ("createWidget",), ("OP-WIDGET-CREATE-H3",)),
-                            Case("retrieveWidget", ("retrieveWidget",), ("OP-WIDGET-RETRIEVE-H3",)),
-                        ),
-                    ),
-                    Planned(
-                        "test_missing_id_is_400",
-                        ("OP-WIDGET-CREATE",),
-                        ("operation",),
-                        (
-                            Case(
-                                "retrieveWidget", ("retrieveWidget",), ("OP-WIDGET-RETRIEVE-H3.1",)
-                            ),
-                        ),
-                    ),
-                    Planned(
-                        "test_malformed_parameters_is_400",
-                        ("OP-WIDGET-RETRIEVE-H3",),
-                    ),
-                    Planned(
-                        "test_unknown_field_is_400",
-                        ("OP-WIDGET-RETRIEVE-H3.2",),
-                    ),
-                    Planned(
-                        "test_missing_reply_channel_is_counted_not_fatal",
-                        ("OP-WIDGET-CREATE-H2",),
-                    ),
-                ),
-            },
+            tests=WIDGET_TESTS,
         ),
     ),
 )
