@@ -58,7 +58,7 @@ def test_runtime_docstring_change_rewrites_only_the_runtime_copy(
     out = tmp_path / "out"
     built, _ = generate(inputs, out)
     package = built.api.package
-    memory = runtime / "memory.py"
+    memory = runtime / "transports" / "memory.py"
     text = memory.read_text(encoding="utf-8")
     assert text.startswith('"""')
     memory.write_text('"""Reworded. ' + text[3:], encoding="utf-8")

@@ -52,8 +52,8 @@ from tmfgen.profile.provider_inference import infer_profile, needs_source
 from tmfgen.scaffold.oas import OasIndex, read_oas
 from tmfgen.scaffold.run import oas_schemas, scaffold
 from tmfgen.schemas import walk
-from tmfgen_runtime import provider, rules
 from tmfgen_runtime.protocol.merge_patch import merge_patch
+from tmfgen_runtime.serving import provider, rules
 
 M = Rule.MANDATORY
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tmfgen_runtime import outbox
+from tmfgen_runtime.serving import outbox
 from tmfgen_runtime.serving.events import PendingEvent
 from tmfgen_runtime.stores.postgres import PostgresStore
 from tmfgen_runtime.stores.store import Mutation, SQLiteStore, Store, StoredReply

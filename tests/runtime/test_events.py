@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
-from tmfgen_runtime import events
 from tmfgen_runtime.protocol.wire import ReplyPolicy
 from tmfgen_runtime.query.query import QuerySupport
 from tmfgen_runtime.running.client import Inbox, ReplyMessage, TmfClient
+from tmfgen_runtime.serving import events
 from tmfgen_runtime.serving.operations import ResourceBinding
 from tmfgen_runtime.serving.rules import ResourceRules
 from tmfgen_runtime.serving.service import Route, Service
@@ -237,7 +237,7 @@ async def test_the_relay_publishes_rows_left_from_before_a_restart(tmp_path: Any
     store = SQLiteStore(path)
     await store.open()
     (event,) = events.notifications_for("Widget", API, 5).on_insert({"id": "9"}, "c-9")
-    from tmfgen_runtime import outbox
+    from tmfgen_runtime.serving import outbox
 
     outbox.sqlite_write(store.db, [event], "c-9")
     await store.close()
@@ -263,7 +263,7 @@ async def test_the_service_relay_deletes_published_events_after_their_retention(
 ) -> None:
     """The relay of a service prunes its store's outbox: a published row goes once it is older
     than `outbox_retention`, at most `PRUNE_EVERY` seconds later."""
-    from tmfgen_runtime import outbox
+    from tmfgen_runtime.serving import outbox
 
     monkeypatch.setattr(outbox, "PRUNE_EVERY", 0.05)
     url = f"memory://events-{uuid.uuid4().hex}"

@@ -15,9 +15,9 @@ import signal
 import sys
 
 from pydantic import BaseModel, ConfigDict, Field
-from tmfgen_runtime import events
 from tmfgen_runtime.protocol.wire import ReplyPolicy
 from tmfgen_runtime.query.query import QuerySupport
+from tmfgen_runtime.serving import events
 from tmfgen_runtime.serving.operations import ResourceBinding
 from tmfgen_runtime.serving.rules import ResourceRules
 from tmfgen_runtime.serving.service import Route, Service

@@ -131,9 +131,9 @@ async def run(args: argparse.Namespace) -> Report:
     # the runtime the package runs on: its own copy (--vendor-runtime) or tmfgen-runtime
     vendored = (Path(args.package).resolve() / package / "runtime").is_dir()
     runtime = f"{package}.runtime" if vendored else "tmfgen_runtime"
-    client_mod = __import__(f"{runtime}.client", fromlist=["Inbox"])
-    transport_mod = __import__(f"{runtime}.transport", fromlist=["create_transport"])
-    wire_mod = __import__(f"{runtime}.wire", fromlist=["ReplyPolicy"])
+    client_mod = __import__(f"{runtime}.running.client", fromlist=["Inbox"])
+    transport_mod = __import__(f"{runtime}.transports.transport", fromlist=["create_transport"])
+    wire_mod = __import__(f"{runtime}.protocol.wire", fromlist=["ReplyPolicy"])
 
     report = Report()
     counter = _ErrorCounter(report)
