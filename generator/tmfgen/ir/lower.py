@@ -182,9 +182,6 @@ class _Lowering:
             generator_version=__version__,
             inputs=_inputs([*self.spec.files, Path(self.profile_file)]),
             contract=_contract(self.spec),
-            general_rules=general,
-            prefix_rule_id=prefix_id,
-            notification_rules=notes,
         )
 
     def resource(self, resource: Resource, ptr: str) -> ResourceIR:

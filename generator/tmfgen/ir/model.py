@@ -55,12 +55,6 @@ class TestIR:
         """The parameter names as the runtime's plan holds them."""
         return tuple(self.parameters.split(",")) if self.parameters else ()
 
-    def ids(self) -> tuple[str, ...]:
-        """The pytest ids of the test: `name`, or `name[case]` for each case."""
-        if not self.parameters:
-            return (self.name,)
-        return tuple(f"{self.name}[{case.id}]" for case in self.cases)
-
 
 @dataclass(frozen=True)
 class HeaderIR:
@@ -269,11 +263,6 @@ class ApiIR:
     #: the AsyncAPI document and every file it references, as (path relative to it, text): the
     #: package carries the contract it implements
     contract: tuple[tuple[str, str], ...] = ()
-    #: (topic, id) of the profile's general rules, and the id of the Prefix rule
-    general_rules: RuleKeys = ()
-    prefix_rule_id: str = ""
-    #: (notification name, id) of the profile's notification rows
-    notification_rules: RuleKeys = ()
     #: the tmfgen-runtime version the package is generated against
     runtime_version: str = ""
     #: whether the runtime is copied into the package (`--vendor-runtime`) instead of required
