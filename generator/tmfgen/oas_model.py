@@ -29,6 +29,12 @@ from .yamlcache import InputFileError, load_yaml, read_text, yaml_reason
 SCHEMA_REF = "#/components/schemas/"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
+#: schema keywords holding subschemas: a map of them, a list of them, or one (the bundler
+#: rewrites what they hold, the identifier checks walk it)
+SCHEMA_MAPS = ("properties",)
+SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+SCHEMA_ONE = ("items", "additionalProperties", "not")
+
 Json = Any
 Shape = tuple[Any, ...]
 Schema = Mapping[str, Any]
