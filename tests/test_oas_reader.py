@@ -1,15 +1,25 @@
 """One reader of OpenAPI schema names: the bundler, the normalisation, scaffold and diff all build
-and read `#/components/schemas/NAME` through `tmfgen.oas_model`, and read OAS files within the
-YAML limits."""
+and read `#/components/schemas/NAME` through `tmfgen.oas_model`, fold `allOf` chains with its
+`allof_chain`, and read OAS files within the YAML limits."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from tmfgen.oas_model import component_schemas, ref_name, schema_ref
+from tmfgen.oas_model import (
+    OasDocument,
+    allof_chain,
+    allof_parts,
+    component_schemas,
+    fold,
+    ref_name,
+    schema_ref,
+)
 from tmfgen.problems import PipelineError
 from tmfgen.scaffold.run import oas_schemas
+from tmfgen.schemas import walk
+from tmfgen.schemas.normalize import flatten_optional
 
 
 def test_a_schema_reference_reads_back_as_its_name() -> None:
@@ -47,3 +57,60 @@ def test_the_openapi_inference_sees_the_component_schemas(tmp_path: Path) -> Non
         encoding="utf-8",
     )
     assert oas_schemas(oas) == {"Thing": {"type": "object"}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": schema_ref(name)}
+
+
+#: Leaf <- Left, Right <- Root (a diamond), Left overriding Root's `a`; Loop extends itself
+DIAMOND = {
+    "Root": {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]},
+    "Left": {"allOf": [_ref("Root"), {"properties": {"a": {"type": "integer"}}}]},
+    "Right": {"allOf": [_ref("Root"), {"properties": {"b": {}}, "required": ["b"]}]},
+    "Leaf": {"allOf": [_ref("Left"), _ref("Right")], "properties": {"c": {}}},
+    "Loop": {"allOf": [_ref("Loop"), {"properties": {"x": {}}}]},
+}
+
+
+def test_a_shared_ancestor_is_folded_once_and_does_not_undo_an_override() -> None:
+    parts = allof_parts(DIAMOND, DIAMOND["Leaf"])
+    assert parts.count(DIAMOND["Root"]) == 1
+    assert parts[0] is DIAMOND["Root"] and parts[-1] is DIAMOND["Leaf"]
+    assert walk.effective_properties(DIAMOND, DIAMOND["Leaf"])["a"] == {"type": "integer"}
+    assert fold(DIAMOND, DIAMOND["Leaf"]).properties["a"] == {"type": "integer"}
+
+
+def test_walk_flatten_and_diff_read_the_same_chain() -> None:
+    effective = OasDocument({"components": {"schemas": DIAMOND}}).effective("Leaf")
+    assert list(effective.properties) == list(walk.effective_properties(DIAMOND, DIAMOND["Leaf"]))
+    assert effective.required == set(walk.effective_required(DIAMOND, DIAMOND["Leaf"]))
+    assert walk.effective_required(DIAMOND, DIAMOND["Leaf"]) == ["a", "b"]
+    flat = flatten_optional(DIAMOND, "Leaf")
+    assert flat["properties"] == walk.effective_properties(DIAMOND, DIAMOND["Leaf"])
+
+
+def test_a_schema_extending_itself_contributes_once() -> None:
+    assert [p.schema for p in allof_chain(DIAMOND, DIAMOND["Loop"])][-1] is DIAMOND["Loop"]
+    assert list(fold(DIAMOND, DIAMOND["Loop"]).properties) == ["x"]
+
+
+def test_a_long_chain_does_not_exhaust_the_stack() -> None:
+    schemas: dict[str, object] = {"S0": {"properties": {"p0": {}}}}
+    for i in range(1, 5000):
+        schemas[f"S{i}"] = {"allOf": [_ref(f"S{i - 1}")], "properties": {f"p{i}": {}}}
+    assert len(fold(schemas, schemas["S4999"]).properties) == 5000
+
+
+def test_only_the_schemas_own_or_inline_discriminator_counts() -> None:
+    base = {"discriminator": {"propertyName": "@type", "mapping": {"B": schema_ref("Base")}}}
+    schemas = {
+        "Base": base,
+        "Sub": {"allOf": [_ref("Base")]},
+        "Union": {"allOf": [{"discriminator": {"propertyName": "kind", "mapping": {"S": "Sub"}}}]},
+    }
+    assert fold(schemas, schemas["Base"]).mapping == {"B": "Base"}
+    assert fold(schemas, schemas["Sub"]).discriminator_property is None
+    inherited = allof_chain(schemas, schemas["Sub"])
+    assert [p.inherited for p in inherited] == [True, False]
+    assert fold(schemas, schemas["Union"]).mapping == {"S": "Sub"}

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from .oas_model import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_ONE
 from .problems import Level, Problem, pointer
 from .profile.model import AttributeRule, HeaderRule, Profile
 from .spec.model import Spec
@@ -30,10 +31,6 @@ ATTRIBUTE = re.compile(r"[@$]?[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
 CHANNEL = re.compile(
     r"(\{[A-Za-z][A-Za-z0-9_]{0,63}\}\.)?[A-Za-z0-9_\-]{1,64}(\.[A-Za-z0-9_\-]{1,64}){0,15}"
 )
-
-_SCHEMA_MAPS = ("properties",)
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
-_SCHEMA_ONE = ("items", "additionalProperties", "not")
 
 
 def _shown(value: str) -> str:
@@ -134,18 +131,18 @@ def _property_names(file: str, ptr: str, schema: Any) -> Iterator[Problem | None
         if not isinstance(node, Mapping):
             continue
         yield _pattern(file, here, node.get("pattern"))
-        for key in _SCHEMA_MAPS:
+        for key in SCHEMA_MAPS:
             members = node.get(key)
             if isinstance(members, Mapping):
                 for prop, sub in members.items():
                     where = here + pointer(key, str(prop))
                     yield _check(file, where, str(prop), ATTRIBUTE, "property name")
                     stack.append((where, sub))
-        for key in _SCHEMA_LISTS:
+        for key in SCHEMA_LISTS:
             members = node.get(key)
             if isinstance(members, list):
                 stack.extend((here + pointer(key, i), sub) for i, sub in enumerate(members))
-        for key in _SCHEMA_ONE:
+        for key in SCHEMA_ONE:
             if isinstance(node.get(key), Mapping):
                 stack.append((here + pointer(key), node[key]))
 

@@ -1,20 +1,25 @@
 """A read-only view of a TM Forum REST OpenAPI document, as `oasdiff` compares it, and the one
-place that knows how an OpenAPI document names its schemas (`#/components/schemas/NAME`): the
-spec bundler, the schema normalisation and the scaffold build and read such references here.
+place that knows how an OpenAPI document names its schemas (`#/components/schemas/NAME`) and
+how a schema inherits through `allOf`: the spec bundler, the schema normalisation, the lowering,
+the scaffold and `diff` build and read such references, and fold such chains, here.
 
 TMF schemas are built by `allOf` inheritance (Customer = PartyRole = Entity = Extensible +
 Addressable), so what a generated service validates is the *effective* schema: every property
 and `required` entry collected along the `allOf` chain. Comparing the raw YAML would report a
 moved `required` list as a change and miss an inherited one; comparing effective schemas reports
 what a consumer actually sees.
+
+The fold lives here rather than in `schemas.walk` because this module is the bottom of the
+toolkit's imports: `oasdiff` reads raw OAS files and must not pull in the schema pipeline, while
+`schemas.walk` and `schemas.normalize` already import this module for the reference helpers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -24,13 +29,20 @@ from .yamlcache import InputFileError, load_yaml, read_text, yaml_reason
 SCHEMA_REF = "#/components/schemas/"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
+#: schema keywords holding subschemas: a map of them, a list of them, or one (the bundler
+#: rewrites what they hold, the identifier checks walk it)
+SCHEMA_MAPS = ("properties",)
+SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+SCHEMA_ONE = ("items", "additionalProperties", "not")
+
 Json = Any
 Shape = tuple[Any, ...]
+Schema = Mapping[str, Any]
 
 
 @dataclass
 class Effective:
-    """One schema with its `allOf` chain folded in."""
+    """One schema with its `allOf` chain folded in (`fold`)."""
 
     properties: dict[str, Json] = field(default_factory=dict)
     required: set[str] = field(default_factory=set)
@@ -50,11 +62,99 @@ def schema_ref(name: str) -> str:
     return SCHEMA_REF + name
 
 
+def ref_target(schema: Schema) -> str | None:
+    """The schema name a node's `$ref` names; None without one or for any other reference."""
+    value = schema.get("$ref")
+    return ref_name(value) if isinstance(value, str) else None
+
+
 def component_schemas(document: Json) -> dict[str, Json]:
     """The `components.schemas` of a document, `{}` where any level is missing or no mapping."""
     components = document.get("components") if isinstance(document, dict) else None
     schemas = components.get("schemas") if isinstance(components, dict) else None
     return dict(schemas) if isinstance(schemas, dict) else {}
+
+
+def resolve(schemas: Mapping[str, Schema], schema: Schema) -> Schema:
+    """Follow `$ref`s until a schema with content; a dangling or circular one is returned as is."""
+    seen: set[str] = set()
+    while isinstance(schema.get("$ref"), str):
+        target = ref_name(schema["$ref"])
+        if target is None or target not in schemas or target in seen:
+            return schema
+        seen.add(target)
+        schema = schemas[target]
+    return schema
+
+
+def allof_list(schema: Schema) -> list[Schema]:
+    """The object entries of a schema's own `allOf` list, unresolved; [] without such a list."""
+    parts = schema.get("allOf")
+    return [p for p in parts if isinstance(p, Mapping)] if isinstance(parts, list) else []
+
+
+class Part(NamedTuple):
+    """One schema of an `allOf` chain. `inherited`: reached through a `$ref` in an `allOf`, so
+    it is another schema and its own keywords (a discriminator) are not the folded schema's."""
+
+    schema: Schema
+    inherited: bool
+
+
+def allof_chain(schemas: Mapping[str, Schema], schema: Schema) -> list[Part]:
+    """The schema and every `allOf` part under it, resolved, ancestors before descendants and
+    the schema itself last, so that folding the list in order lets a descendant override.
+
+    Each schema appears once, at its first place depth first: a cycle contributes nothing the
+    second time, and an ancestor shared by two parents (a diamond) does not come back to undo
+    what the first parent overrode. Iterative, so a long chain cannot exhaust the stack.
+    """
+    chain: list[Part] = []
+    seen: set[int] = set()
+    stack: list[tuple[Schema, bool, bool]] = [(resolve(schemas, schema), False, False)]
+    while stack:
+        node, inherited, expanded = stack.pop()
+        if expanded:
+            chain.append(Part(node, inherited))
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, inherited, True))
+        for part in reversed(allof_list(node)):
+            target = resolve(schemas, part)
+            stack.append((target, inherited or target is not part, False))
+    return chain
+
+
+def allof_parts(schemas: Mapping[str, Schema], schema: Schema) -> list[Schema]:
+    """The schemas of `allof_chain`, without the inherited flags."""
+    return [part.schema for part in allof_chain(schemas, schema)]
+
+
+def fold(schemas: Mapping[str, Schema], schema: Json) -> Effective:
+    """The effective schema: properties (a later part's win), `required`, types and the last
+    `enum` along the chain; the discriminator is the last one the schema states itself or
+    through an inline part (an inherited schema's discriminator describes that schema)."""
+    result = Effective()
+    if not isinstance(schema, Mapping):
+        return result
+    for node, inherited in allof_chain(schemas, schema):
+        result.properties.update(node.get("properties") or {})
+        result.required |= {str(r) for r in node.get("required") or []}
+        kind = node.get("type")
+        if isinstance(kind, str):
+            result.types |= {kind}
+        elif isinstance(kind, list):
+            result.types |= {str(k) for k in kind}
+        if "enum" in node:
+            result.enum = tuple(node["enum"])
+        discriminator = node.get("discriminator")
+        if not inherited and isinstance(discriminator, dict):
+            result.discriminator_property = discriminator.get("propertyName")
+            mapping = discriminator.get("mapping") or {}
+            result.mapping = {str(k): ref_name(str(v)) or str(v) for k, v in mapping.items()}
+    return result
 
 
 def iter_refs(node: Json) -> Iterator[str]:
@@ -125,7 +225,6 @@ class OasDocument:
         self.location = location
         self.schemas: dict[str, Json] = component_schemas(self.data)
         self._effective: dict[str, Effective] = {}
-        self._resolving: set[str] = set()
 
     @classmethod
     def load(cls, path: Path) -> OasDocument:
@@ -143,51 +242,15 @@ class OasDocument:
     # -- effective schemas ------------------------------------------------------------------
 
     def effective(self, name: str) -> Effective:
-        """The effective schema of a component; a cycle contributes nothing the second time."""
-        if name in self._effective:
-            return self._effective[name]
-        if name in self._resolving or name not in self.schemas:
-            return Effective()
-        self._resolving.add(name)
-        try:
-            result = self.effective_of(self.schemas[name])
-        finally:
-            self._resolving.discard(name)
-        self._effective[name] = result
-        return result
+        """The effective schema of a component (`fold`); an unknown name has nothing."""
+        if name not in self._effective:
+            found = self.schemas.get(name)
+            self._effective[name] = self.effective_of(found) if found is not None else Effective()
+        return self._effective[name]
 
     def effective_of(self, node: Json) -> Effective:
-        """Fold an inline schema: `allOf` parts first, then the node's own keywords."""
-        result = Effective()
-        if not isinstance(node, dict):
-            return result
-        if "$ref" in node:
-            name = ref_name(str(node["$ref"]))
-            return self.effective(name) if name else result
-        for part in node.get("allOf") or []:
-            inherited = self.effective_of(part)
-            result.properties.update(inherited.properties)
-            result.required |= inherited.required
-            result.types |= inherited.types
-            result.enum = inherited.enum if inherited.enum is not None else result.enum
-            if isinstance(part, dict) and "$ref" not in part and inherited.mapping:
-                result.discriminator_property = inherited.discriminator_property
-                result.mapping = dict(inherited.mapping)
-        result.properties.update(node.get("properties") or {})
-        result.required |= {str(r) for r in node.get("required") or []}
-        kind = node.get("type")
-        if isinstance(kind, str):
-            result.types |= {kind}
-        elif isinstance(kind, list):
-            result.types |= {str(k) for k in kind}
-        if "enum" in node:
-            result.enum = tuple(node["enum"])
-        discriminator = node.get("discriminator")
-        if isinstance(discriminator, dict):
-            result.discriminator_property = discriminator.get("propertyName")
-            mapping = discriminator.get("mapping") or {}
-            result.mapping = {str(k): ref_name(str(v)) or str(v) for k, v in mapping.items()}
-        return result
+        """The effective schema of an inline schema (`fold`)."""
+        return fold(self.schemas, node)
 
     # -- reachability -----------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from ..oas_model import SCHEMA_REF, schema_ref
+from ..oas_model import ref_name, schema_ref
 from ..profile.model import OperationKind, Profile
 from .headers import (
     Schema,
@@ -135,13 +135,13 @@ class _Builder:
     def entry(self, schema: str) -> str:
         """The document's entry for the OAS schema `schema` (added on first use); its key."""
         if schema not in self.entries:
-            target = {"$ref": f"./{self.oas_name}{SCHEMA_REF}{schema}"}
+            target = {"$ref": f"./{self.oas_name}{schema_ref(schema)}"}
             self.entries[schema] = {"schemaFormat": OPENAPI_FORMAT, "schema": target}
         return schema
 
     def inner(self, schema: str) -> str:
         """A reference, from inside an OpenAPI schema, to the OAS schema `schema`."""
-        return f"{SCHEMA_REF}{self.entry(schema)}/schema"
+        return schema_ref(self.entry(schema)) + "/schema"
 
     def payload(self, schema: str, array: bool = False) -> dict[str, Any]:
         if not array:
@@ -152,15 +152,17 @@ class _Builder:
     def envelope(self, event_type: str) -> dict[str, Any] | None:
         """The OAS schema `event_type` as a schema of this document (see the module docstring);
         None when it names anything but schemas of its own OAS file."""
-        own = f"{SCHEMA_REF}{event_type}/schema"
+        own = schema_ref(event_type) + "/schema"
         inlined = event_type + "Payload"
 
         def target(ref: object) -> str:
             if not isinstance(ref, str):
                 raise _NotLocal(ref)
-            name = ref.removeprefix(SCHEMA_REF)
-            if name == ref and ("/" in ref or "#" in ref):
-                raise _NotLocal(ref)  # a bare name is allowed in a discriminator mapping only
+            name = ref_name(ref)
+            if name is None:
+                if "/" in ref or "#" in ref:
+                    raise _NotLocal(ref)  # a bare name is allowed in a discriminator mapping only
+                name = ref
             if name not in self.oas_schemas:
                 raise _NotLocal(ref)
             return name
@@ -172,7 +174,7 @@ class _Builder:
                 return node
             if "$ref" in node:
                 ref = node["$ref"]
-                if not isinstance(ref, str) or not ref.startswith(SCHEMA_REF):
+                if not isinstance(ref, str) or ref_name(ref) is None:
                     raise _NotLocal(ref)
                 name = target(ref)
                 if name == inlined and name not in inside:
@@ -299,7 +301,7 @@ class _Builder:
         else:  # not copyable: the OAS event schema itself
             payload = {
                 "schemaFormat": OPENAPI_FORMAT,
-                "schema": {"$ref": f"./{self.oas_name}{SCHEMA_REF}{event_type}"},
+                "schema": {"$ref": f"./{self.oas_name}{schema_ref(event_type)}"},
             }
         self.message(event_type, f"{event_type} notification", EVENT_HEADERS, None)
         self.messages[event_type]["payload"] = payload

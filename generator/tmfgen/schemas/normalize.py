@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..oas_model import ref_name, schema_ref
+from ..oas_model import allof_list, allof_parts, ref_name, ref_target, schema_ref
 from . import walk
 
 CONCRETE_SUFFIX = "_Concrete"
@@ -107,7 +107,7 @@ def _fix_type(schema: Schema, property_name: str, value: str) -> None:
 
 def _rewrite_refs(node: Any, unions: Mapping[str, Schema], in_all_of: bool = False) -> Any:
     if isinstance(node, dict):
-        target = ref_name(node.get("$ref", "")) if isinstance(node.get("$ref"), str) else None
+        target = ref_target(node)
         if target is not None and target in unions and not in_all_of:
             return copy.deepcopy(unions[target])
         rewritten = {}
@@ -128,8 +128,8 @@ def _allof_parents(schemas: Mapping[str, Schema]) -> frozenset[str]:
     """Schemas some other schema extends through `allOf: [{$ref: ...}]`."""
     parents = set()
     for schema in schemas.values():
-        for part in schema.get("allOf", []) or []:
-            target = ref_name(part.get("$ref", "")) if isinstance(part, dict) else None
+        for part in allof_list(schema):
+            target = ref_target(part)
             if target is not None:
                 parents.add(target)
     return frozenset(parents)
@@ -148,7 +148,7 @@ def drop_undeclared_required(schemas: dict[str, Schema]) -> None:
         declared = set(walk.effective_properties(schemas, schema))
         if not declared or "oneOf" in schema or "anyOf" in schema:
             continue  # free-form or a union: the names may be declared where this cannot see
-        parts = [schema, *(p for p in schema.get("allOf") or [] if isinstance(p, dict))]
+        parts = [schema, *(p for p in allof_list(schema) if isinstance(p, dict))]
         for part in parts:
             required = part.get("required")
             if isinstance(required, list) and any(r not in declared for r in required):
@@ -193,19 +193,9 @@ def flatten_optional(schemas: Mapping[str, Schema], name: str) -> Schema:
     """
     properties: dict[str, Any] = {}
     description = ""
-
-    def collect(schema: Schema) -> None:
-        nonlocal description
-        for part in schema.get("allOf", []):
-            target = ref_name(part.get("$ref", "")) if isinstance(part, dict) else None
-            if target is not None and target in schemas:
-                collect(schemas[target])
-            elif isinstance(part, dict):
-                collect(part)
-        properties.update(copy.deepcopy(schema.get("properties", {})))
-        description = schema.get("description", description)
-
-    collect(schemas[name])
+    for part in allof_parts(schemas, schemas[name]):
+        properties.update(copy.deepcopy(part.get("properties") or {}))
+        description = part.get("description", description)
     flat: Schema = {"type": "object", "properties": properties}
     if description:
         flat["description"] = description

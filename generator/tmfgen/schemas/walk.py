@@ -2,7 +2,8 @@
 
 TMF schemas build objects by `allOf` chains (Customer -> PartyRole -> Entity -> Extensible), so
 "does Customer have attribute X" means walking that chain. These helpers answer such questions
-for the lowering and the sample builder; they never modify the bundle.
+for the lowering, the lint and the sample builder; they never modify the bundle. The chain
+itself, and `$ref` resolution, are `oas_model`'s (`allof_chain`, `resolve`), shared with `diff`.
 """
 
 from __future__ import annotations
@@ -10,54 +11,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..oas_model import ref_name
+from ..oas_model import allof_parts, ref_name
+from ..oas_model import ref_target as ref_target
+from ..oas_model import resolve as resolve
 
 Schema = Mapping[str, Any]
-
-
-def resolve(bundle: Mapping[str, Schema], schema: Schema) -> Schema:
-    """Follow `$ref`s until a schema with content."""
-    seen: set[str] = set()
-    while isinstance(schema.get("$ref"), str):
-        target = ref_name(schema["$ref"])
-        if target is None or target not in bundle or target in seen:
-            return schema
-        seen.add(target)
-        schema = bundle[target]
-    return schema
-
-
-def ref_target(schema: Schema) -> str | None:
-    value = schema.get("$ref")
-    return ref_name(value) if isinstance(value, str) else None
-
-
-def _chain(bundle: Mapping[str, Schema], schema: Schema, seen: set[int]) -> list[Schema]:
-    """The schema and all its allOf parts, depth first, ancestors before descendants."""
-    schema = resolve(bundle, schema)
-    if id(schema) in seen:
-        return []
-    seen.add(id(schema))
-    parts: list[Schema] = []
-    for part in schema.get("allOf", []) or []:
-        if isinstance(part, Mapping):
-            parts.extend(_chain(bundle, part, seen))
-    parts.append(schema)
-    return parts
 
 
 def effective_properties(bundle: Mapping[str, Schema], schema: Schema) -> dict[str, Schema]:
     """Properties of an object including those inherited through allOf; later parts win."""
     properties: dict[str, Schema] = {}
-    for part in _chain(bundle, schema, set()):
-        for name, value in (part.get("properties") or {}).items():
-            properties[name] = value
+    for part in allof_parts(bundle, schema):
+        properties.update(part.get("properties") or {})
     return properties
 
 
 def effective_required(bundle: Mapping[str, Schema], schema: Schema) -> list[str]:
+    """The `required` names along the allOf chain, each once, in the order first met."""
     required: list[str] = []
-    for part in _chain(bundle, schema, set()):
+    for part in allof_parts(bundle, schema):
         for name in part.get("required", []) or []:
             if name not in required:
                 required.append(name)

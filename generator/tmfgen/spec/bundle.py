@@ -27,7 +27,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from tmfgen.oas_model import schema_ref
+from tmfgen.oas_model import SCHEMA_LISTS, SCHEMA_MAPS, SCHEMA_ONE, schema_ref
 from tmfgen.problems import Problems
 from tmfgen.spec.documents import Documents, Location, split_pointer
 
@@ -44,9 +44,6 @@ _JSON_FORMATS = (
     "application/schema+yaml",
 )
 
-_SCHEMA_MAPS = frozenset({"properties"})
-_SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf"})
-_SCHEMA_ONE = frozenset({"not", "items", "additionalProperties"})
 _DROPPED = frozenset({"$schema", "$id", "$comment", "$defs", "definitions"})
 _INEXPRESSIBLE = frozenset(
     {
@@ -176,13 +173,13 @@ class Bundler:
             sub = loc.child(key)
             if key == "$ref":
                 out[key] = self._ref(value, loc, dialect)
-            elif key in _SCHEMA_MAPS and isinstance(value, dict):
+            elif key in SCHEMA_MAPS and isinstance(value, dict):
                 out[key] = {k: self._schema(v, sub.child(k), dialect) for k, v in value.items()}
-            elif key in _SCHEMA_LISTS and isinstance(value, list):
+            elif key in SCHEMA_LISTS and isinstance(value, list):
                 out[key] = [self._schema(v, sub.child(i), dialect) for i, v in enumerate(value)]
             elif key == "additionalProperties" and isinstance(value, bool):
                 out[key] = value  # both dialects spell "any" / "none" the same way
-            elif key in _SCHEMA_ONE and isinstance(value, dict | bool):
+            elif key in SCHEMA_ONE and isinstance(value, dict | bool):
                 out[key] = self._schema(value, sub, dialect)
             elif key == "discriminator" and isinstance(value, dict):
                 out[key] = self._discriminator(value, loc, sub, dialect)

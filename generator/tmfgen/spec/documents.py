@@ -2,7 +2,8 @@
 
 Everything the loader reads goes through one `Documents`, so that:
 
-* each file is parsed once per load (YAML parsing dominates the time budget), with the C loader;
+* each file is parsed once per load (YAML parsing dominates the time budget), by the one YAML
+  reader (`yamlcache`: the C loader, the size and alias limits, the parse cache);
 * a relative `$ref` is resolved against the directory of the file that *contains* it, never the
   working directory, so a spec behaves the same wherever the command runs from;
 * a `$ref` may only reach files below the folders of the input documents (the main document's
@@ -25,9 +26,7 @@ from urllib.parse import unquote
 import yaml
 
 from tmfgen.problems import Problems, pointer
-from tmfgen.yamlcache import InputFileError, YamlLimitError, load_yaml, read_text
-
-# The C loader is several times faster; fall back only if PyYAML was built without libyaml.
+from tmfgen.yamlcache import InputFileError, YamlLimitError, load_yaml, read_text, yaml_reason
 
 
 @dataclass(frozen=True, order=True)
@@ -98,14 +97,8 @@ class Documents:
         except YamlLimitError as exc:
             self.problems.error(self.display(file), "", "yaml-limit", str(exc))
             return False
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-            reason = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-            self.problems.error(self.display(file), "", "yaml-syntax", f"{at}{reason}")
-            return False
         except yaml.YAMLError as exc:
-            self.problems.error(self.display(file), "", "yaml-syntax", str(exc))
+            self.problems.error(self.display(file), "", "yaml-syntax", yaml_reason(exc))
             return False
         self._docs[file] = doc
         return True
