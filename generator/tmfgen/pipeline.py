@@ -12,6 +12,7 @@ folder, so `--check` runs the very same stages and compares instead of writing.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -137,23 +138,39 @@ def _build(inputs: Inputs, worker: ModelsWorker | None) -> Built:
 _VENDORED_IMPORT = re.compile(r"^\s*from \.runtime(\.\w+)* import ", re.MULTILINE)
 
 
-#: an import of a runtime module by its 1.x path (`tmfgen_runtime.operations`, `.runtime.rules`)
-_FLAT_IMPORT = re.compile(r"^\s*from (?:tmfgen_runtime|\.runtime)\.(\w+)(?:\.\w+)* import ", re.M)
+#: the runtime module a user file imports from (`tmfgen_runtime.operations`, `.runtime.rules`)
+_RUNTIME_IMPORT = re.compile(r"^\s*from (?:tmfgen_runtime|\.runtime)\.([\w.]+) import ", re.M)
+
+
+def _in_runtime(path: str) -> bool:
+    """Whether `path` (dotted, below the runtime package) names a module of this runtime."""
+    try:
+        return importlib.util.find_spec(f"tmfgen_runtime.{path}") is not None
+    except ModuleNotFoundError:  # a parent package of the path does not exist
+        return False
 
 
 def _moved_imports(target: Path, text: str) -> list[Problem]:
-    """Imports of runtime modules by the paths runtime 1.x had, each with its 2.x path."""
-    moved = sorted({m for m in _FLAT_IMPORT.findall(text) if m in MOVED_IN_2})
+    """Imports of runtime modules by the paths runtime 1.x had, each with its 2.x path. A path
+    that names a module of this runtime is current, even where a 1.x module had the name of a
+    2.x subpackage (`query`: `tmfgen_runtime.query.query` is the 2.x path)."""
+    moved = sorted(
+        {
+            path
+            for path in _RUNTIME_IMPORT.findall(text)
+            if path.split(".")[0] in MOVED_IN_2 and not _in_runtime(path)
+        }
+    )
     return [
         Problem(
             str(target),
             "",
             Level.WARNING,
             "moved-runtime-import",
-            f"imports the runtime module `{name}` by its 1.x path; tmfgen-runtime 2 moved it: "
-            f"import from `tmfgen_runtime.{MOVED_IN_2[name]}` instead",
+            f"imports the runtime module `{path}` by its 1.x path; tmfgen-runtime 2 moved it: "
+            f"import from `tmfgen_runtime.{MOVED_IN_2[path.split('.')[0]]}` instead",
         )
-        for name in moved
+        for path in moved
     ]
 
 

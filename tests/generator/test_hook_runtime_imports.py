@@ -42,3 +42,17 @@ def test_a_hook_importing_the_vendored_copy_is_warned_after_the_switch(tmp_path:
     shown = _generate(out)
     assert "vendored-runtime-import" in shown
     assert "moved-runtime-import" not in shown  # a 2.x path: only the copy is gone
+
+
+def test_a_hook_importing_a_runtime_2_path_named_like_a_1_x_module_is_not_warned(
+    tmp_path: Path,
+) -> None:
+    # `query` was a 1.x module and is a 2.x subpackage: its 2.x module path is current
+    out = tmp_path / "pkg"
+    _generate(out)
+    _hooks_import(out, "from tmfgen_runtime.query.query import QuerySupport")
+    _hooks_import(out, "from tmfgen_runtime.filters import parse")
+    shown = _generate(out)
+    assert "runtime module `query" not in shown
+    assert "imports the runtime module `filters` by its 1.x path" in shown
+    assert "import from `tmfgen_runtime.query.filters` instead" in shown
