@@ -20,6 +20,7 @@ from tmfgen_runtime.testing.conformance.contract import (
     ApiContract,
     Case,
     Conditional,
+    Event,
     ResourceContract,
 )
 from tmfgen_runtime.testing.conformance.hooks import suite_of
@@ -181,3 +182,20 @@ def test_suite_of_ignores_modules_without_a_suite() -> None:
 
 def test_a_case_keeps_its_values() -> None:
     assert Case("x", ("a", 1)).values == ("a", 1) and Case("x", ()).rules == ()
+
+
+def test_an_operation_name_gives_its_kind_and_a_kind_its_event() -> None:
+    resource = ResourceContract(
+        name="Thing",
+        operations={"create": "createThing", "delete": "deleteThing"},
+        create={},
+        create_rich={},
+        patches=(),
+        events=(Event("DeleteEvent", "ThingDeleteEvent", True),),
+    )
+    assert resource.kind_of("deleteThing") == "delete"
+    assert resource.event("DeleteEvent").event_type == "ThingDeleteEvent"
+    with pytest.raises(StopIteration):
+        resource.kind_of("patchThing")
+    with pytest.raises(StopIteration):
+        resource.event("CreateEvent")

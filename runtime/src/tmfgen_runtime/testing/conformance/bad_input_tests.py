@@ -20,7 +20,7 @@ from .subject import Subject, mentions
 def _payload(subject: Subject, operation: str) -> bytes:
     """For an operation with a payload, one the service accepts, so only the fault under test
     is wrong; else nothing."""
-    kind = next(k for k, name in subject.resource.operations.items() if name == operation)
+    kind = subject.resource.kind_of(operation)
     if kind == "create":
         return json.dumps(dict(subject.resource.create)).encode()
     if kind == "patch":

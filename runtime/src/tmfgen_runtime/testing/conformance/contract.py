@@ -101,6 +101,14 @@ class ResourceContract:
     def has(self, kind: str) -> bool:
         return kind in self.operations
 
+    def kind_of(self, operation: str) -> str:
+        """The kind of the resource's operation named `operation` (`createCustomer` -> `create`)."""
+        return next(kind for kind, name in self.operations.items() if name == operation)
+
+    def event(self, kind: str) -> Event:
+        """The declared event of `kind` (`CreateEvent`); StopIteration when there is none."""
+        return next(event for event in self.events if event.kind == kind)
+
 
 @dataclass(frozen=True)
 class ApiContract:

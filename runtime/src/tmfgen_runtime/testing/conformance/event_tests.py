@@ -31,7 +31,7 @@ async def _expect(subject: Subject, events: EventWatch, kind: str, resource_id: 
     """The event of `kind` about the resource, checked against the `Event` schema and the
     resource's model; fails when a mandatory event does not arrive, skips when an optional one
     does not."""
-    declared = next(e for e in subject.resource.events if e.kind == kind)
+    declared = subject.resource.event(kind)
     key = subject.resource.payload_key
     wait = MANDATORY_WAIT if declared.mandatory else OPTIONAL_WAIT
     envelope = await events.wait_for(declared.event_type, key, resource_id, wait)
@@ -53,7 +53,7 @@ async def test_create_publishes_the_create_event(subject: Subject, events: Event
     envelope = await _expect(subject, events, "CreateEvent", str(resource["id"]))
     key = subject.resource.payload_key
     assert envelope["event"][key] == resource
-    event_type = next(e.event_type for e in subject.resource.events if e.kind == "CreateEvent")
+    event_type = subject.resource.event("CreateEvent").event_type
     assert len(events.matching(event_type, key, str(resource["id"]))) == 1
 
 

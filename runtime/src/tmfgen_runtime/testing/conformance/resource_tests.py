@@ -454,7 +454,7 @@ async def test_replies_echo_correlation_id_and_request_channel(subject: Subject)
 def _refused(subject: Subject, operation: str) -> dict[str, Any]:
     """A request to `operation` the service must refuse (an unknown id, a payload or paging
     it rejects)."""
-    kind = next(k for k, name in subject.resource.operations.items() if name == operation)
+    kind = subject.resource.kind_of(operation)
     missing_id = {"id": unique("missing")}
     refused: dict[str, dict[str, Any]] = {
         "create": {"body": [1, 2, 3]},
