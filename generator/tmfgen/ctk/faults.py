@@ -63,8 +63,8 @@ FAULTS: list[Fault] = [
         (
             Edit(
                 f"{RUNTIME}/serving/operations.py",
-                "reply = Reply(201, binding.query.select(stored, request.parameters))",
-                "reply = Reply(200, binding.query.select(stored, request.parameters))",
+                "reply = _resource_reply(201, stored, fields, encoded)",
+                "reply = _resource_reply(200, stored, fields, encoded)",
             ),
         ),
         ("test_create_returns_201_with_mandatory_attributes",),

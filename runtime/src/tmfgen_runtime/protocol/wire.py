@@ -144,14 +144,33 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+#: one decoder for every request: `json.loads` with an argument builds a new one per call
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def load_json(text: str) -> Any:
     """`json.loads` bounded as the module docstring says; ValueError names what is wrong."""
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = _DECODER.decode(text)
     except RecursionError:
         raise ValueError(f"nesting deeper than {MAX_DEPTH} levels") from None
-    _check_value(value, 0)
+    if _may_break_bounds(text):
+        _check_value(value, 0)
     return value
+
+
+#: what text must hold for its decoded value to break a bound: a `\u` escape (the only way a
+#: lone surrogate or NUL gets into valid JSON decoded from UTF-8) or one written as it is, 19
+#: digits in a row (an integer past 64 bits), or an exponent (a float that overflows); matches
+#: inside strings only cost the full walk
+_RISKY_TEXT = re.compile(r"\\u|[\ud800-\udfff\x00]|\d{19}|\d[eE]")
+
+
+def _may_break_bounds(text: str) -> bool:
+    """False when no value decoded from `text` can break a bound, so the walk is skipped."""
+    if _RISKY_TEXT.search(text) is not None:
+        return True
+    return text.count("[") + text.count("{") >= MAX_DEPTH
 
 
 def _check_value(value: Any, depth: int) -> None:
@@ -213,8 +232,14 @@ def check_header_text(headers: Mapping[str, str]) -> None:
             )
 
 
+def dump_json_text(value: Any) -> str:
+    """The one JSON encoding of payloads and stored bodies: compact, UTF-8 characters as they
+    are. A store that keeps `dump_json_text` output can send it as a reply without decoding."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def dump_json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return dump_json_text(value).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -224,9 +249,19 @@ class Reply:
     status: int
     payload: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: the payload already encoded as `dump_json` would (a stored resource sent as it is kept);
+    #: when given, `payload` is not encoded
+    encoded: bytes | None = None
 
     def body(self) -> bytes:
-        return b"" if self.payload is None else dump_json(self.payload)
+        """The encoded payload, encoded once: a mutating reply is stored and then sent."""
+        if self.encoded is not None:
+            return self.encoded
+        encoded: bytes | None = self.__dict__.get("_body")
+        if encoded is None:
+            encoded = b"" if self.payload is None else dump_json(self.payload)
+            object.__setattr__(self, "_body", encoded)
+        return encoded
 
 
 def reply_headers(

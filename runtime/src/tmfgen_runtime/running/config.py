@@ -167,8 +167,8 @@ SERVE_OPTIONS: tuple[Option, ...] = (
     Option(
         "--request-log-level",
         "TMF_REQUEST_LOG_LEVEL",
-        "level of the one line logged per " "request",
-        "info",
+        "level of the one line logged per request (shown when at or above --log-level)",
+        "debug",
         choices=LOG_LEVELS,
     ),
     Option(

@@ -17,12 +17,13 @@ Channel naming follows the command channels: `<apiName>.v<major>.<eventName>.not
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from ..protocol.wire import dump_json_text
 
 Document = dict[str, Any]
 
@@ -115,30 +116,42 @@ class Notifications:
         document: Mapping[str, Any],
         correlation_id: str,
         changed: Iterable[str] | None = None,
+        encoded: str | None = None,
     ) -> PendingEvent | None:
-        """The event of `kind` about `document`, or None when the resource does not raise it."""
+        """The event of `kind` about `document`, or None when the resource does not raise it.
+
+        The envelope is `{"@type", ..., "timeOccurred", "event": {key: document},
+        "changedAttributes"}`, written around the document's JSON: `encoded`, when the caller
+        has already encoded the document (`wire.dump_json_text`), is not encoded again."""
         channel = self.channels.get(kind)
         if channel is None:
             return None
         event_type = self.resource + kind
         event_id = self.new_id()
         time = self.clock()
-        envelope: Document = {
-            "@type": event_type,
-            "eventId": event_id,
-            "eventTime": time,
-            "eventType": event_type,
-            "correlationId": correlation_id,
-            "timeOccurred": time,
-            "event": {self.payload_key: dict(document)},
-        }
+        head = dump_json_text(
+            {
+                "@type": event_type,
+                "eventId": event_id,
+                "eventTime": time,
+                "eventType": event_type,
+                "correlationId": correlation_id,
+                "timeOccurred": time,
+            }
+        )
+        document_json = dump_json_text(dict(document)) if encoded is None else encoded
+        parts = [head[:-1], ',"event":{', dump_json_text(self.payload_key), ":", document_json]
         if changed is not None:
-            envelope["changedAttributes"] = list(changed)
-        body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            parts += ['},"changedAttributes":', dump_json_text(list(changed)), "}"]
+        else:
+            parts.append("}}")
+        body = "".join(parts).encode("utf-8")
         return PendingEvent(event_id, channel, event_type, body)
 
-    def on_insert(self, stored: Mapping[str, Any], correlation_id: str) -> tuple[PendingEvent, ...]:
-        return _present(self.envelope(CREATE, stored, correlation_id))
+    def on_insert(
+        self, stored: Mapping[str, Any], correlation_id: str, encoded: str | None = None
+    ) -> tuple[PendingEvent, ...]:
+        return _present(self.envelope(CREATE, stored, correlation_id, encoded=encoded))
 
     def on_replace(
         self, before: Mapping[str, Any], after: Mapping[str, Any], correlation_id: str

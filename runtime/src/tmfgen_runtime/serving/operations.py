@@ -33,7 +33,15 @@ from pydantic import BaseModel, ValidationError
 
 from ..protocol.errors import TmfError, bad_request, not_found
 from ..protocol.merge_patch import merge_patch
-from ..protocol.wire import RESULT_COUNT, TOTAL_COUNT, Reply, dump_json, parse_json_body
+from ..protocol.wire import (
+    RESULT_COUNT,
+    TOTAL_COUNT,
+    Reply,
+    dump_json,
+    dump_json_text,
+    parse_json_body,
+)
+from ..query.fields import FieldPaths, select_fields
 from ..query.query import QuerySupport
 from ..stores.store import Conflict, Mutation, MutationKind, Stale, Store, StoredReply
 from . import provider
@@ -120,10 +128,10 @@ def fit_page(items: list[Document], budget: int | None) -> list[Document]:
     return items
 
 
-def _validate(model: type[BaseModel], document: Any, what: str) -> Document:
+def _check(model: type[BaseModel], document: Any, what: str) -> BaseModel:
     """Validate with pydantic; the 400 names every offending location."""
     try:
-        instance = model.model_validate(document)
+        return model.model_validate(document)
     except ValidationError as exc:
         details = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
@@ -132,6 +140,11 @@ def _validate(model: type[BaseModel], document: Any, what: str) -> Document:
         raise bad_request(
             "INVALID_" + what.upper(), f"{what} does not match the schema", details
         ) from None
+
+
+def _validate(model: type[BaseModel], document: Any, what: str) -> Document:
+    """`_check`, then the document as the model has it (its JSON form, only what was set)."""
+    instance = _check(model, document, what)
     dumped: Document = instance.model_dump(by_alias=True, exclude_unset=True, mode="json")
     return dumped
 
@@ -168,6 +181,16 @@ def _conformant(binding: ResourceBinding, document: Document) -> Document:
     return stored
 
 
+def _resource_reply(
+    status: int, document: Document, fields: FieldPaths | None, encoded: str
+) -> Reply:
+    """A reply carrying `document`: the whole of it as its JSON `encoded` already, or the
+    attributes `fields` selects."""
+    if fields is None:
+        return Reply(status, encoded=encoded.encode("utf-8"))
+    return Reply(status, select_fields(document, fields))
+
+
 async def create(
     binding: ResourceBinding, store: Store, request: Request, finalize: Finalize
 ) -> Reply:
@@ -187,14 +210,17 @@ async def create(
     if binding.create_model is not None:
         # a check only: the stored form is the resource model's dump below; an _FVO reference
         # schema without `id` would otherwise drop the id the consumer sent
-        _validate(binding.create_model, document, "payload")
+        _check(binding.create_model, document, "payload")
     document = await binding.hooks.before_create(document)
     new_id = binding.hooks.new_id()
     document = {**document, "id": new_id, "href": f"{binding.href_base}/{new_id}"}
     profile_rules.fill_server_assigned(document, binding.rules, binding.hooks.new_id)
     await provider.fill_on_create(document, assigned, binding.hooks)
     stored = _conformant(binding, document)
-    reply = Reply(201, binding.query.select(stored, request.parameters))
+    # encoded once: the row, the reply (unless it selects fields) and the event carry this JSON
+    encoded = dump_json_text(stored)
+    fields = binding.query.fields(request.parameters)
+    reply = _resource_reply(201, stored, fields, encoded)
     await store.apply(
         Mutation(
             MutationKind.INSERT,
@@ -204,7 +230,8 @@ async def create(
             request.channel,
             request.correlation_id,
             finalize(request, reply),
-            events=binding.notifications.on_insert(stored, request.correlation_id),
+            events=binding.notifications.on_insert(stored, request.correlation_id, encoded),
+            encoded_body=encoded,
         )
     )
     return reply
@@ -212,11 +239,16 @@ async def create(
 
 async def retrieve(binding: ResourceBinding, store: Store, request: Request) -> Reply:
     id = _require_id(request)
-    binding.query.check_fields(request.parameters)
+    fields = binding.query.fields(request.parameters)
+    if fields is None:  # the whole resource: sent as the store keeps it
+        encoded = await store.get_encoded(binding.name, id)
+        if encoded is None:
+            raise not_found(binding.name, id)
+        return Reply(200, encoded=encoded)
     document = await store.get(binding.name, id)
     if document is None:
         raise not_found(binding.name, id)
-    return Reply(200, binding.query.select(document, request.parameters))
+    return Reply(200, select_fields(document, fields))
 
 
 async def list_(binding: ResourceBinding, store: Store, request: Request) -> Reply:
@@ -239,7 +271,7 @@ async def patch(
     if refused:
         raise bad_request("NON_PATCHABLE", "attributes cannot be patched: " + ", ".join(refused))
     if binding.patch_model is not None:
-        _validate(binding.patch_model, changes, "payload")
+        _check(binding.patch_model, changes, "payload")
     for attempt in range(PATCH_ATTEMPTS):
         read = await store.get_versioned(binding.name, id)
         if read is None:

@@ -101,11 +101,17 @@ def sqlite_write(
     db: sqlite3.Connection, events: Sequence[PendingEvent], correlation_id: str
 ) -> None:
     """Insert the events inside the caller's open transaction."""
-    db.executemany(
-        "INSERT INTO tmf_outbox (event_id, channel, event_type, correlation_id, body)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [(e.event_id, e.channel, e.event_type, correlation_id, e.body) for e in events],
-    )
+    rows = [(e.event_id, e.channel, e.event_type, correlation_id, e.body) for e in events]
+    if len(rows) == 1:  # the usual case; executemany costs more for one row
+        db.execute(_SQLITE_INSERT, rows[0])
+    elif rows:
+        db.executemany(_SQLITE_INSERT, rows)
+
+
+_SQLITE_INSERT = (
+    "INSERT INTO tmf_outbox (event_id, channel, event_type, correlation_id, body)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
 
 
 def sqlite_pending(db: sqlite3.Connection, limit: int) -> list[OutboxRow]:
@@ -295,11 +301,15 @@ class Relay:
 FAULT_ENV = "TMF_FAULT_INJECT"
 
 
+#: the crash point armed for this process, read once: `crash_point` runs on every mutation
+_ARMED = os.environ.get(FAULT_ENV)
+
+
 def crash_point(name: str) -> None:
     """Exit the process at once (no cleanup, no ack, no flush) when `TMF_FAULT_INJECT` names this
-    point. Only crash tests set it: it is how they show that an event committed but not yet
-    published still goes out, once, after a restart."""
-    if os.environ.get(FAULT_ENV) == name:
+    point (as the process started). Only crash tests set it: it is how they show that an event
+    committed but not yet published still goes out, once, after a restart."""
+    if name == _ARMED:
         log.error("fault injection: exiting at %s", name)
         logging.shutdown()
         os._exit(75)

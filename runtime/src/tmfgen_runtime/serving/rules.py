@@ -8,7 +8,6 @@ missing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,13 +50,20 @@ def _applies(scope: str, direction: str) -> bool:
     return scope in (ALWAYS, direction)
 
 
-def elements(document: dict[str, Any], parent: str) -> Iterator[tuple[str, Any]]:
+def elements(document: dict[str, Any], parent: str) -> list[tuple[str, Any]]:
     """(path, value) of each value `parent` names: one per element for an array.
 
     `parent` is an attribute or a dotted path into sub-resources (`productOrderItem.
     productOffering`: the productOffering of every order item), so a rule two levels deep
     applies to every element on the way, with paths like `productOrderItem[1].productOffering`.
     """
+    if "." not in parent:  # the common case, checked on every create and patch: no path walk
+        value = document.get(parent)
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return [(f"{parent}[{index}]", item) for index, item in enumerate(value)]
+        return [(parent, value)]
     found: list[tuple[str, Any]] = [("", document)]
     for name in parent.split("."):
         step: list[tuple[str, Any]] = []
@@ -69,7 +75,7 @@ def elements(document: dict[str, Any], parent: str) -> Iterator[tuple[str, Any]]
             elif value is not None:
                 step.append((where, value))
         found = step
-    yield from found
+    return found
 
 
 def missing_on_create(document: dict[str, Any], rules: ResourceRules) -> list[str]:

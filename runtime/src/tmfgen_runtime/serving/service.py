@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, assert_never
 
 from pydantic import BaseModel, ValidationError
@@ -64,6 +65,24 @@ class Route:
     channel: str
     binding: ResourceBinding
     headers_model: type[BaseModel] | None = None
+
+    @cached_property
+    def operation_kind(self) -> OperationKind:
+        return OperationKind(self.kind)
+
+    @cached_property
+    def mutating(self) -> bool:
+        return self.operation_kind.mutating
+
+    @cached_property
+    def header_names(self) -> tuple[tuple[str, str], ...]:
+        """(wire name, case-folded name) of each field of the header model, read per request."""
+        if self.headers_model is None:
+            return ()
+        return tuple(
+            (info.alias or name, (info.alias or name).lower())
+            for name, info in self.headers_model.model_fields.items()
+        )
 
 
 @dataclass
@@ -116,6 +135,15 @@ def reply_size(headers: Mapping[str, str], body: bytes) -> int:
     NATS-style block (`name: value` lines), the largest of the carriers' header encodings."""
     block = sum(len(k.encode()) + len(v.encode()) + 4 for k, v in headers.items())
     return len(body) + block + _HEADER_PREAMBLE
+
+
+def too_large(headers: Mapping[str, str], body: bytes, limit: int) -> bool:
+    """Whether a reply exceeds `limit` bytes (`reply_size`), without encoding the headers when
+    even four bytes a character would fit, as it does for nearly every reply."""
+    chars = sum(len(k) + len(v) + 1 for k, v in headers.items())
+    if len(body) + 4 * chars + _HEADER_PREAMBLE <= limit:
+        return False
+    return reply_size(headers, body) > limit
 
 
 #: longest X-Correlation-Id accepted (UTF-8 bytes): it is part of the stored reply's key
@@ -232,7 +260,7 @@ class Service:
             return
         refusal = self.reply_policy.refusal(
             reply_to, route.channel
-        ) or self.transport.reply_channel_problem(reply_to)
+        ) or self.transport.channel_problem(reply_to)
         if refusal is not None:
             self._refuse(message, reply_to, correlation_id, refusal)
             return
@@ -273,7 +301,7 @@ class Service:
             # the bad value may be the correlation id itself, which a reply must not echo
             echo = correlation_id if _echoable(correlation_id) else None
             return await self._reply(reply_to, message.channel, echo, _error_reply(exc))
-        mutating = OperationKind(route.kind).mutating
+        mutating = route.mutating
         # only a mutating request's reply is stored, so only it needs its digest
         digest = request_digest(route, folded, message.body) if mutating else ""
         if correlation_id is not None and mutating:
@@ -309,7 +337,7 @@ class Service:
         headers = reply_headers(reply.status, correlation_id, request_channel, reply.headers)
         body = reply.body()
         limit = self.transport.max_payload
-        if limit is not None and reply_size(headers, body) > limit:
+        if limit is not None and too_large(headers, body, limit):
             size = reply_size(headers, body)
             reply = _error_reply(reply_too_large(size, limit))
             headers = reply_headers(reply.status, correlation_id, request_channel, {})
@@ -392,7 +420,8 @@ class Service:
         _check_headers(route, folded, parameters)
         limit = self.transport.max_payload
         budget = None
-        if limit is not None:
+        # only a LIST cuts its reply to a budget; the others are checked whole (finalize, _reply)
+        if limit is not None and route.operation_kind is OperationKind.LIST:
             fixed = reply_headers(200, correlation_id, message.channel, {})
             budget = limit - reply_size(fixed, b"") - _COUNT_HEADERS_ROOM
         request = Request(
@@ -408,12 +437,12 @@ class Service:
             """The reply to store with the change; too large for the broker, nothing is done."""
             headers = reply_headers(reply.status, req.correlation_id, req.channel, reply.headers)
             body = reply.body()
-            if limit is not None and reply_size(headers, body) > limit:
+            if limit is not None and too_large(headers, body, limit):
                 raise reply_too_large(reply_size(headers, body), limit)
             return StoredReply(headers, body, digest)
 
         binding, store = route.binding, self.store
-        match OperationKind(route.kind):
+        match route.operation_kind:
             case OperationKind.CREATE:
                 return await operations.create(binding, store, request, finalize)
             case OperationKind.RETRIEVE:
@@ -453,9 +482,8 @@ def _check_headers(
     if route.headers_model is None:
         return
     values: dict[str, Any] = {}
-    for name, info in route.headers_model.model_fields.items():
-        wire_name = info.alias or name
-        value: Any = parameters if wire_name == PARAMETERS else headers.get(wire_name.lower())
+    for wire_name, folded_name in route.header_names:
+        value: Any = parameters if wire_name == PARAMETERS else headers.get(folded_name)
         if value is not None:
             values[wire_name] = value
     try:

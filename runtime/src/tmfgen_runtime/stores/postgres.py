@@ -254,7 +254,7 @@ async def _apply(connection: Any, m: Mutation) -> None:
             " ON CONFLICT (resource, id) DO NOTHING",
             m.resource,
             m.id,
-            _dump(m.body),
+            m.body_text(),
         )
         if status.endswith(" 0"):
             raise Conflict(f"{m.resource} {m.id} exists")
@@ -264,7 +264,7 @@ async def _apply(connection: Any, m: Mutation) -> None:
             "UPDATE tmf_resource SET body = $3::jsonb, version = version + 1"
             " WHERE resource = $1 AND id = $2"
         )
-        args: tuple[Any, ...] = (m.resource, m.id, _dump(m.body))
+        args: tuple[Any, ...] = (m.resource, m.id, m.body_text())
         if m.expected_version is not None:
             sql, args = sql + " AND version = $4", (*args, m.expected_version)
         status = await connection.execute(sql, *args)
@@ -282,10 +282,6 @@ async def _apply(connection: Any, m: Mutation) -> None:
         raise ValueError(f"unknown mutation kind {m.kind!r}")
     if status.endswith(" 0"):
         raise Conflict(f"{m.resource} {m.id} not found")
-
-
-def _dump(body: Document | None) -> str:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
 def _load(text: str) -> Document:

@@ -38,10 +38,11 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..protocol.wire import dump_json, dump_json_text
 from ..serving import outbox
 from ..serving.events import PendingEvent
 
@@ -98,6 +99,12 @@ class Mutation:
     expected_version: int | None = None
     #: notifications of this change, written to `tmf_outbox` in the same transaction (outbox.py)
     events: tuple[PendingEvent, ...] = ()
+    #: `body` as `dump_json_text` encodes it, when the caller has it already
+    encoded_body: str | None = None
+
+    def body_text(self) -> str:
+        """The body as stored: the JSON the reply and the event carry too, encoded once."""
+        return self.encoded_body if self.encoded_body is not None else dump_json_text(self.body)
 
 
 class Conflict(Exception):
@@ -144,6 +151,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def get(self, resource: str, id: str) -> Document | None: ...
+
+    async def get_encoded(self, resource: str, id: str) -> bytes | None:
+        """The document encoded as a reply carries it (`wire.dump_json`): a store that keeps it in
+        that form returns it without decoding and encoding it again."""
+        document = await self.get(resource, id)
+        return None if document is None else dump_json(document)
 
     async def get_versioned(self, resource: str, id: str) -> tuple[Document, int | None] | None:
         """The document and its version, for a replace that must not overwrite a newer one;
@@ -287,6 +300,19 @@ class SQLiteStore(Store):
             ).fetchone()
         return None if row is None else _load(row[0])
 
+    async def get_encoded(self, resource: str, id: str) -> bytes | None:
+        # bodies are written as `Mutation.body_text`: `dump_json` text
+        with self._lock:
+            row = self.db.execute(
+                "SELECT body FROM tmf_resource WHERE resource = ? AND id = ?", (resource, id)
+            ).fetchone()
+        if row is None:
+            return None
+        text: str = row[0]
+        if not text.startswith("{"):
+            raise ValueError("stored body is not a JSON object")
+        return text.encode("utf-8")
+
     async def get_versioned(self, resource: str, id: str) -> tuple[Document, int | None] | None:
         with self._lock:
             row = self.db.execute(
@@ -320,20 +346,20 @@ class SQLiteStore(Store):
             try:
                 _apply_sqlite(db, mutation)
                 if cutoff is not None:
-                    self._prune(db, mutation, now, cutoff)
+                    self._prune(now, cutoff)
+                record = (
+                    mutation.channel,
+                    mutation.correlation_id,
+                    mutation.reply.to_json(),
+                    mutation.reply.digest,
+                    now,
+                )
                 try:
-                    db.execute(
-                        "INSERT INTO tmf_processed"
-                        " (channel, correlation_id, reply, digest, stored_at)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (
-                            mutation.channel,
-                            mutation.correlation_id,
-                            mutation.reply.to_json(),
-                            mutation.reply.digest,
-                            now,
-                        ),
-                    )
+                    if cutoff is None:
+                        db.execute(_RECORD_REPLY, record)
+                    # an expired record of this very key is taken over, so the key can be reused
+                    elif db.execute(_RECORD_REPLY_OVER_EXPIRED, (*record, cutoff)).rowcount != 1:
+                        raise AlreadyProcessed(mutation.correlation_id)
                 except sqlite3.IntegrityError as exc:
                     raise AlreadyProcessed(mutation.correlation_id) from exc
                 outbox.sqlite_write(db, mutation.events, mutation.correlation_id)
@@ -342,15 +368,10 @@ class SQLiteStore(Store):
                 raise
             db.execute("COMMIT")
 
-    def _prune(self, db: sqlite3.Connection, m: Mutation, now: float, cutoff: float) -> None:
-        """Drop the expired record of this very key (so it can be reused), and now and then
-        every expired record."""
-        db.execute(
-            "DELETE FROM tmf_processed WHERE channel = ? AND correlation_id = ? AND stored_at < ?",
-            (m.channel, m.correlation_id, cutoff),
-        )
+    def _prune(self, now: float, cutoff: float) -> None:
+        """Now and then, inside a write's transaction, drop every expired record."""
         if now - self._pruned_at >= PRUNE_EVERY:
-            db.execute("DELETE FROM tmf_processed WHERE stored_at < ?", (cutoff,))
+            self.db.execute("DELETE FROM tmf_processed WHERE stored_at < ?", (cutoff,))
             self._pruned_at = now
 
     async def relay_outbox(
@@ -388,12 +409,24 @@ class SQLiteStore(Store):
         return None if row is None else StoredReply.from_json(row[0], row[1])
 
 
+_RECORD_REPLY = (
+    "INSERT INTO tmf_processed (channel, correlation_id, reply, digest, stored_at)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+#: the same, over a record of the same key whose retention has passed (no change otherwise)
+_RECORD_REPLY_OVER_EXPIRED = (
+    _RECORD_REPLY + " ON CONFLICT (channel, correlation_id) DO UPDATE SET"
+    " reply = excluded.reply, digest = excluded.digest, stored_at = excluded.stored_at"
+    " WHERE tmf_processed.stored_at < ?"
+)
+
+
 def _apply_sqlite(db: sqlite3.Connection, m: Mutation) -> None:
     if m.kind == MutationKind.INSERT:
         try:
             db.execute(
                 "INSERT INTO tmf_resource (resource, id, body) VALUES (?, ?, ?)",
-                (m.resource, m.id, _dump(m.body)),
+                (m.resource, m.id, m.body_text()),
             )
         except sqlite3.IntegrityError as exc:
             raise Conflict(f"{m.resource} {m.id} exists") from exc
@@ -402,7 +435,7 @@ def _apply_sqlite(db: sqlite3.Connection, m: Mutation) -> None:
         sql = (
             "UPDATE tmf_resource SET body = ?, version = version + 1 WHERE resource = ? AND id = ?"
         )
-        args: tuple[Any, ...] = (_dump(m.body), m.resource, m.id)
+        args: tuple[Any, ...] = (m.body_text(), m.resource, m.id)
         if m.expected_version is not None:
             sql, args = sql + " AND version = ?", (*args, m.expected_version)
         cursor = db.execute(sql, args)
@@ -420,10 +453,6 @@ def _apply_sqlite(db: sqlite3.Connection, m: Mutation) -> None:
         raise ValueError(f"unknown mutation kind {m.kind!r}")
     if cursor.rowcount != 1:
         raise Conflict(f"{m.resource} {m.id} not found")
-
-
-def _dump(body: Mapping[str, Any] | None) -> str:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
 
 
 def _load(text: str) -> Document:

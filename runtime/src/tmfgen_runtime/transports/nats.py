@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -47,6 +48,9 @@ _FLUSH_TIMEOUT = 10
 MAX_CONTROL_LINE = 4096
 #: room on the control line for the verb, the two sizes, separators and CRLF
 _CONTROL_OVERHEAD = 48
+#: what a subject may not hold: white space (any, as `str.isspace` counts it) or control
+#: characters, which end or split the protocol line
+_UNSAFE_SUBJECT = re.compile(r"[\s\x00-\x1f\x7f]")
 _RETRY_DELAY = 0.5
 _WATCH_INTERVAL = 1.0
 
@@ -243,7 +247,7 @@ class NatsTransport(Transport):
         await nc.close()
 
     def reply_channel_problem(self, channel: str) -> str | None:
-        if not channel or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in channel):
+        if not channel or _UNSAFE_SUBJECT.search(channel):
             return "subject empty or containing white space or control characters"
         size = len(channel.encode("utf-8", "surrogatepass"))
         if size + _CONTROL_OVERHEAD > self.max_control_line:

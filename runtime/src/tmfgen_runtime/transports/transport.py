@@ -78,6 +78,9 @@ class TransportOptions(TypedDict, total=False):
 
 S = TypeVar("S", bound=Subscription)
 
+#: channels whose `reply_channel_problem` answer a transport keeps (see `channel_problem`)
+_REMEMBERED_CHANNELS = 4096
+
 
 async def finish_then_cancel(
     task: asyncio.Task[None] | None, busy: Callable[[], bool], grace: float = STOP_GRACE
@@ -134,10 +137,26 @@ class Transport(abc.ABC):
         self._live: list[Subscription] = []
         self._publish_timeout = options.get("publish_timeout", 30.0)
         self.max_deliveries = options.get("max_deliveries", MAX_DELIVERIES)
+        self._problems: dict[str, str | None] = {}
+
+    def channel_problem(self, channel: str) -> str | None:
+        """`reply_channel_problem`, remembered per channel: a client sends many requests with
+        the same Reply-Channel, and each is checked before the operation and again on publish.
+        The answer depends only on the name and the backend's fixed limits, so it never goes
+        stale; the memory is bounded by forgetting everything when it is full."""
+        try:
+            return self._problems[channel]
+        except KeyError:
+            pass
+        problem = self.reply_channel_problem(channel)
+        if len(self._problems) >= _REMEMBERED_CHANNELS:
+            self._problems.clear()
+        self._problems[channel] = problem
+        return problem
 
     def _refuse_unreachable(self, channel: str) -> None:
         """Raise ReplyRefused, before anything is sent, for a channel the broker cannot carry."""
-        problem = self.reply_channel_problem(channel)
+        problem = self.channel_problem(channel)
         if problem is not None:
             raise ReplyRefused(problem)
 

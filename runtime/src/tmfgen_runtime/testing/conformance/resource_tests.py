@@ -107,14 +107,14 @@ async def test_create_conditional_attribute(
 ) -> None:
     """An "(if present)" attribute: refused when missing, or assigned by the provider."""
     body = subject.sample(rich=True)
-    _path, first = next(elements(body, parent), ("", None))
+    _path, first = next(iter(elements(body, parent)), ("", None))
     assert first is not None, f"the rich sample carries no {parent}"
     first.pop(attribute, None)
     reply = await subject.send("create", body=body)
     if server_assigned:
         assert reply.status == 201, reply.json()
         returned_first: Any
-        _path, returned_first = next(elements(reply.json(), parent), ("", {}))
+        _path, returned_first = next(iter(elements(reply.json(), parent)), ("", {}))
         assert returned_first.get(attribute), f"provider did not assign {parent}.{attribute}"
     else:
         error = error_body(reply, 400)
