@@ -1,5 +1,5 @@
 """Generated output is byte-identical whatever the hash seed, with or without the cache, and
-whether ruff's formatter (the default) or black itself formats it."""
+whether black confirms ruff's formatting (the default) or formats everything itself."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from gen_support import TMF629, run_tmfgen, tree
 def test_output_does_not_depend_on_hash_seed_or_cache(tmp_path: Path) -> None:
     outs = []
     for seed, cache, tool in (
-        ("1", "off", "ruff"),
-        ("4242", str(tmp_path / "cache"), "ruff"),
-        ("7", str(tmp_path / "cache"), "ruff"),
+        ("1", "off", "black-after-ruff"),
+        ("4242", str(tmp_path / "cache"), "black-after-ruff"),
+        ("7", str(tmp_path / "cache"), "black-after-ruff"),
         ("99", "off", "black"),
     ):
         out = tmp_path / f"out-{seed}"

@@ -1,5 +1,5 @@
-"""Formatting gives black's result on the whole file: with ruff's formatter, and with black in
-segments, cached and across processes."""
+"""Formatting gives black's result on the whole file: with ruff's formatter, with black in
+segments, cached and across processes, and with ruff first and black confirming."""
 
 from __future__ import annotations
 
@@ -76,7 +76,16 @@ def test_segments_cut_only_where_black_puts_two_blank_lines() -> None:
     ]
 
 
-@pytest.mark.parametrize(("tool", "jobs"), [("black", "1"), ("black", "2"), ("ruff", "1")])
+@pytest.mark.parametrize(
+    ("tool", "jobs"),
+    [
+        ("black", "1"),
+        ("black", "2"),
+        ("ruff", "1"),
+        (formatting.BLACK_AFTER_RUFF, "1"),
+        (formatting.BLACK_AFTER_RUFF, "2"),
+    ],
+)
 def test_formatting_equals_black_on_the_whole_file(
     tool: str, jobs: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -100,9 +109,9 @@ def test_a_changed_spec_reformats_only_the_segments_it_changed(
     formatted: list[str] = []
     real = formatting._black
 
-    def counting(source: str) -> tuple[bool, str]:
+    def counting(source: str, ruffed: str | None = None) -> tuple[bool, str]:
         formatted.append(source)
-        return real(source)
+        return real(source, ruffed)
 
     monkeypatch.setattr(formatting, "_black", counting)
     formatting.format_python(MESSY, "m.py")
@@ -116,7 +125,7 @@ def test_a_changed_spec_reformats_only_the_segments_it_changed(
     assert formatted == []  # the whole file is cached too
 
 
-@pytest.mark.parametrize("tool", ["black", "ruff"])
+@pytest.mark.parametrize("tool", ["black", "ruff", formatting.BLACK_AFTER_RUFF])
 def test_python_that_does_not_parse_is_reported_with_its_path(
     tool: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -139,3 +148,24 @@ def test_trailing_blank_lines_change_nothing_black_makes(
     monkeypatch.setenv("TMFGEN_CACHE_DIR", "off")
     monkeypatch.setenv("TMFGEN_FORMATTER", "black")
     assert formatting.format_python(source, "f.py") == black.format_str(source, mode=MODE)
+
+
+def test_black_confirms_what_ruff_made_and_formats_the_source_itself_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ruff's form is taken when black would leave it as it is (one black pass); a form black
+    would change is dropped for black's own formatting of the source."""
+    monkeypatch.setenv("TMFGEN_CACHE_DIR", "off")
+    monkeypatch.setenv("TMFGEN_FORMATTER", formatting.BLACK_AFTER_RUFF)
+    monkeypatch.setenv("TMFGEN_JOBS", "1")
+    stable = "x = [\n    1,\n    2,\n]\n"  # exploded by its magic trailing comma: black keeps it
+    unstable = "y = ( 3 )\n"
+    forms = {"x = [1, 2]\n": stable, "y = 3\n": unstable}
+
+    def fake_ruff(files: list[tuple[str, str]]) -> list[tuple[bool, str]]:
+        return [(True, forms[source]) for _, source in files]
+
+    monkeypatch.setattr(formatting, "_ruff_format", fake_ruff)
+    assert black.format_str(stable, mode=MODE) == stable
+    assert formatting.format_python("x = [1, 2]\n", "a.py") == stable
+    assert formatting.format_python("y = 3\n", "b.py") == "y = 3\n"

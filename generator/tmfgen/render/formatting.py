@@ -8,7 +8,11 @@ twentieth of a second and agrees with black on most code, but not on all of it (
 `formatter`), so it is opt-in. Either way results are cached under a hash of formatter,
 version, mode and source.
 
-With black, three things keep the cost down without changing a byte of its output:
+With black, four things keep the cost down:
+- by default ruff formats each segment first and black only confirms it (see `formatter`): a
+  segment black finds nothing to change in costs it one pass instead of two. On TMF629 the
+  result is byte for byte black's own (tests/generator/test_determinism.py generates it both
+  ways), and it was on the eleven reference TMF APIs of tests/profiles when this was chosen;
 - a source is cut into segments at top-level classes and functions that follow a blank line
   (see `segments`); black formats each segment on its own exactly as it formats it inside the
   whole module, and joins them with the two blank lines it puts there itself. A test compares
@@ -68,6 +72,8 @@ _LINE = re.compile(r"(?:Cannot parse[^:]*: |^\s*)(\d+):(\d+)", re.IGNORECASE)
 
 def _key(source: str, formatter: str = "black") -> str:
     tool = f"ruff {_ruff_version()}" if formatter == "ruff" else f"black {BLACK_VERSION}"
+    if formatter == BLACK_AFTER_RUFF:  # the result depends on both tools
+        tool = f"black {BLACK_VERSION} after ruff {_ruff_version()}"
     material = f"{tool}\0{LINE_LENGTH}\0{TARGET}\0{source}"
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
@@ -90,15 +96,26 @@ def _ruff_binary() -> str | None:
         return None
 
 
-def formatter() -> str:
-    """ "black" (the default: the style of record), or "ruff" with TMFGEN_FORMATTER=ruff.
+#: the default formatting: ruff's formatter first, then one black pass that must change nothing
+BLACK_AFTER_RUFF = "black-after-ruff"
 
-    ruff's formatter is about twice as fast on a cold run but is not black byte for byte on
-    every input: a long conditional expression as a keyword argument is wrapped in parentheses
-    by black and not by ruff 0.17 (found by `black --check` over a generated reference API), so
-    it is opt-in for those who want speed over black-stability."""
-    if os.environ.get("TMFGEN_FORMATTER", "") == "ruff" and _ruff_binary() is not None:
-        return "ruff"
+
+def formatter() -> str:
+    """How generated Python is formatted, by TMFGEN_FORMATTER:
+
+    - "black-after-ruff" (the default when ruff is installed): each segment is formatted by
+      `ruff format`, and black confirms the result by finding nothing to change, which costs it
+      one pass where formatting takes two (black formats twice whenever its first pass changed
+      something). A segment black would change is formatted by black alone, from its source.
+      Either way the file is black-formatted;
+    - "black": black alone, two passes per changed segment;
+    - "ruff": ruff alone. It is not black byte for byte on every input: a long conditional
+      expression as a keyword argument is wrapped in parentheses by black and not by ruff 0.17
+      (found by `black --check` over a generated reference API), so it is opt-in for those who
+      want speed over black-stability."""
+    chosen = os.environ.get("TMFGEN_FORMATTER", "") or BLACK_AFTER_RUFF
+    if chosen in ("ruff", BLACK_AFTER_RUFF) and _ruff_binary() is not None:
+        return chosen
     return "black"
 
 
@@ -176,32 +193,53 @@ def _trimmed(source: str) -> str:
     return source if body.endswith("\\") else body + "\n"
 
 
-def _black(source: str) -> tuple[bool, str]:
-    """(True, formatted) or (False, black's reason); plain values, so they cross processes."""
+def _black(source: str, ruffed: str | None = None) -> tuple[bool, str]:
+    """(True, formatted) or (False, black's reason); plain values, so they cross processes.
+
+    `ruffed` is the source as `ruff format` left it: when black leaves it as it is (one pass,
+    since black makes its second pass only after a first that changed something), it is the
+    result; otherwise black formats the source itself."""
     import black  # imported on a cache miss only: a warm run never pays for it
     from black.mode import Mode, TargetVersion
     from black.parsing import InvalidInput
 
     mode = Mode(line_length=LINE_LENGTH, target_versions={TargetVersion[TARGET.upper()]})
     try:
+        if ruffed is not None:
+            candidate = _trimmed(ruffed)
+            if black.format_str(candidate, mode=mode) == candidate:
+                return True, candidate
         return True, black.format_str(_trimmed(source), mode=mode)
     except InvalidInput as exc:
         return False, str(exc)
 
 
-def _black_batch(sources: Sequence[str]) -> list[tuple[bool, str]]:
-    return [_black(source) for source in sources]
+#: a segment to format, and its ruff-formatted form when there is one
+Work = tuple[str, str | None]
 
 
-def _batches(sources: Sequence[str], count: int) -> list[list[int]]:
+def _black_batch(work: Sequence[Work]) -> list[tuple[bool, str]]:
+    return [_black(source, ruffed) for source, ruffed in work]
+
+
+def _ruffed(sources: Sequence[str]) -> list[Work]:
+    """Each source with `ruff format`'s result (one run for all of them; None where ruff
+    refused one: black then reports it in its own words)."""
+    done = _ruff_format([(f"segment {index}", source) for index, source in enumerate(sources)])
+    return [
+        (source, text if ok else None) for source, (ok, text) in zip(sources, done, strict=True)
+    ]
+
+
+def _batches(sources: Sequence[Work], count: int) -> list[list[int]]:
     """Indexes of `sources` in `count` batches of similar size, largest sources first."""
-    order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
+    order = sorted(range(len(sources)), key=lambda i: -len(sources[i][0]))
     batches: list[list[int]] = [[] for _ in range(count)]
     sizes = [0] * count
     for index in order:
         lightest = sizes.index(min(sizes))
         batches[lightest].append(index)
-        sizes[lightest] += len(sources[index])
+        sizes[lightest] += len(sources[index][0])
     return [batch for batch in batches if batch]
 
 
@@ -216,9 +254,9 @@ def worker_pool() -> ProcessPoolExecutor | None:
     return ProcessPoolExecutor(max_workers=jobs(), mp_context=get_context("fork"))
 
 
-def _format_all(sources: Sequence[str]) -> list[tuple[bool, str]]:
+def _format_all(sources: Sequence[Work]) -> list[tuple[bool, str]]:
     workers = min(jobs(), len(sources))
-    if workers < 2 or sum(map(len, sources)) < PARALLEL_THRESHOLD:
+    if workers < 2 or sum(len(source) for source, _ in sources) < PARALLEL_THRESHOLD:
         return _black_batch(sources)
     if not can_fork():
         return _black_batch(sources)
@@ -294,7 +332,8 @@ class Formatting:
         if self.tool == "ruff":  # a twentieth of a second: nothing to gain from waiting
             self.ruff = _format_with_ruff(self.files)
             return
-        self.results = [read_entry(_entry(source, "black")) for _, source in self.files]
+        tool = self.tool
+        self.results = [read_entry(_entry(source, tool)) for _, source in self.files]
         self.pieces: dict[int, list[str]] = {}
         self.formatted: dict[str, str | None] = {}
         for index, (_, source) in enumerate(self.files):
@@ -302,18 +341,21 @@ class Formatting:
                 self.pieces[index] = segments(source)
                 for piece in self.pieces[index]:
                     if piece not in self.formatted:
-                        self.formatted[piece] = read_entry(_entry(piece, "black"))
+                        self.formatted[piece] = read_entry(_entry(piece, tool))
         self.missing = [piece for piece, text in self.formatted.items() if text is None]
+        self.work: list[Work] = [(piece, None) for piece in self.missing]
+        if tool == BLACK_AFTER_RUFF and self.missing:
+            self.work = _ruffed(self.missing)
         self.batches: list[list[int]] = []
         self.futures: list[Future[list[tuple[bool, str]]]] = []
         if pool is not None:
-            self.batches = _batches(self.missing, workers or jobs() * 3)
-            work = [[self.missing[i] for i in batch] for batch in self.batches]
+            self.batches = _batches(self.work, workers or jobs() * 3)
+            work = [[self.work[i] for i in batch] for batch in self.batches]
             self.futures = [pool.submit(_black_batch, sources) for sources in work]
 
     def _outcomes(self) -> list[tuple[bool, str]]:
         if not self.futures:
-            return _format_all(self.missing)
+            return _format_all(self.work)
         outcomes: list[tuple[bool, str]] = [(False, "")] * len(self.missing)
         for batch, future in zip(self.batches, self.futures, strict=True):
             for index, outcome in zip(batch, future.result(), strict=True):
@@ -329,7 +371,7 @@ class Formatting:
         for piece, (ok, text) in zip(self.missing, self._outcomes(), strict=True):
             if ok:
                 self.formatted[piece] = text
-                write_entry(_entry(piece, "black"), text)
+                write_entry(_entry(piece, self.tool), text)
             else:
                 failed[piece] = text
         results = list(self.results)
@@ -341,7 +383,7 @@ class Formatting:
             whole = _join([self.formatted[part] or "" for part in parts])
             results[index] = whole
             if len(parts) > 1:
-                write_entry(_entry(source, "black"), whole)
+                write_entry(_entry(source, self.tool), whole)
         return [text or "" for text in results]
 
 
