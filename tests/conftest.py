@@ -2,8 +2,8 @@
 
 A test that restarts a broker (tests/transports) would pull it from under any other test using
 that broker at the same moment, so all the tests of one broker form one unit of work and run
-one after another on one worker; the mutation file is one unit too, since its module fixture
-starts every run of the file. Every other test is a unit of its own and goes wherever a worker
+one after another on one worker; the mutation file and the realistic profiles are one unit
+each too, since a module fixture makes all of their runs (on two workers it made them twice). Every other test is a unit of its own and goes wherever a worker
 is free. (xdist's `xdist_group` mark cannot do this here: with pytest 9 it no longer changes
 how tests are distributed.)
 """
@@ -24,8 +24,8 @@ _FIRST_PARAMETER = re.compile(r"\[([a-z]+)")
 def unit_of(nodeid: str) -> str:
     """The unit of work of a test: tests with the same unit never run at the same time."""
     path = nodeid.split("::", 1)[0]
-    if path.endswith("test_generated_mutations.py"):
-        return path
+    if path.endswith(("test_generated_mutations.py", "test_realistic_profiles.py")):
+        return path  # their module fixture makes every run of the file: once, on one worker
     if path.endswith("test_mosquitto_rr.py"):
         return "broker:mqtt"
     if path.endswith("test_jetstream.py"):
