@@ -3,9 +3,10 @@
 A test that restarts a broker (tests/transports) would pull it from under any other test using
 that broker at the same moment, so all the tests of one broker form one unit of work and run
 one after another on one worker; the mutation file and the realistic profiles are one unit
-each too, since a module fixture makes all of their runs (on two workers it made them twice). Every other test is a unit of its own and goes wherever a worker
-is free. (xdist's `xdist_group` mark cannot do this here: with pytest 9 it no longer changes
-how tests are distributed.)
+each too, since a module fixture makes all of their runs (on two workers it made them twice).
+Every other test is a unit of its own and goes wherever a worker is free. (xdist's
+`xdist_group` mark cannot do this here: with pytest 9 it no longer changes how tests are
+distributed.)
 """
 
 from __future__ import annotations
