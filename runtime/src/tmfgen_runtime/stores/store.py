@@ -293,22 +293,23 @@ class SQLiteStore(Store):
             raise RuntimeError("store is not open")
         return self._db
 
-    async def get(self, resource: str, id: str) -> Document | None:
+    def _body(self, resource: str, id: str) -> str | None:
+        """The stored JSON text of a resource, as `Mutation.body_text` wrote it."""
         with self._lock:
             row = self.db.execute(
                 "SELECT body FROM tmf_resource WHERE resource = ? AND id = ?", (resource, id)
             ).fetchone()
-        return None if row is None else _load(row[0])
+        return None if row is None else str(row[0])
+
+    async def get(self, resource: str, id: str) -> Document | None:
+        text = self._body(resource, id)
+        return None if text is None else _load(text)
 
     async def get_encoded(self, resource: str, id: str) -> bytes | None:
-        # bodies are written as `Mutation.body_text`: `dump_json` text
-        with self._lock:
-            row = self.db.execute(
-                "SELECT body FROM tmf_resource WHERE resource = ? AND id = ?", (resource, id)
-            ).fetchone()
-        if row is None:
+        # the stored text is `dump_json` text already: sent without decoding
+        text = self._body(resource, id)
+        if text is None:
             return None
-        text: str = row[0]
         if not text.startswith("{"):
             raise ValueError("stored body is not a JSON object")
         return text.encode("utf-8")
