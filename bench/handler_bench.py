@@ -24,10 +24,10 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGE = ROOT / "generated" / "tmf629_customer"
-CHANNEL = "customerManagement.v5.{}Customer.commandRequest"
-CUSTOMER = {"@type": "Customer", "name": "bench", "engagedParty": {"@type": "PartyRef", "id": "p1"}}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from service_bench import CHANNELS, CUSTOMER, PACKAGE
+
 BATCH = 250
 WARMUP = 200
 
@@ -48,7 +48,7 @@ async def measure(operation: str, count: int) -> list[float]:
     routes = {route.operation: route for route in service.routes}
 
     def message(kind: str, parameters: dict[str, str], body: bytes) -> Message:
-        channel = CHANNEL.format(kind)
+        channel = CHANNELS[kind]
         reply = "bench." + channel.removesuffix("commandRequest") + "commandReply"
         headers = {
             "Reply-Channel": reply,
