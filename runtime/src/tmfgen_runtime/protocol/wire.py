@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import pydantic_core
 
 from .errors import bad_request
 
@@ -141,18 +142,14 @@ def bad_text(value: str) -> bool:
     return _BAD_TEXT.search(value) is not None
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-#: one decoder for every request: `json.loads` with an argument builds a new one per call
-_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
-
-
 def load_json(text: str) -> Any:
-    """`json.loads` bounded as the module docstring says; ValueError names what is wrong."""
+    """JSON text decoded and bounded as the module docstring says; ValueError names what is
+    wrong. pydantic-core's parser (already a dependency, through pydantic) decodes a request in
+    a fraction of the standard library's time; it refuses `NaN` and `Infinity` itself
+    (`allow_inf_nan=False`), and nesting past its own recursion limit (about 200 levels), which
+    is deeper than `MAX_DEPTH`, so the walk below still applies that bound."""
     try:
-        value = _DECODER.decode(text)
+        value = pydantic_core.from_json(text, allow_inf_nan=False)
     except RecursionError:
         raise ValueError(f"nesting deeper than {MAX_DEPTH} levels") from None
     if _may_break_bounds(text):
@@ -160,11 +157,15 @@ def load_json(text: str) -> Any:
     return value
 
 
-#: what text must hold for its decoded value to break a bound: a `\u` escape (the only way a
-#: lone surrogate or NUL gets into valid JSON decoded from UTF-8) or one written as it is, 19
-#: digits in a row (an integer past 64 bits), or an exponent (a float that overflows); matches
-#: inside strings only cost the full walk
-_RISKY_TEXT = re.compile(r"\\u|[\ud800-\udfff\x00]|\d{19}|\d[eE]")
+#: what text must hold for its decoded value to break a bound: a backslash (a `\u` escape is
+#: the only way a lone surrogate or NUL gets into valid JSON decoded from UTF-8) or one written
+#: as it is, 19 digits in a row (an integer past 64 bits, or a mantissa long enough to reach
+#: infinity), or an exponent of three digits or more (no shorter one takes a mantissa of fewer
+#: than 19 digits past the largest float). Matches inside strings, and other escapes, only cost
+#: the full walk; hexadecimal ids such as UUIDs, full of `5e1`, mostly do not match. Written
+#: as one character class and one digit-led branch, the search is about twice as fast as
+#: alternatives tried at every position.
+_RISKY_TEXT = re.compile(r"[\\\ud800-\udfff\x00]|\d(?:\d{18}|[eE][+-]?\d{3})")
 
 
 def _may_break_bounds(text: str) -> bool:
@@ -235,14 +236,18 @@ def check_header_text(headers: Mapping[str, str]) -> None:
             )
 
 
-def dump_json_text(value: Any) -> str:
-    """The one JSON encoding of payloads and stored bodies: compact, UTF-8 characters as they
-    are. A store that keeps `dump_json_text` output can send it as a reply without decoding."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def dump_json(value: Any) -> bytes:
-    return dump_json_text(value).encode("utf-8")
+    """The one JSON encoding of payloads and stored bodies: compact, UTF-8 characters as they
+    are (control characters escaped). A store that keeps this output can send it as a reply
+    without decoding. pydantic-core's encoder writes it about five times faster than `json`;
+    its numbers are the shortest form that reads back the same (`1e-7` where `json` writes
+    `1e-07`), equally valid JSON."""
+    return pydantic_core.to_json(value)
+
+
+def dump_json_text(value: Any) -> str:
+    """`dump_json` as text, for stores that keep a text column."""
+    return pydantic_core.to_json(value).decode("utf-8")
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ Channel naming follows the command channels: `<apiName>.v<major>.<eventName>.not
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from ..protocol.wire import dump_json_text
+from .ids import random_uuid
 
 Document = dict[str, Any]
 
@@ -103,7 +103,7 @@ class Notifications:
     resource: str = ""  # schema name, e.g. "Customer"
     channels: Mapping[str, str] = field(default_factory=dict)  # kind -> constant channel
     state_attributes: tuple[str, ...] = STATE_ATTRIBUTES
-    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    new_id: Callable[[], str] = random_uuid
     clock: Callable[[], str] = field(default=_now)
 
     @property

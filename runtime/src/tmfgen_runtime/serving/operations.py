@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import random
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +46,7 @@ from ..stores.store import Conflict, Mutation, MutationKind, Stale, Store, Store
 from . import provider
 from . import rules as profile_rules
 from .events import Notifications
+from .ids import random_uuid
 
 Document = dict[str, Any]
 
@@ -55,7 +55,7 @@ class ResourceHooks:
     """Business hooks with neutral defaults; the generated user hooks module overrides them."""
 
     def new_id(self) -> str:
-        return str(uuid.uuid4())
+        return random_uuid()
 
     async def before_create(self, document: Document) -> Document:
         return document

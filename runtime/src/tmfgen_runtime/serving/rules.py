@@ -8,7 +8,9 @@ missing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .provider import ProviderAttribute
@@ -40,6 +42,38 @@ class ResourceRules:
     non_patchable: tuple[str, ...] = ()
     #: attributes the provider assigns (timestamps, initial states, hook values)
     provider_assigned: tuple[ProviderAttribute, ...] = ()
+
+    @cached_property
+    def checked_on_create(self) -> dict[str, tuple[str, ...]]:
+        """Conditional rules a create must satisfy, as parent -> attributes (see
+        `missing_on_create`), grouped so that each create looks up each parent once and skips
+        the parents it does not carry, which is most of them."""
+        return _by_parent(rule for rule in self.conditional if not rule.server_assigned)
+
+    @cached_property
+    def checked_in_response(self) -> dict[str, tuple[str, ...]]:
+        """Conditional rules every returned resource must satisfy, as parent -> attributes."""
+        return _by_parent(rule for rule in self.conditional if _applies(rule.scope, RESPONSE))
+
+
+def _by_parent(rules: Iterable[ConditionalRule]) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, list[str]] = {}
+    for rule in rules:
+        grouped.setdefault(rule.parent, []).append(rule.attribute)
+    return {parent: tuple(attributes) for parent, attributes in grouped.items()}
+
+
+def _missing_conditional(
+    document: dict[str, Any], checked: dict[str, tuple[str, ...]], missing: list[str]
+) -> list[str]:
+    """Append to `missing` the path of each conditional attribute blank in `document`."""
+    for parent, attributes in checked.items():
+        if "." not in parent and document.get(parent) is None:
+            continue  # the common case: an optional sub-resource the document leaves out
+        for path, item in elements(document, parent):
+            if isinstance(item, dict):
+                missing.extend(f"{path}.{name}" for name in attributes if is_blank(item.get(name)))
+    return missing
 
 
 def is_blank(value: Any) -> bool:
@@ -86,25 +120,13 @@ def missing_on_create(document: dict[str, Any], rules: ResourceRules) -> list[st
     so a reference without it could never be returned conformant.
     """
     missing = [name for name in rules.mandatory_on_create if is_blank(document.get(name))]
-    for rule in rules.conditional:
-        if rule.server_assigned:
-            continue
-        for path, item in elements(document, rule.parent):
-            if isinstance(item, dict) and is_blank(item.get(rule.attribute)):
-                missing.append(f"{path}.{rule.attribute}")
-    return missing
+    return _missing_conditional(document, rules.checked_on_create, missing)
 
 
 def missing_in_response(document: dict[str, Any], rules: ResourceRules) -> list[str]:
     """Attributes the provider must return and that the document lacks."""
     missing = [name for name in rules.mandatory_in_response if is_blank(document.get(name))]
-    for rule in rules.conditional:
-        if not _applies(rule.scope, RESPONSE):
-            continue
-        for path, item in elements(document, rule.parent):
-            if isinstance(item, dict) and is_blank(item.get(rule.attribute)):
-                missing.append(f"{path}.{rule.attribute}")
-    return missing
+    return _missing_conditional(document, rules.checked_in_response, missing)
 
 
 def broken_by_patch(

@@ -19,7 +19,6 @@ asyncpg is imported here and only here, so SQLite-only services never need it.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -40,6 +39,7 @@ from .store import (
     Stale,
     Store,
     StoredReply,
+    load_document,
 )
 
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -159,13 +159,13 @@ class PostgresStore(Store):
         body = await self.pool.fetchval(
             "SELECT body FROM tmf_resource WHERE resource = $1 AND id = $2", resource, id
         )
-        return None if body is None else _load(body)
+        return None if body is None else load_document(body)
 
     async def get_versioned(self, resource: str, id: str) -> tuple[Document, int | None] | None:
         row = await self.pool.fetchrow(
             "SELECT body, version FROM tmf_resource WHERE resource = $1 AND id = $2", resource, id
         )
-        return None if row is None else (_load(row["body"]), int(row["version"]))
+        return None if row is None else (load_document(row["body"]), int(row["version"]))
 
     async def list(
         self,
@@ -190,7 +190,7 @@ class PostgresStore(Store):
                 limit,
                 offset,
             )
-        return Page(items=[_load(row["body"]) for row in rows], total=int(total))
+        return Page(items=[load_document(row["body"]) for row in rows], total=int(total))
 
     async def apply(self, mutation: Mutation) -> None:
         now, cutoff = self.clock(), self.reply_cutoff()
@@ -282,10 +282,3 @@ async def _apply(connection: Any, m: Mutation) -> None:
         raise ValueError(f"unknown mutation kind {m.kind!r}")
     if status.endswith(" 0"):
         raise Conflict(f"{m.resource} {m.id} not found")
-
-
-def _load(text: str) -> Document:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise ValueError("stored body is not a JSON object")
-    return value

@@ -34,13 +34,14 @@ from __future__ import annotations
 import abc
 import enum
 import importlib
-import json
 import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import pydantic_core
 
 from ..protocol.wire import dump_json, dump_json_text
 from ..serving import outbox
@@ -67,11 +68,12 @@ class StoredReply:
     digest: str = ""
 
     def to_json(self) -> str:
-        return json.dumps({"headers": self.headers, "body": self.body.decode("utf-8")})
+        envelope = {"headers": self.headers, "body": self.body.decode("utf-8")}
+        return pydantic_core.to_json(envelope).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str, digest: str = "") -> StoredReply:
-        raw = json.loads(text)
+        raw = pydantic_core.from_json(text)
         return cls(headers=dict(raw["headers"]), body=raw["body"].encode("utf-8"), digest=digest)
 
 
@@ -303,7 +305,7 @@ class SQLiteStore(Store):
 
     async def get(self, resource: str, id: str) -> Document | None:
         text = self._body(resource, id)
-        return None if text is None else _load(text)
+        return None if text is None else load_document(text)
 
     async def get_encoded(self, resource: str, id: str) -> bytes | None:
         # the stored text is `dump_json` text already: sent without decoding
@@ -320,7 +322,7 @@ class SQLiteStore(Store):
                 "SELECT body, version FROM tmf_resource WHERE resource = ? AND id = ?",
                 (resource, id),
             ).fetchone()
-        return None if row is None else (_load(row[0]), int(row[1]))
+        return None if row is None else (load_document(row[0]), int(row[1]))
 
     async def list(
         self,
@@ -337,7 +339,7 @@ class SQLiteStore(Store):
             rows = self.db.execute(
                 f"SELECT body {base} ORDER BY seq LIMIT ? OFFSET ?", (*args, limit, offset)
             ).fetchall()
-        return Page(items=[_load(r[0]) for r in rows], total=int(total))
+        return Page(items=[load_document(r[0]) for r in rows], total=int(total))
 
     async def apply(self, mutation: Mutation) -> None:
         with self._lock:
@@ -456,8 +458,9 @@ def _apply_sqlite(db: sqlite3.Connection, m: Mutation) -> None:
         raise Conflict(f"{m.resource} {m.id} not found")
 
 
-def _load(text: str) -> Document:
-    value = json.loads(text)
+def load_document(text: str) -> Document:
+    """A stored body back as a document (the store wrote it, so no request bounds apply)."""
+    value = pydantic_core.from_json(text)
     if not isinstance(value, dict):
         raise ValueError("stored body is not a JSON object")
     return value
