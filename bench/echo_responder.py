@@ -118,13 +118,16 @@ class NativeRabbit(Native):
 
 
 def _mqtt_client() -> aiomqtt.Client:
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         "127.0.0.1",
         MQTT_PORT,
         protocol=aiomqtt.ProtocolVersion.V5,
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         max_inflight_messages=1024,
     )
+    # no warning logged per publish while more than 10 await their PUBACK (64 always do)
+    client.pending_calls_threshold = 1024
+    return client
 
 
 class NativeMqtt(Native):

@@ -14,7 +14,7 @@ importing it first checks that the installed runtime is one it was generated for
 
 from tmfgen_runtime.version import require
 
-require("2.1.0", __name__)
+require("2.2.0", __name__)
 
 API_NAME = "partyManagement"
 API_VERSION = "v5"

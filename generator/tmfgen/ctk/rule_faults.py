@@ -23,8 +23,8 @@ SERVED_CHANNELS = "for name in channel_names(route.channel, self.prefix, self.se
 #: the header-model check answers a missing `id` before the operation runs; faults in how the
 #: operation itself treats a missing `id` switch it off to show
 NO_HEADER_CHECK = Edit(
-    SERVICE,
-    "    if route.headers_model is None:\n        return\n    values",
+    f"{RUNTIME}/serving/requests.py",
+    "    if headers_model is None:\n        return\n    values",
     "    if True:\n        return\n    values",
 )
 
@@ -165,10 +165,10 @@ RULE_CLASS_FAULTS = [
         (
             Edit(
                 f"{RUNTIME}/serving/rules.py",
-                "if is_blank(document.get(name))]\n    for rule in rules.conditional:\n"
-                "        if rule.server_assigned:",
-                "if name not in document]\n    for rule in rules.conditional:\n"
-                "        if rule.server_assigned:",
+                "if is_blank(document.get(name))]\n"
+                "    return _missing_conditional(document, rules.checked_on_create",
+                "if name not in document]\n"
+                "    return _missing_conditional(document, rules.checked_on_create",
             ),
         ),
         ("test_create_with_blank_mandatory_attribute_is_400[name-empty]",),
@@ -180,10 +180,10 @@ RULE_CLASS_FAULTS = [
         (
             Edit(
                 f"{RUNTIME}/serving/rules.py",
-                "        if rule.server_assigned:\n            continue\n"
-                "        for path, item in elements(document, rule.parent):",
-                "        if rule.server_assigned:\n            continue\n"
-                "        for path, item in list(elements(document, rule.parent))[:1]:",
+                "_missing_conditional(document, rules.checked_on_create, missing)",
+                # the create check sees each array cut to its first element
+                "_missing_conditional({k: v[:1] if isinstance(v, list) else v"
+                " for k, v in document.items()}, rules.checked_on_create, missing)",
             ),
         ),
         ("test_create_conditional_attribute_on_every_element[account-id-False]",),

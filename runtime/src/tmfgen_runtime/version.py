@@ -11,7 +11,7 @@ change what generated code calls.
 from __future__ import annotations
 
 #: this runtime's version (the distribution's, see pyproject.toml)
-VERSION = "2.1.0"
+VERSION = "2.2.0"
 
 
 class RuntimeVersionError(ImportError):

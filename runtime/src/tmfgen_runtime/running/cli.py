@@ -80,6 +80,9 @@ def _build(
     except ValueError as error:
         raise ConfigError(str(error)) from None
     service.request_log_level = logging.getLevelName(args.request_log_level.upper())
+    if args.concurrency < 1:
+        raise ConfigError(f"--concurrency must be at least 1, not {args.concurrency}")
+    service.concurrency = args.concurrency
     service.reply_policy = ReplyPolicy.from_patterns(args.reply_channel_pattern)
     return service
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..serving.outbox import DEFAULT_OUTBOX_RETENTION
 from ..stores.store import DEFAULT_REPLY_RETENTION
+from ..transports.transport import DEFAULT_CONCURRENCY
 
 #: exit status of a configuration error (as argparse uses for usage errors)
 CONFIG_EXIT = 2
@@ -170,6 +171,14 @@ SERVE_OPTIONS: tuple[Option, ...] = (
         "level of the one line logged per request (shown when at or above --log-level)",
         "debug",
         choices=LOG_LEVELS,
+    ),
+    Option(
+        "--concurrency",
+        "TMF_CONCURRENCY",
+        "requests handled at once per channel (requests about one resource stay in order)",
+        DEFAULT_CONCURRENCY,
+        "int",
+        metavar="N",
     ),
     Option(
         "--metrics-port",

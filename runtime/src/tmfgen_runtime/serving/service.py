@@ -21,27 +21,21 @@ Guarantees, whatever a request holds:
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import inspect
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, assert_never
+from typing import assert_never
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from ..protocol.errors import TmfError, bad_request
 from ..protocol.wire import (
-    CORRELATION_ID,
-    PARAMETERS,
-    QUERY_FILTERS,
-    REPLY_CHANNEL,
-    STATUS_CODE,
     Reply,
     ReplyPolicy,
-    bad_text,
     check_header_text,
     fold_headers,
     parse_parameters,
@@ -49,9 +43,32 @@ from ..protocol.wire import (
     usable_reply_channel,
 )
 from ..stores.store import AlreadyProcessed, Store, StoredReply
-from ..transports.transport import Message, ReplyRefused, Subscription, Transport
+from ..transports.transport import (
+    DEFAULT_CONCURRENCY,
+    Concurrency,
+    Message,
+    ReplyRefused,
+    Subscription,
+    Transport,
+)
 from . import operations, outbox
 from .operations import OperationKind, Request, ResourceBinding, reply_too_large
+from .requests import (
+    COUNT_HEADERS_ROOM,
+    FOLDED_CORRELATION_ID,
+    FOLDED_PARAMETERS,
+    FOLDED_QUERY_FILTERS,
+    FOLDED_REPLY_CHANNEL,
+    check_correlation_id,
+    check_headers,
+    echoable,
+    error_reply,
+    reply_size,
+    request_digest,
+    resource_key,
+    status_of,
+    too_large,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,45 +130,8 @@ def channel_names(constant: str, prefix: str | None, serve_unprefixed: bool) -> 
     return names
 
 
-def request_digest(route: Route, folded: Mapping[str, str], body: bytes) -> str:
-    """What makes two deliveries "the same request": the operation, the Parameters and
-    Query-Filters headers and the payload, each length-prefixed so no two differ only in where
-    one part ends. The Reply-Channel is left out: a redelivery may come back on another one."""
-    digest = hashlib.sha256()
-    parts = (
-        route.operation.encode(),
-        folded.get(PARAMETERS.lower(), "").encode("utf-8", "surrogatepass"),
-        folded.get(QUERY_FILTERS.lower(), "").encode("utf-8", "surrogatepass"),
-        body,
-    )
-    for part in parts:
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
-
-
-def reply_size(headers: Mapping[str, str], body: bytes) -> int:
-    """Bytes a reply takes against a broker's payload limit: the body plus the headers as a
-    NATS-style block (`name: value` lines), the largest of the carriers' header encodings."""
-    block = sum(len(k.encode()) + len(v.encode()) + 4 for k, v in headers.items())
-    return len(body) + block + _HEADER_PREAMBLE
-
-
-def too_large(headers: Mapping[str, str], body: bytes, limit: int) -> bool:
-    """Whether a reply exceeds `limit` bytes (`reply_size`), without encoding the headers when
-    even four bytes a character would fit, as it does for nearly every reply."""
-    chars = sum(len(k) + len(v) + 1 for k, v in headers.items())
-    if len(body) + 4 * chars + _HEADER_PREAMBLE <= limit:
-        return False
-    return reply_size(headers, body) > limit
-
-
-#: longest X-Correlation-Id accepted (UTF-8 bytes): it is part of the stored reply's key
-MAX_CORRELATION_ID_BYTES = 1024
-#: `NATS/1.0` status line and the closing blank line of a header block
-_HEADER_PREAMBLE = 16
-#: room kept for LIST count headers, whose values are known only after the page is cut
-_COUNT_HEADERS_ROOM = 64
+#: Reply-Channel answers `Service._reply_target` keeps
+_REMEMBERED_TARGETS = 4096
 
 
 class Service:
@@ -167,6 +147,7 @@ class Service:
         group: str = "tmf-service",
         reply_policy: ReplyPolicy | None = None,
         request_log_level: int = logging.DEBUG,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self.transport = transport
         self.store = store
@@ -174,10 +155,12 @@ class Service:
         self.prefix = prefix
         self.serve_unprefixed = serve_unprefixed
         self.group = group
-        #: where replies may go; replaceable until `start` (the command line sets it)
+        self._targets: dict[tuple[str | None, str], tuple[str | None, str | None]] = {}
         self.reply_policy = reply_policy or ReplyPolicy()
         self.stats = ServiceStats()
         self.request_log_level = request_log_level
+        #: requests handled at once per channel (replaceable until `start`, see `subscribe`)
+        self.concurrency = concurrency
         self.observers: list[Observer] = []
         #: True once every subscription is confirmed by the broker, False again when stopping
         self.ready = False
@@ -188,6 +171,17 @@ class Service:
             self.relay = outbox.Relay(
                 store.relay_outbox, transport.publish, prefix, prune=store.prune_outbox
             )
+
+    @property
+    def reply_policy(self) -> ReplyPolicy:
+        """Where replies may go (the command line sets it); replacing it forgets every answer
+        `_reply_target` remembered."""
+        return self._reply_policy
+
+    @reply_policy.setter
+    def reply_policy(self, policy: ReplyPolicy) -> None:
+        self._reply_policy = policy
+        self._targets.clear()
 
     def channels(self) -> list[tuple[str, Route]]:
         return [
@@ -206,9 +200,15 @@ class Service:
         (SUBACK, consume-ok, group created, partitions assigned, flush after SUB), so a request
         published after this returns is delivered."""
         # together: a Kafka group join takes seconds, one channel after another they add up
+        # a transport written before `concurrency` existed handles one message at a time
+        takes_concurrency = "concurrency" in inspect.signature(self.transport.subscribe).parameters
         subscribing = [
             asyncio.ensure_future(
-                self.transport.subscribe(name, self._handler_for(route), self.group)
+                self.transport.subscribe(
+                    name, self._handler_for(route), self.group, self._concurrency_of(route)
+                )
+                if takes_concurrency
+                else self.transport.subscribe(name, self._handler_for(route), self.group)
             )
             for name, route in self.channels()
         ]
@@ -237,6 +237,14 @@ class Service:
         if self.relay is not None:
             await self.relay.stop()
 
+    def _concurrency_of(self, route: Route) -> Concurrency:
+        """Up to `concurrency` requests of a channel at once; a patch or delete waits for the
+        earlier requests about the same resource (its Parameters id), so two changes of one
+        resource sent one after the other are applied in that order. Creates, reads and
+        listings have no order to keep among themselves."""
+        ordered = route.operation_kind in (OperationKind.PATCH, OperationKind.DELETE)
+        return Concurrency(self.concurrency, resource_key if ordered else None)
+
     def _handler_for(self, route: Route) -> Callable[[Message], Awaitable[None]]:
         async def handle(message: Message) -> None:
             await self.handle(route, message)
@@ -248,8 +256,8 @@ class Service:
         started = time.perf_counter()
         self.stats.received += 1
         folded = fold_headers(message.headers)
-        reply_to = usable_reply_channel(folded.get(REPLY_CHANNEL.lower()))
-        correlation_id = folded.get(CORRELATION_ID.lower()) or None
+        correlation_id = folded.get(FOLDED_CORRELATION_ID) or None
+        reply_to, refusal = self._reply_target(folded.get(FOLDED_REPLY_CHANNEL), route)
         if reply_to is None:
             self.stats.unanswerable += 1
             log.warning(
@@ -258,9 +266,6 @@ class Service:
                 correlation_id,
             )
             return
-        refusal = self.reply_policy.refusal(
-            reply_to, route.channel
-        ) or self.transport.channel_problem(reply_to)
         if refusal is not None:
             self._refuse(message, reply_to, correlation_id, refusal)
             return
@@ -271,6 +276,28 @@ class Service:
             return
         if status is not None:
             self._observe(route, correlation_id, status, started)
+
+    def _reply_target(self, raw: str | None, route: Route) -> tuple[str | None, str | None]:
+        """The usable reply channel of a Reply-Channel header (None: none) and why a reply
+        there is refused (None: allowed), by the reply policy and by the broker. Clients send
+        many requests with one Reply-Channel, so the answer is remembered per header value and
+        operation; it depends on nothing else (replacing the policy forgets them),
+        and the memory is bounded by forgetting everything when it is full."""
+        key = (raw, route.channel)
+        try:
+            return self._targets[key]
+        except KeyError:
+            pass
+        reply_to = usable_reply_channel(raw)
+        refusal = None
+        if reply_to is not None:
+            refusal = self.reply_policy.refusal(
+                reply_to, route.channel
+            ) or self.transport.channel_problem(reply_to)
+        if len(self._targets) >= _REMEMBERED_TARGETS:
+            self._targets.clear()
+        self._targets[key] = reply_to, refusal
+        return reply_to, refusal
 
     def _refuse(
         self, message: Message, reply_to: str, correlation_id: str | None, reason: str
@@ -296,14 +323,14 @@ class Service:
         """Answer a request whose reply channel is allowed; the status sent (None: none was)."""
         try:
             check_header_text(folded)
-            _check_correlation_id(correlation_id)
+            check_correlation_id(correlation_id)
         except TmfError as exc:
             # the bad value may be the correlation id itself, which a reply must not echo
-            echo = correlation_id if _echoable(correlation_id) else None
-            return await self._reply(reply_to, message.channel, echo, _error_reply(exc))
+            echo = correlation_id if echoable(correlation_id) else None
+            return await self._reply(reply_to, message.channel, echo, error_reply(exc))
         mutating = route.mutating
         # only a mutating request's reply is stored, so only it needs its digest
-        digest = request_digest(route, folded, message.body) if mutating else ""
+        digest = request_digest(route.operation, folded, message.body) if mutating else ""
         if correlation_id is not None and mutating:
             stored = await self.store.replay(message.channel, correlation_id)
             if stored is not None:
@@ -321,12 +348,12 @@ class Service:
                 return await self._answer_repeat(
                     reply_to, message.channel, correlation_id or "", stored, digest
                 )
-            reply = _error_reply(TmfError(500, "INTERNAL", "reply record missing"))
+            reply = error_reply(TmfError(500, "INTERNAL", "reply record missing"))
         except TmfError as exc:
-            reply = _error_reply(exc)
+            reply = error_reply(exc)
         except Exception:
             log.exception("operation %s failed", route.operation)
-            reply = _error_reply(TmfError(500, "INTERNAL", "internal error"))
+            reply = error_reply(TmfError(500, "INTERNAL", "internal error"))
         return await self._reply(reply_to, message.channel, correlation_id, reply)
 
     async def _reply(
@@ -339,7 +366,7 @@ class Service:
         limit = self.transport.max_payload
         if limit is not None and too_large(headers, body, limit):
             size = reply_size(headers, body)
-            reply = _error_reply(reply_too_large(size, limit))
+            reply = error_reply(reply_too_large(size, limit))
             headers = reply_headers(reply.status, correlation_id, request_channel, {})
             body = reply.body()
             if reply_size(headers, body) > limit:  # only a huge correlation id can do that
@@ -386,7 +413,7 @@ class Service:
         the same correlation id gets a 409 and nothing of the stored one."""
         if stored.digest == digest:
             await self._send_stored(reply_to, stored)
-            return _status_of(stored)
+            return status_of(stored)
         self.stats.reused_keys += 1
         log.warning(
             "correlation id %r on %s reused for a different request: refused",
@@ -399,7 +426,7 @@ class Service:
             "X-Correlation-Id was already used for a different request on this channel",
             "send each new request with a new X-Correlation-Id",
         )
-        return await self._reply(reply_to, request_channel, correlation_id, _error_reply(error))
+        return await self._reply(reply_to, request_channel, correlation_id, error_reply(error))
 
     async def _send_stored(self, reply_to: str, stored: StoredReply) -> None:
         await self.transport.publish(reply_to, stored.headers, stored.body)
@@ -416,19 +443,19 @@ class Service:
     ) -> Reply:
         if correlation_id is None:
             raise bad_request("MISSING_CORRELATION_ID", "X-Correlation-Id header is mandatory")
-        parameters = parse_parameters(folded.get(PARAMETERS.lower()))
-        _check_headers(route, folded, parameters)
+        parameters = parse_parameters(folded.get(FOLDED_PARAMETERS))
+        check_headers(route.headers_model, route.header_names, folded, parameters)
         limit = self.transport.max_payload
         budget = None
         # only a LIST cuts its reply to a budget; the others are checked whole (finalize, _reply)
         if limit is not None and route.operation_kind is OperationKind.LIST:
             fixed = reply_headers(200, correlation_id, message.channel, {})
-            budget = limit - reply_size(fixed, b"") - _COUNT_HEADERS_ROOM
+            budget = limit - reply_size(fixed, b"") - COUNT_HEADERS_ROOM
         request = Request(
             channel=message.channel,
             correlation_id=correlation_id,
             parameters=parameters or {},
-            query_filters=folded.get(QUERY_FILTERS.lower()),
+            query_filters=folded.get(FOLDED_QUERY_FILTERS),
             body=message.body,
             max_reply_bytes=budget,
         )
@@ -455,55 +482,3 @@ class Service:
                 return await operations.delete(binding, store, request, finalize)
             case unknown:
                 assert_never(unknown)
-
-
-def _echoable(correlation_id: str | None) -> bool:
-    """Whether a reply may carry this correlation id back: text a carrier can encode, and short
-    enough for every broker's header limit (AMQP header frames, NATS control lines)."""
-    if correlation_id is None or bad_text(correlation_id):
-        return False
-    return len(correlation_id.encode("utf-8")) <= MAX_CORRELATION_ID_BYTES
-
-
-def _check_correlation_id(correlation_id: str | None) -> None:
-    """A correlation id is a database key (PostgreSQL cannot index one of a few kB) and is
-    echoed in the reply: one over `MAX_CORRELATION_ID_BYTES` is refused, without the echo."""
-    if correlation_id is not None and not _echoable(correlation_id):
-        raise bad_request(
-            "INVALID_CORRELATION_ID",
-            f"X-Correlation-Id is longer than {MAX_CORRELATION_ID_BYTES} bytes",
-        )
-
-
-def _check_headers(
-    route: Route, headers: Mapping[str, str], parameters: dict[str, Any] | None
-) -> None:
-    """Validate the request headers (case-folded names) against the generated header model."""
-    if route.headers_model is None:
-        return
-    values: dict[str, Any] = {}
-    for wire_name, folded_name in route.header_names:
-        value: Any = parameters if wire_name == PARAMETERS else headers.get(folded_name)
-        if value is not None:
-            values[wire_name] = value
-    try:
-        route.headers_model.model_validate(values)
-    except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-            for err in exc.errors(include_url=False)[:10]
-        )
-        raise bad_request(
-            "INVALID_HEADERS", "request headers do not match the schema", details
-        ) from None
-
-
-def _status_of(stored: StoredReply) -> int:
-    try:
-        return int(stored.headers.get(STATUS_CODE, "0"))
-    except ValueError:
-        return 0
-
-
-def _error_reply(error: TmfError) -> Reply:
-    return Reply(error.status, error.body())

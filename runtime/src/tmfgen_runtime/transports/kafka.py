@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Hashable, Mapping
 from typing import Any, Unpack
 from urllib.parse import urlsplit
 
@@ -42,7 +42,16 @@ from aiokafka import (  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]
 
-from .transport import Handler, Message, Subscription, Transport, TransportOptions
+from .dispatch import run_batch
+from .transport import (
+    ONE_AT_A_TIME,
+    Concurrency,
+    Handler,
+    Message,
+    Subscription,
+    Transport,
+    TransportOptions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +126,14 @@ class KafkaTransport(Transport):
             await _bounded(producer.stop(), "producer")
 
     async def subscribe(
-        self, channel: str, handler: Handler, group: str | None = None
+        self,
+        channel: str,
+        handler: Handler,
+        group: str | None = None,
+        concurrency: Concurrency = ONE_AT_A_TIME,
     ) -> Subscription:
         await self.ensure_topic(channel)
-        subscription = _KafkaSubscription(self, channel, handler, group)
+        subscription = _KafkaSubscription(self, channel, handler, group, concurrency)
         await subscription.start()
         return self._track(subscription)
 
@@ -161,9 +174,15 @@ class KafkaTransport(Transport):
 
 class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(
-        self, owner: KafkaTransport, channel: str, handler: Handler, group: str | None
+        self,
+        owner: KafkaTransport,
+        channel: str,
+        handler: Handler,
+        group: str | None,
+        concurrency: Concurrency,
     ) -> None:
         self._owner, self._channel, self._handler, self._group = owner, channel, handler, group
+        self._concurrency = concurrency
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=owner.bootstrap,
             # one Kafka group per (group, channel): members of a group that spans several topics
@@ -242,13 +261,25 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
             failed = False
             self._busy = True
             try:
-                for tp, records in batches.items():
-                    for record in records:
-                        if not await self._handle(tp, record):
-                            consumer.seek(tp, record.offset)
-                            failed = True
-                            break
-                        done[tp] = record.offset + 1
+                fetched = [(tp, record) for tp, records in batches.items() for record in records]
+                handled = await run_batch(
+                    fetched,
+                    [self._key(record) for _, record in fetched],
+                    self._handle,
+                    self._concurrency.limit,
+                )
+                # per partition, offsets move past the records handled before the first that
+                # was not; that one and every later one are fetched again (handled ones replay)
+                stuck: set[TopicPartition] = set()
+                for (tp, record), ok in zip(fetched, handled, strict=True):
+                    if tp in stuck:
+                        continue
+                    if not ok:
+                        consumer.seek(tp, record.offset)
+                        stuck.add(tp)
+                        failed = True
+                        continue
+                    done[tp] = record.offset + 1
                 if done and self._group is not None:
                     try:  # bounded: a stalled broker must not hang the loop (or `stop`)
                         await asyncio.wait_for(consumer.commit(done), _COMMIT_TIMEOUT)
@@ -259,13 +290,17 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
             if failed:
                 await asyncio.sleep(_FAILURE_BACKOFF)
 
-    async def _handle(self, tp: TopicPartition, record: Any) -> bool:
+    def _key(self, record: Any) -> Hashable | None:
+        """The ordering key of a record (None for one that cannot be decoded: it is poison)."""
+        message = _message_of(record)
+        return None if message is None else self._concurrency.key_of(message)
+
+    async def _handle(self, fetched: tuple[TopicPartition, Any]) -> bool:
         """Run the handler on one record; False when it must be fetched again."""
-        try:
-            headers = {str(k): (v or b"").decode() for k, v in record.headers}
-        except (UnicodeDecodeError, AttributeError) as exc:
-            return await self._give_up(tp, record, f"undecodable record ({exc})")
-        message = Message(channel=tp.topic, headers=headers, body=record.value or b"")
+        tp, record = fetched
+        message = _message_of(record)
+        if message is None:
+            return await self._give_up(tp, record, f"undecodable record ({_undecodable(record)})")
         try:
             await self._handler(message)
         except Exception as exc:
@@ -304,6 +339,25 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
         self._owner._forget(self)
         await self._end_reader(task, lambda: self._busy)
         await _bounded(self._consumer.stop(), f"consumer for {self._channel}")
+
+
+def _message_of(record: Any) -> Message | None:
+    """The record as a message; None when a header value is not UTF-8 (or not bytes)."""
+    try:
+        headers = {str(k): (v or b"").decode() for k, v in record.headers}
+    except (UnicodeDecodeError, AttributeError):
+        return None
+    return Message(channel=record.topic, headers=headers, body=record.value or b"")
+
+
+def _undecodable(record: Any) -> str:
+    """Why `_message_of` could not decode the record, for the dead-letter reason."""
+    try:
+        for _, value in record.headers:
+            (value or b"").decode()
+    except (UnicodeDecodeError, AttributeError) as exc:
+        return str(exc)
+    return "headers not decodable"
 
 
 async def _bounded(stopping: Awaitable[None], what: str) -> None:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import count
 
-from .transport import Handler, Message, Subscription, Transport
+from .dispatch import Dispatcher
+from .transport import ONE_AT_A_TIME, Concurrency, Handler, Message, Subscription, Transport
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,10 @@ log = logging.getLogger(__name__)
 @dataclass(eq=False)
 class _Member:
     handler: Handler
+    concurrency: Concurrency = ONE_AT_A_TIME
     queue: asyncio.Queue[Message | None] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
+    dispatcher: Dispatcher | None = None
 
 
 @dataclass
@@ -92,7 +95,11 @@ class _MemorySubscription(Subscription):
         task = self._member.task
         if task is not None and not task.done():
             self._member.queue.put_nowait(None)
-            if task is not asyncio.current_task():  # a handler may stop its own subscription
+            dispatcher = self._member.dispatcher
+            # a handler may stop its own subscription: it must not wait for itself
+            if task is not asyncio.current_task() and not (
+                dispatcher is not None and dispatcher.handling_here()
+            ):
                 await task
 
 
@@ -115,9 +122,13 @@ class MemoryTransport(Transport):
         await self._stop_subscriptions()
 
     async def subscribe(
-        self, channel: str, handler: Handler, group: str | None = None
+        self,
+        channel: str,
+        handler: Handler,
+        group: str | None = None,
+        concurrency: Concurrency = ONE_AT_A_TIME,
     ) -> Subscription:
-        member = _Member(handler)
+        member = _Member(handler, concurrency)
         key = self._broker.add(channel, group, member)
         member.task = asyncio.create_task(_drain(self, member), name=f"memory:{channel}")
         return self._track(_MemorySubscription(self._broker, channel, key, member))
@@ -128,16 +139,27 @@ class MemoryTransport(Transport):
 
 
 async def _drain(owner: MemoryTransport, member: _Member) -> None:
-    """Run the member's handler for each queued message, one at a time, until told to stop.
+    """Run the member's handler on its queued messages, as many at once as its concurrency
+    allows, until told to stop; a stop lets the messages in hand finish first.
 
     Nothing is redelivered in process: a message whose handler raised is poison, dropped with
     one log line and one count."""
-    while True:
-        message = await member.queue.get()
-        if message is None:
-            return
-        try:
-            await member.handler(message)
-        except Exception as exc:  # the bus must outlive any handler failure
-            log.debug("handler failed on %s", message.channel, exc_info=True)
-            owner.poison(f"handler raised {type(exc).__name__}: {exc}", message.channel)
+
+    def settle(channel: str) -> Callable[[BaseException | None], None]:
+        def done(error: BaseException | None) -> None:
+            if error is not None:  # the bus must outlive any handler failure
+                log.debug("handler failed on %s", channel, exc_info=error)
+                owner.poison(f"handler raised {type(error).__name__}: {error}", channel)
+
+        return done
+
+    dispatcher = member.dispatcher = Dispatcher(member.handler, member.concurrency)
+    try:
+        while True:
+            message = await member.queue.get()
+            if message is None:
+                return
+            await dispatcher.submit(message, settle(message.channel))
+    finally:
+        await dispatcher.drain()
+        dispatcher.close()

@@ -44,7 +44,16 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from .transport import Handler, Message, Subscription, Transport, TransportOptions
+from .dispatch import Dispatcher
+from .transport import (
+    ONE_AT_A_TIME,
+    Concurrency,
+    Handler,
+    Message,
+    Subscription,
+    Transport,
+    TransportOptions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +112,9 @@ class MqttTransport(Transport):
             clean_start=not persistent,
             properties=properties,
         )
+        # aiomqtt logs a warning on every publish while more than 10 await their PUBACK, which
+        # a service answering requests side by side always has: its limit is the in-flight one
+        client.pending_calls_threshold = 1024
         if topic is not None:
             client._client.manual_ack_set(True)
         return client
@@ -130,10 +142,14 @@ class MqttTransport(Transport):
             await self._drop_publisher(publisher)
 
     async def subscribe(
-        self, channel: str, handler: Handler, group: str | None = None
+        self,
+        channel: str,
+        handler: Handler,
+        group: str | None = None,
+        concurrency: Concurrency = ONE_AT_A_TIME,
     ) -> Subscription:
         topic = f"$share/{group}/{channel}" if group is not None else channel
-        subscription = _MqttSubscription(self, channel, topic, handler)
+        subscription = _MqttSubscription(self, channel, topic, handler, concurrency)
         await subscription.start()
         return self._track(subscription)
 
@@ -167,13 +183,25 @@ class MqttTransport(Transport):
 
 
 class _MqttSubscription(Subscription):
-    """One connection subscribed to one topic, kept alive by `_run` until `stop`."""
+    """One connection subscribed to one topic, kept alive by `_run` until `stop`.
 
-    def __init__(self, owner: MqttTransport, channel: str, topic: str, handler: Handler) -> None:
+    Messages are handled as the subscription's `Concurrency` allows and acknowledged in the
+    order they arrived (MQTT 5, 4.6: PUBACKs go in the order of the PUBLISH packets), each only
+    once its own handler and every earlier one are done."""
+
+    def __init__(
+        self,
+        owner: MqttTransport,
+        channel: str,
+        topic: str,
+        handler: Handler,
+        concurrency: Concurrency,
+    ) -> None:
         self._owner, self._channel, self._topic, self._handler = owner, channel, topic, handler
+        self._concurrency = concurrency
         self._task: asyncio.Task[None] | None = None
         self._first: asyncio.Future[None] | None = None
-        self._busy = False
+        self._dispatcher: Dispatcher | None = None
 
     async def start(self) -> None:
         """Connect and subscribe once here, so that failures reach the caller; then supervise."""
@@ -184,6 +212,9 @@ class _MqttSubscription(Subscription):
     async def _run(self) -> None:
         first = self._first
         while True:
+            # one dispatcher per connection: a PUBACK belongs to the connection that got the
+            # message, and after a reconnect the broker resends whatever was not acknowledged
+            dispatcher = self._dispatcher = Dispatcher(self._handler, self._concurrency, True)
             try:
                 async with self._owner.client(self._topic) as client:
                     granted = await client.subscribe(self._topic, qos=1)
@@ -193,42 +224,50 @@ class _MqttSubscription(Subscription):
                     else:
                         log.info("mqtt: resubscribed to %s", self._topic)
                     async for incoming in client.messages:
-                        await self._deliver(incoming)
-                        _acknowledge(client, incoming)
+                        await self._deliver(client, dispatcher, incoming)
             except aiomqtt.MqttError as error:
                 if first is not None and not first.done():
                     first.set_exception(error)
                     return
                 log.warning("mqtt: connection for %s lost (%s); reconnecting", self._topic, error)
+                # the messages in hand finish; their acknowledgements are lost with the
+                # connection, so the broker sends them again (replayed, never applied twice)
+                dispatcher.close()
                 await asyncio.sleep(_RETRY_DELAY)
 
-    async def _deliver(self, incoming: aiomqtt.Message) -> None:
+    async def _deliver(
+        self, client: aiomqtt.Client, dispatcher: Dispatcher, incoming: aiomqtt.Message
+    ) -> None:
         try:
             payload = incoming.payload
             body = payload if isinstance(payload, bytes) else str(payload or "").encode()
             if isinstance(payload, bytearray):
                 body = bytes(payload)
-            message = Message(
+            message: Message | None = Message(
                 channel=incoming.topic.value,
                 headers=from_properties(incoming.properties),
                 body=body,
             )
         except Exception as exc:
             self._owner.poison(f"undecodable message ({exc})", self._channel)
-            return
-        self._busy = True
-        try:
-            await self._handler(message)
-        except Exception as exc:  # acknowledged all the same (MQTT cannot nack): count and go on
-            log.debug("handler failed on %s", self._channel, exc_info=True)
-            self._owner.poison(f"handler raised {type(exc).__name__}: {exc}", self._channel)
-        finally:
-            self._busy = False
+            message = None
+
+        def settle(error: BaseException | None) -> None:
+            if error is not None:  # acknowledged all the same (MQTT cannot nack): count, go on
+                log.debug("handler failed on %s", self._channel, exc_info=error)
+                self._owner.poison(f"handler raised {type(error).__name__}: {error}", self._channel)
+            _acknowledge(client, incoming)
+
+        # an undecodable message (None) is not handled, but still acknowledged in its turn
+        await dispatcher.submit(message, settle)
 
     async def stop(self) -> None:
         task, self._task = self._task, None
         self._owner._forget(self)
-        await self._end_reader(task, lambda: self._busy)
+        dispatcher = self._dispatcher
+        await self._end_reader(task, lambda: dispatcher is not None and dispatcher.busy)
+        if dispatcher is not None:  # the grace is spent: whatever still runs is cancelled
+            dispatcher.cancel()
 
 
 def _acknowledge(client: aiomqtt.Client, incoming: aiomqtt.Message) -> None:

@@ -38,7 +38,8 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription as NatsSubscription
 
-from .transport import Handler, Message, Subscription, Transport
+from .dispatch import Dispatcher
+from .transport import ONE_AT_A_TIME, Concurrency, Handler, Message, Subscription, Transport
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,15 @@ class _NatsSubscription(Subscription):
     """A subscription that can be re-made on a fresh connection."""
 
     def __init__(
-        self, owner: NatsTransport, channel: str, group: str, callback: MessageCallback
+        self,
+        owner: NatsTransport,
+        channel: str,
+        group: str,
+        callback: MessageCallback,
+        dispatcher: Dispatcher,
     ) -> None:
         self._owner, self.channel, self.group, self.callback = owner, channel, group, callback
+        self._dispatcher = dispatcher
         self.native: NatsSubscription | None = None
         self._stopped = False
 
@@ -97,12 +104,12 @@ class _NatsSubscription(Subscription):
         self._stopped = True
         self._owner._forget(self)
         native, self.native = self.native, None
-        if native is None:
-            return
-        try:
-            await native.unsubscribe()
-        except Exception:  # connection already closed: nothing left to unsubscribe
-            log.debug("unsubscribe failed", exc_info=True)
+        if native is not None:
+            try:
+                await native.unsubscribe()
+            except Exception:  # connection already closed: nothing left to unsubscribe
+                log.debug("unsubscribe failed", exc_info=True)
+        await self._dispatcher.finish(self.stop_grace)
 
 
 class NatsTransport(Transport):
@@ -255,9 +262,19 @@ class NatsTransport(Transport):
         return None
 
     async def subscribe(
-        self, channel: str, handler: Handler, group: str | None = None
+        self,
+        channel: str,
+        handler: Handler,
+        group: str | None = None,
+        concurrency: Concurrency = ONE_AT_A_TIME,
     ) -> Subscription:
         nc = await self._client()
+        dispatcher = Dispatcher(handler, concurrency)
+
+        def settle(error: BaseException | None) -> None:
+            if error is not None:  # at-most-once: count, log and keep the subscription alive
+                log.debug("handler failed on %s", channel, exc_info=error)
+                self.poison(f"handler raised {type(error).__name__}: {error}", channel)
 
         async def on_message(msg: Msg) -> None:
             try:
@@ -265,13 +282,9 @@ class NatsTransport(Transport):
             except Exception as exc:
                 self.poison(f"undecodable headers ({exc})", channel)
                 return
-            try:
-                await handler(message)
-            except Exception as exc:  # at-most-once: count, log and keep the subscription alive
-                log.debug("handler failed on %s", channel, exc_info=True)
-                self.poison(f"handler raised {type(exc).__name__}: {exc}", channel)
+            await dispatcher.submit(message, settle)
 
-        subscription = _NatsSubscription(self, channel, group or "", on_message)
+        subscription = _NatsSubscription(self, channel, group or "", on_message, dispatcher)
         await subscription.bind(nc)
         await nc.flush(timeout=_FLUSH_TIMEOUT)
         return self._track(subscription)

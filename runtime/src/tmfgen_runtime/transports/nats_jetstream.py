@@ -59,7 +59,16 @@ from nats.js.api import (
 )
 from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
-from .transport import Handler, Message, Subscription, Transport, TransportOptions
+from .dispatch import Dispatcher, run_batch
+from .transport import (
+    ONE_AT_A_TIME,
+    Concurrency,
+    Handler,
+    Message,
+    Subscription,
+    Transport,
+    TransportOptions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -176,15 +185,19 @@ class JetStreamTransport(Transport):
         await nc.close()
 
     async def subscribe(
-        self, channel: str, handler: Handler, group: str | None = None
+        self,
+        channel: str,
+        handler: Handler,
+        group: str | None = None,
+        concurrency: Concurrency = ONE_AT_A_TIME,
     ) -> Subscription:
         nc, _ = await self._client()
         subscription: _PullSubscription | _CoreSubscription
         if group is None:
-            subscription = _CoreSubscription(self, channel, handler)
+            subscription = _CoreSubscription(self, channel, Dispatcher(handler, concurrency))
             await subscription.start(nc)
         else:
-            subscription = _PullSubscription(self, channel, group, handler)
+            subscription = _PullSubscription(self, channel, group, handler, concurrency)
             await subscription.start()
         return self._track(subscription)
 
@@ -339,17 +352,18 @@ def _raise_overlap(error: APIError, channel: str) -> None:
 class _CoreSubscription(Subscription):
     """A subscription without a group: every subscriber gets every message, as on core NATS."""
 
-    def __init__(self, owner: JetStreamTransport, channel: str, handler: Handler) -> None:
-        self._owner, self._channel, self._handler = owner, channel, handler
+    def __init__(self, owner: JetStreamTransport, channel: str, dispatcher: Dispatcher) -> None:
+        self._owner, self._channel, self._dispatcher = owner, channel, dispatcher
         self._sub: NatsSubscription | None = None
 
     async def start(self, nc: Client) -> None:
+        def settle(error: BaseException | None) -> None:
+            if error is not None:  # at most once, as core NATS: log and keep the subscription
+                log.error("handler failed on channel %s", self._channel, exc_info=error)
+
         async def on_message(msg: Msg) -> None:
             message = Message(channel=msg.subject, headers=_headers_of(msg), body=msg.data)
-            try:
-                await self._handler(message)
-            except Exception:  # at most once, as core NATS: log and keep the subscription
-                log.exception("handler failed on channel %s", self._channel)
+            await self._dispatcher.submit(message, settle)
 
         self._sub = await nc.subscribe(self._channel, cb=on_message)
         await nc.flush(timeout=_FLUSH_TIMEOUT)
@@ -360,15 +374,25 @@ class _CoreSubscription(Subscription):
         if sub is not None:
             with contextlib.suppress(Exception):  # connection already closed
                 await sub.unsubscribe()
+        await self._dispatcher.finish(self.stop_grace)
 
 
 class _PullSubscription(Subscription):
-    """A pull loop on one durable consumer, kept alive until `stop`."""
+    """A pull loop on one durable consumer, kept alive until `stop`. A fetched batch is handled
+    as its `Concurrency` allows, each message acknowledged on its own once handled."""
 
     def __init__(
-        self, owner: JetStreamTransport, channel: str, group: str, handler: Handler
+        self,
+        owner: JetStreamTransport,
+        channel: str,
+        group: str,
+        handler: Handler,
+        concurrency: Concurrency,
     ) -> None:
         self._owner, self._channel, self._group, self._handler = owner, channel, group, handler
+        self._concurrency = concurrency
+        #: messages pulled at once: enough to keep `concurrency.limit` at work
+        self._batch = max(owner._batch, concurrency.limit)
         self._pull: JetStreamContext.PullSubscription | None = None
         self._task: asyncio.Task[None] | None = None
         self._busy = False
@@ -384,7 +408,7 @@ class _PullSubscription(Subscription):
             try:
                 if self._pull is None:
                     self._pull = await self._owner.bind(self._channel, self._group)
-                messages = await self._pull.fetch(self._owner._batch, timeout=FETCH_WAIT)
+                messages = await self._pull.fetch(self._batch, timeout=FETCH_WAIT)
                 failing = False
             except nats.errors.TimeoutError:  # nothing to do: pull again
                 continue
@@ -397,8 +421,16 @@ class _PullSubscription(Subscription):
                 await self._unbind()
                 await asyncio.sleep(_RETRY_DELAY)
                 continue
-            for msg in messages:
-                await self._deliver(msg)
+            self._busy = True
+            try:
+                await self._deliver_all(messages)
+            finally:
+                self._busy = False
+
+    async def _deliver_all(self, fetched: list[Msg]) -> None:
+        pairs = [(msg, _message_of(msg)) for msg in fetched]
+        keys = [self._concurrency.key_of(message) for _, message in pairs]
+        await run_batch(pairs, keys, self._deliver, self._concurrency.limit)
 
     async def _unbind(self) -> None:
         pull, self._pull = self._pull, None
@@ -406,7 +438,8 @@ class _PullSubscription(Subscription):
             with contextlib.suppress(Exception):
                 await pull.unsubscribe()
 
-    async def _deliver(self, msg: Msg) -> None:
+    async def _deliver(self, pair: tuple[Msg, Message]) -> None:
+        msg, message = pair
         owner = self._owner
         delivered = msg.metadata.num_delivered or 1
         if delivered > 1:
@@ -415,8 +448,6 @@ class _PullSubscription(Subscription):
             self._poison(msg, delivered, "was delivered too often without an answer")
             await _settle(msg.term())
             return
-        message = Message(channel=msg.subject, headers=_headers_of(msg), body=msg.data)
-        self._busy = True
         keep_alive = asyncio.create_task(_keep_in_progress(msg, owner.ack_wait))
         try:
             await self._handler(message)
@@ -435,7 +466,6 @@ class _PullSubscription(Subscription):
             return
         finally:
             keep_alive.cancel()
-            self._busy = False
         await _settle(msg.ack())
 
     def _poison(self, msg: Msg, delivered: int, why: str) -> None:
@@ -469,6 +499,10 @@ async def _settle(action: Awaitable[Any]) -> None:
         await action
     except Exception:
         log.debug("settling a message failed: JetStream will redeliver it", exc_info=True)
+
+
+def _message_of(msg: Msg) -> Message:
+    return Message(channel=msg.subject, headers=_headers_of(msg), body=msg.data)
 
 
 def _headers_of(msg: Msg) -> dict[str, str]:

@@ -42,7 +42,16 @@ from aio_pika.abc import (
     AbstractRobustExchange,
 )
 
-from .transport import Handler, Message, Subscription, Transport, TransportOptions
+from .dispatch import KeyedTurns
+from .transport import (
+    ONE_AT_A_TIME,
+    Concurrency,
+    Handler,
+    Message,
+    Subscription,
+    Transport,
+    TransportOptions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +142,16 @@ class RabbitMQTransport(Transport):
             await connection.close()
 
     async def subscribe(
-        self, channel: str, handler: Handler, group: str | None = None
+        self,
+        channel: str,
+        handler: Handler,
+        group: str | None = None,
+        concurrency: Concurrency = ONE_AT_A_TIME,
     ) -> Subscription:
         await self.connect()
         assert self._connection is not None
         amqp_channel = await self._open_channel()
-        await amqp_channel.set_qos(prefetch_count=self._prefetch)
+        await amqp_channel.set_qos(prefetch_count=max(self._prefetch, concurrency.limit))
         exchange = await self._declare_exchange(amqp_channel)
         dead: str | None = None
         if group is not None:
@@ -151,6 +164,9 @@ class RabbitMQTransport(Transport):
             )
         await queue.bind(exchange, routing_key=channel)
         settle = _Settler(self, amqp_channel, channel, queue.name, dead)
+        # aio-pika runs a task per delivery, up to the prefetch: these bound them to the
+        # subscription's concurrency and keep each ordering key in delivery order
+        room, turns = asyncio.Semaphore(concurrency.limit), KeyedTurns()
 
         async def on_message(incoming: AbstractIncomingMessage) -> None:
             try:
@@ -158,11 +174,14 @@ class RabbitMQTransport(Transport):
             except Exception as exc:
                 await settle.give_up(incoming, f"undecodable message ({exc})")
                 return
-            try:
-                await handler(Message(channel=channel, headers=headers, body=incoming.body))
-            except Exception as exc:
-                await settle.failed(incoming, f"handler raised {type(exc).__name__}: {exc}")
-                return
+            message = Message(channel=channel, headers=headers, body=incoming.body)
+            # the place in line is taken before anything awaits, so in delivery order
+            async with turns.turn(concurrency.key_of(message)), room:
+                try:
+                    await handler(message)
+                except Exception as exc:
+                    await settle.failed(incoming, f"handler raised {type(exc).__name__}: {exc}")
+                    return
             await _settle(incoming.ack())
 
         tag = await queue.consume(on_message, no_ack=False)

@@ -42,7 +42,17 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .transport import Handler, Message, ReplyRefused, Subscription, Transport, TransportOptions
+from .dispatch import handle_batch
+from .transport import (
+    ONE_AT_A_TIME,
+    Concurrency,
+    Handler,
+    Message,
+    ReplyRefused,
+    Subscription,
+    Transport,
+    TransportOptions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +105,13 @@ class RedisStreamsTransport(Transport):
             await client.aclose()
 
     async def subscribe(
-        self, channel: str, handler: Handler, group: str | None = None
+        self,
+        channel: str,
+        handler: Handler,
+        group: str | None = None,
+        concurrency: Concurrency = ONE_AT_A_TIME,
     ) -> Subscription:
-        subscription = _StreamSubscription(self, channel, handler, group)
+        subscription = _StreamSubscription(self, channel, handler, group, concurrency)
         await subscription.prepare()
         subscription.start()
         return self._track(subscription)
@@ -121,9 +135,15 @@ class RedisStreamsTransport(Transport):
 
 class _StreamSubscription(Subscription):
     def __init__(
-        self, owner: RedisStreamsTransport, channel: str, handler: Handler, group: str | None
+        self,
+        owner: RedisStreamsTransport,
+        channel: str,
+        handler: Handler,
+        group: str | None,
+        concurrency: Concurrency,
     ) -> None:
         self._owner, self._channel, self._handler, self._group = owner, channel, handler, group
+        self._concurrency = concurrency
         self._gname = group or ""
         self._consumer = f"c-{uuid.uuid4().hex}"
         self._last_id = b"0-0"  # plain XREAD position, for subscriptions without a group
@@ -156,8 +176,8 @@ class _StreamSubscription(Subscription):
         while not self._stopping:
             try:
                 entries = await self._read()
-                for entry_id, fields in entries:
-                    await self._deliver(entry_id, fields)
+                if entries:
+                    await self._deliver(entries)
             except _TRANSIENT as error:
                 log.warning("redis: read on %s failed (%s); retrying", self._channel, error)
                 await asyncio.sleep(_RETRY_DELAY)
@@ -210,38 +230,52 @@ class _StreamSubscription(Subscription):
             log.info("redis: claimed %d abandoned entries on %s", len(claimed), self._channel)
         return claimed
 
-    async def _deliver(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+    async def _deliver(self, entries: list[Entry]) -> None:
+        """Handle a batch read (side by side as `Concurrency` allows), then XACK every entry
+        whose handler returned, in one command; an entry whose handler raised stays pending."""
         if self._group is None:
-            self._last_id = entry_id
-        try:
-            body = fields.get(BODY_FIELD, b"")
-            headers = {k.decode(): v.decode() for k, v in fields.items() if k != BODY_FIELD}
-        except UnicodeDecodeError as exc:
-            await self._give_up(entry_id, fields, f"undecodable entry {entry_id!r} ({exc})")
+            self._last_id = entries[-1][0]
+        decoded: list[tuple[bytes, dict[bytes, bytes], Message]] = []
+        for entry_id, fields in entries:
+            try:
+                body = fields.get(BODY_FIELD, b"")
+                headers = {k.decode(): v.decode() for k, v in fields.items() if k != BODY_FIELD}
+            except UnicodeDecodeError as exc:
+                await self._give_up(entry_id, fields, f"undecodable entry {entry_id!r} ({exc})")
+                continue
+            message = Message(channel=self._channel, headers=headers, body=body)
+            decoded.append((entry_id, fields, message))
+        outcomes = await handle_batch(
+            [message for _, _, message in decoded], self._handler, self._concurrency
+        )
+        handled: list[bytes] = []
+        for (entry_id, fields, _), error in zip(decoded, outcomes, strict=True):
+            if error is None:
+                handled.append(entry_id)
+            else:
+                await self._failed(
+                    entry_id, fields, f"handler raised {type(error).__name__}: {error}"
+                )
+        if handled and self._group is not None:
+            await self._owner.redis.xack(self._channel, self._gname, *handled)
+
+    async def _failed(self, entry_id: bytes, fields: dict[bytes, bytes], reason: str) -> None:
+        if self._group is None:
+            await self._give_up(entry_id, fields, reason)
             return
-        try:
-            await self._handler(Message(channel=self._channel, headers=headers, body=body))
-        except Exception as exc:
-            reason = f"handler raised {type(exc).__name__}: {exc}"
-            if self._group is None:
-                await self._give_up(entry_id, fields, reason)
-                return
-            deliveries = await self._deliveries(entry_id)
-            if deliveries >= self._owner.max_deliveries:
-                await self._give_up(entry_id, fields, f"{reason}; delivered {deliveries} times")
-                return
-            log.warning(
-                "handler failed on %s (delivery %d of %d); %r left pending: %s",
-                self._channel,
-                deliveries,
-                self._owner.max_deliveries,
-                entry_id,
-                reason,
-            )
-            self._retry_pending = True
-        else:
-            if self._group is not None:
-                await self._owner.redis.xack(self._channel, self._gname, entry_id)
+        deliveries = await self._deliveries(entry_id)
+        if deliveries >= self._owner.max_deliveries:
+            await self._give_up(entry_id, fields, f"{reason}; delivered {deliveries} times")
+            return
+        log.warning(
+            "handler failed on %s (delivery %d of %d); %r left pending: %s",
+            self._channel,
+            deliveries,
+            self._owner.max_deliveries,
+            entry_id,
+            reason,
+        )
+        self._retry_pending = True
 
     async def _deliveries(self, entry_id: bytes) -> int:
         """How often the group has delivered this entry (1 if Redis no longer knows it)."""

@@ -8,6 +8,8 @@ Delivery contract (what `Subscription` handlers can rely on):
 - the handler is awaited once per delivered message; when it returns normally the message is
   acknowledged (on brokers that acknowledge); when it raises, the backend logs it and, on durable
   backends, leaves the message for redelivery;
+- by default one message at a time; a subscription given a `Concurrency` runs up to its limit
+  side by side, messages with equal ordering keys one after another in arrival order;
 - headers are `str -> str`; backends map them onto their native header carrier and back;
 - channel names are used as given, dots included;
 - a message that cannot be decoded, or whose handler keeps failing, is *poison*: it costs one log
@@ -22,7 +24,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TypedDict, TypeVar, Unpack
 
@@ -45,6 +47,44 @@ class Message:
 
 
 Handler = Callable[[Message], Awaitable[None]]
+
+
+#: the ordering key of a message: None means it may run beside any other message
+OrderKey = Callable[[Message], Hashable | None]
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    """How a subscription may handle its messages: up to `limit` at once, messages with equal
+    `key` one after another in arrival order. `limit` 1 is one message at a time (the default
+    of a subscription that does not ask for more)."""
+
+    limit: int = 1
+    key: OrderKey | None = None
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ValueError(f"concurrency limit must be at least 1, not {self.limit}")
+
+    def key_of(self, message: Message) -> Hashable | None:
+        """The message's ordering key; a key function that fails orders the message after
+        every other message of unknown key (it can never break ordering, only cost overlap)."""
+        if self.key is None:
+            return None
+        try:
+            return self.key(message)
+        except Exception:  # the handler will find out what is wrong and answer it
+            log.debug("ordering key of a message on %s failed", message.channel, exc_info=True)
+            return _UNKNOWN
+
+
+#: the key shared by every message whose key function failed
+_UNKNOWN = ("tmfgen", "unknown ordering key")
+
+ONE_AT_A_TIME = Concurrency()
+#: requests a service handles at once on each channel, by default: enough to keep a broker's
+#: acknowledgement round trips overlapped, few enough to bound memory and database connections
+DEFAULT_CONCURRENCY = 64
 
 
 class ReplyRefused(ValueError):
@@ -217,13 +257,20 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     async def subscribe(
-        self, channel: str, handler: Handler, group: str | None = None
+        self,
+        channel: str,
+        handler: Handler,
+        group: str | None = None,
+        concurrency: Concurrency = ONE_AT_A_TIME,
     ) -> Subscription:
         """Deliver messages published on `channel` to `handler`.
 
         With a `group`, each message goes to one member of the group (queue group, competing
         consumers, shared subscription, consumer group); without one, every subscriber gets it.
         The subscription is active when this returns: a message published afterwards is delivered.
+        `concurrency` lets the handler run on several messages at once, messages of one ordering
+        key in arrival order (dispatch.py); each message is still acknowledged only after its
+        own handler returned.
         """
 
     @abc.abstractmethod
