@@ -25,6 +25,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -98,6 +99,19 @@ async def load(
     return Result(len(latencies), elapsed, latencies), bodies
 
 
+#: the service's store: "memory" (in-memory SQLite), "file" (a fresh SQLite file per service
+#: start, WAL), or a store URL; set by --store
+STORE = "memory"
+
+
+def store_url() -> str:
+    if STORE == "memory":
+        return "sqlite://:memory:"
+    if STORE == "file":
+        return f"sqlite:///{tempfile.gettempdir()}/tmfgen-bench-{uuid.uuid4().hex}.db"
+    return STORE
+
+
 def start_service(broker: str, runtime: str | None = None) -> subprocess.Popen[str]:
     """The generated service as a process; `runtime` puts another tmfgen_runtime source tree
     first on its path (the "before" of an A/B run)."""
@@ -113,7 +127,7 @@ def start_service(broker: str, runtime: str | None = None) -> subprocess.Popen[s
             "--broker",
             URLS[broker],
             "--store",
-            "sqlite://:memory:",
+            store_url(),
             "--group",
             "bench",
         ],
@@ -219,7 +233,15 @@ def main() -> None:
         help="also serve with the tmfgen_runtime found in DIR (e.g. a git archive of an older "
         "runtime/src), in the same rounds",
     )
+    parser.add_argument(
+        "--store",
+        default="memory",
+        help="the service's store: memory (in-memory SQLite, the default), file (a fresh "
+        "SQLite file per service start) or a store URL",
+    )
     args = parser.parse_args()
+    global STORE
+    STORE = args.store
     brokers = [b for b in args.brokers.split(",") if b]
     subprocess.run([str(ENSURE), "ensure", *(SERVICE[b] for b in brokers)], check=True)
     rounds: dict[str, list[Round]] = {}
@@ -262,7 +284,7 @@ def main() -> None:
         print(f"| {broker} | " + " | ".join(cells) + " |")
     print(
         f"\n({IN_FLIGHT} in flight, {WARMUP} warm-up requests not counted, count {args.count}, "
-        f"kafka {args.kafka_count}; service store: in-memory SQLite)"
+        f"kafka {args.kafka_count}; service store: {args.store})"
     )
 
 
