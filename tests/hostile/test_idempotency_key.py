@@ -18,7 +18,8 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from hostile_support import Harness, channel, drop_schema, reply_channel
 from tmf629_customer.samples import SAMPLES
-from tmfgen_runtime.stores.store import SQLiteStore, create_store
+from tmfgen_runtime.stores.sqlite import SQLiteStore
+from tmfgen_runtime.stores.store import create_store
 
 
 def customer(name: str) -> dict[str, Any]:

@@ -22,7 +22,8 @@ import pytest
 import yaml
 from tmfgen_runtime.query.filters import AttributeCatalog, catalog_from_schema
 from tmfgen_runtime.stores.postgres import PostgresStore
-from tmfgen_runtime.stores.store import SQLiteStore, Store
+from tmfgen_runtime.stores.sqlite import SQLiteStore
+from tmfgen_runtime.stores.store import Store
 
 OAS = (
     Path(__file__).resolve().parents[2]

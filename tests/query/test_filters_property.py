@@ -22,7 +22,8 @@ from tmfgen_runtime.query.filters import AttributeCatalog, evaluate, parse_filte
 from tmfgen_runtime.query.filters_catalog import Kind
 from tmfgen_runtime.query.filters_parse import _literal
 from tmfgen_runtime.stores.postgres import PostgresStore
-from tmfgen_runtime.stores.store import Mutation, SQLiteStore, Store, StoredReply
+from tmfgen_runtime.stores.sqlite import SQLiteStore
+from tmfgen_runtime.stores.store import Mutation, Store, StoredReply
 
 T = TypeVar("T")
 Dialect = Literal["sqlite", "postgresql"]

@@ -12,7 +12,8 @@ import pytest
 from tmfgen_runtime.serving import outbox
 from tmfgen_runtime.serving.events import PendingEvent
 from tmfgen_runtime.stores.postgres import PostgresStore
-from tmfgen_runtime.stores.store import Mutation, SQLiteStore, Store, StoredReply
+from tmfgen_runtime.stores.sqlite import SQLiteStore
+from tmfgen_runtime.stores.store import Mutation, Store, StoredReply
 
 
 def created(id: str, *event_ids: str) -> Mutation:

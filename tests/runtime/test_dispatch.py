@@ -22,10 +22,10 @@ from tmfgen_runtime.protocol.wire import ReplyPolicy
 from tmfgen_runtime.query.query import QuerySupport
 from tmfgen_runtime.running.client import TmfClient
 from tmfgen_runtime.serving.operations import ResourceBinding, ResourceHooks
-from tmfgen_runtime.serving.rules import ResourceRules
 from tmfgen_runtime.serving.requests import resource_key
+from tmfgen_runtime.serving.rules import ResourceRules
 from tmfgen_runtime.serving.service import Route, Service
-from tmfgen_runtime.stores.store import SQLiteStore
+from tmfgen_runtime.stores.sqlite import SQLiteStore
 from tmfgen_runtime.transports.dispatch import Dispatcher, KeyedTurns, handle_batch
 from tmfgen_runtime.transports.memory import MemoryTransport
 from tmfgen_runtime.transports.transport import Concurrency, Message

@@ -23,7 +23,7 @@ from tmfgen_runtime.serving import events
 from tmfgen_runtime.serving.operations import ResourceBinding
 from tmfgen_runtime.serving.rules import ResourceRules
 from tmfgen_runtime.serving.service import Route, Service
-from tmfgen_runtime.stores.store import SQLiteStore
+from tmfgen_runtime.stores.sqlite import SQLiteStore
 from tmfgen_runtime.transports.memory import MemoryTransport
 
 API = "widgetManagement"

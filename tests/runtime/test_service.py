@@ -24,7 +24,8 @@ from tmfgen_runtime.running.client import Inbox, ReplyMessage, TmfClient
 from tmfgen_runtime.serving.operations import ResourceBinding, ResourceHooks
 from tmfgen_runtime.serving.rules import ResourceRules
 from tmfgen_runtime.serving.service import Route, Service
-from tmfgen_runtime.stores.store import SQLiteStore, Store
+from tmfgen_runtime.stores.sqlite import SQLiteStore
+from tmfgen_runtime.stores.store import Store
 from tmfgen_runtime.transports.memory import MemoryTransport
 from tmfgen_runtime.transports.transport import ReplyRefused
 

@@ -8,16 +8,18 @@ redelivery create a second resource, which is exactly what the record exists to 
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tmfgen_runtime.stores.sqlite import SQLiteStore
 from tmfgen_runtime.stores.store import (
     AlreadyProcessed,
     Conflict,
     Mutation,
-    SQLiteStore,
     StoredReply,
     create_store,
 )
@@ -48,9 +50,11 @@ def mutation(
     )
 
 
-@pytest.fixture
-async def store() -> AsyncIterator[SQLiteStore]:
-    db = SQLiteStore()
+@pytest.fixture(params=["memory", "file"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    """Every test on both: in memory each mutation commits alone, in a file with group commit."""
+    db = SQLiteStore(":memory:" if request.param == "memory" else str(tmp_path / "store.db"))
+    assert db.group_commit == (request.param == "file")
     await db.open()
     yield db
     await db.close()
@@ -228,6 +232,88 @@ async def test_file_store_survives_reopen(tmp_path: Path) -> None:
         assert [d["id"] for d in page.items] == ["a", "b", "c"]
     finally:
         await second.close()
+
+
+async def test_a_group_commits_together_and_a_refused_change_fails_alone(tmp_path: Path) -> None:
+    """Mutations asked for in one turn of the loop share a transaction; the one that conflicts
+    (an id that exists) and the one already processed are refused, the others are written."""
+    path = tmp_path / "group.db"
+    db = SQLiteStore(str(path))
+    await db.open()
+    try:
+        await db.apply(mutation("insert", "taken", correlation_id="first"))
+        asked = [
+            mutation("insert", "a"),
+            mutation("insert", "taken", correlation_id="fresh"),
+            mutation("insert", "b"),
+            mutation("insert", "other", correlation_id="first"),
+            mutation("insert", "c"),
+        ]
+        commits = _count_commits(db)
+        outcomes = await asyncio.gather(*(db.apply(m) for m in asked), return_exceptions=True)
+        assert commits == [len(asked)], "one transaction for the whole turn"
+        assert outcomes[0] is None and outcomes[2] is None and outcomes[4] is None
+        assert isinstance(outcomes[1], Conflict)
+        assert isinstance(outcomes[3], AlreadyProcessed)
+        page = await db.list("Customer", None, 0, 10)
+        assert [d["id"] for d in page.items] == ["taken", "a", "b", "c"]
+        assert await db.replay(CHANNEL, "fresh") is None  # refused: no reply recorded
+    finally:
+        await db.close()
+    # committed before `apply` returned: another connection sees every change
+    again = SQLiteStore(str(path))
+    await again.open()
+    try:
+        assert (await again.list("Customer", None, 0, 10)).total == 4
+    finally:
+        await again.close()
+
+
+async def test_a_failed_commit_fails_every_change_of_the_group(tmp_path: Path) -> None:
+    db = SQLiteStore(str(tmp_path / "fail.db"))
+    await db.open()
+    real = db._db
+    assert real is not None
+
+    class FailingCommit:
+        """The connection, except that COMMIT fails as a full disk would make it fail."""
+
+        @property
+        def in_transaction(self) -> bool:
+            return real.in_transaction
+
+        def execute(self, sql: str, *args: Any) -> Any:
+            if sql == "COMMIT":
+                raise sqlite3.OperationalError("disk I/O error")
+            return real.execute(sql, *args)
+
+    db._db = FailingCommit()  # type: ignore[assignment]
+    try:
+        outcomes = await asyncio.gather(
+            db.apply(mutation("insert", "x")),
+            db.apply(mutation("insert", "y")),
+            return_exceptions=True,
+        )
+        assert all(isinstance(o, sqlite3.OperationalError) for o in outcomes)
+    finally:
+        db._db = real
+    assert (await db.list("Customer", None, 0, 10)).total == 0
+    await db.apply(mutation("insert", "z"))  # and the store goes on
+    assert (await db.list("Customer", None, 0, 10)).total == 1
+    await db.close()
+
+
+def _count_commits(db: SQLiteStore) -> list[int]:
+    """Record, for each commit of `db`, how many mutations it carried."""
+    sizes: list[int] = []
+    commit = db._commit
+
+    def counting(mutations: Any) -> Any:
+        sizes.append(len(mutations))
+        return commit(mutations)
+
+    db._commit = counting  # type: ignore[method-assign]
+    return sizes
 
 
 def test_store_urls() -> None:

@@ -25,7 +25,7 @@ from tmfgen_runtime.running.client import Inbox, TmfClient
 from tmfgen_runtime.serving.operations import ResourceBinding, ResourceHooks
 from tmfgen_runtime.serving.rules import ResourceRules
 from tmfgen_runtime.serving.service import Route, Service
-from tmfgen_runtime.stores.store import SQLiteStore
+from tmfgen_runtime.stores.sqlite import SQLiteStore
 from tmfgen_runtime.transports.transport import Message, ReplyRefused, Transport
 
 Backend = Any  # conftest.Backend
