@@ -10,12 +10,13 @@ with equal keys run one after another in arrival order, and the others run side 
 `Concurrency.limit` at once.
 
 Three shapes, one per kind of backend reader:
-- `Dispatcher` for readers handed one message at a time (core NATS, MQTT, the embedded broker):
+- `Dispatcher` for readers handed one message at a time (core NATS, MQTT, the embedded broker,
+  Redis Streams entries as they are read):
   `submit` returns once the message is started, waiting while `limit` are in hand, and calls
   the message's `settle` when its handler is done, in arrival order when the broker needs its
   acknowledgements in that order (MQTT);
-- `handle_batch` (and `run_batch` under it) for readers that fetch batches (Redis Streams,
-  Kafka, JetStream): the batch's messages run side by side and the outcomes come back in
+- `handle_batch` (and `run_batch` under it) for readers that fetch batches and settle them as
+  one (Kafka, JetStream): the batch's messages run side by side and the outcomes come back in
   arrival order, for the backend to acknowledge or redeliver as before;
 - `KeyedTurns` alone where the client library already runs callbacks side by side (aio-pika,
   up to the channel's prefetch): a callback waits for its key's turn.

@@ -34,7 +34,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Unpack
 
 import redis.asyncio as aioredis
@@ -42,7 +42,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .dispatch import handle_batch
+from .dispatch import Dispatcher
 from .transport import (
     ONE_AT_A_TIME,
     Concurrency,
@@ -151,6 +151,12 @@ class _StreamSubscription(Subscription):
         self._last_claim = 0.0
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._dispatcher = Dispatcher(handler, concurrency)
+        #: entries read and not yet settled: never claimed back from ourselves meanwhile
+        self._in_hand: set[bytes] = set()
+        #: entries whose handler returned, waiting for the next XACK
+        self._handled: list[bytes] = []
+        self._acking: asyncio.Task[None] | None = None
 
     async def prepare(self) -> None:
         """Fix the starting point before returning, so later entries cannot be missed."""
@@ -175,6 +181,8 @@ class _StreamSubscription(Subscription):
     async def _run(self) -> None:
         while not self._stopping:
             try:
+                if self._retry_pending:  # what is in hand must be settled before our own
+                    await self._dispatcher.drain()  # pending list is read again
                 entries = await self._read()
                 if entries:
                     await self._deliver(entries)
@@ -231,33 +239,53 @@ class _StreamSubscription(Subscription):
         return claimed
 
     async def _deliver(self, entries: list[Entry]) -> None:
-        """Handle a batch read (side by side as `Concurrency` allows), then XACK every entry
-        whose handler returned, in one command; an entry whose handler raised stays pending."""
+        """Hand each entry read to the dispatcher, which runs up to `Concurrency.limit` at
+        once (this waits while that many are in hand); each is XACKed once its handler
+        returned, in one command with the others that returned meanwhile. An entry whose
+        handler raised stays pending."""
         if self._group is None:
             self._last_id = entries[-1][0]
-        decoded: list[tuple[bytes, dict[bytes, bytes], Message]] = []
         for entry_id, fields in entries:
+            if entry_id in self._in_hand:  # read again while still at work (a claim)
+                continue
             try:
                 body = fields.get(BODY_FIELD, b"")
                 headers = {k.decode(): v.decode() for k, v in fields.items() if k != BODY_FIELD}
             except UnicodeDecodeError as exc:
                 await self._give_up(entry_id, fields, f"undecodable entry {entry_id!r} ({exc})")
                 continue
+            self._in_hand.add(entry_id)
             message = Message(channel=self._channel, headers=headers, body=body)
-            decoded.append((entry_id, fields, message))
-        outcomes = await handle_batch(
-            [message for _, _, message in decoded], self._handler, self._concurrency
-        )
-        handled: list[bytes] = []
-        for (entry_id, fields, _), error in zip(decoded, outcomes, strict=True):
-            if error is None:
-                handled.append(entry_id)
-            else:
-                await self._failed(
-                    entry_id, fields, f"handler raised {type(error).__name__}: {error}"
-                )
-        if handled and self._group is not None:
-            await self._owner.redis.xack(self._channel, self._gname, *handled)
+            await self._dispatcher.submit(message, self._settle_for(entry_id, fields))
+
+    def _settle_for(
+        self, entry_id: bytes, fields: dict[bytes, bytes]
+    ) -> Callable[[BaseException | None], Awaitable[None]]:
+        async def settle(error: BaseException | None) -> None:
+            try:
+                if error is not None:
+                    reason = f"handler raised {type(error).__name__}: {error}"
+                    await self._failed(entry_id, fields, reason)
+                elif self._group is not None:
+                    self._handled.append(entry_id)
+                    if self._acking is None or self._acking.done():
+                        self._acking = asyncio.ensure_future(self._acknowledge())
+            finally:
+                self._in_hand.discard(entry_id)
+
+        return settle
+
+    async def _acknowledge(self) -> None:
+        """XACK what was handled, as few commands as the handlers' pace allows: the entries
+        that finish while one XACK is on its way go in the next. One that fails leaves its
+        entries pending, to be claimed again after `claim_idle` and answered from the store."""
+        while self._handled:
+            await asyncio.sleep(0)  # the handlers finishing in this turn join this XACK
+            done, self._handled = self._handled, []
+            try:
+                await self._owner.redis.xack(self._channel, self._gname, *done)
+            except (*_TRANSIENT, ResponseError) as error:
+                log.warning("redis: XACK on %s failed (%s); left pending", self._channel, error)
 
     async def _failed(self, entry_id: bytes, fields: dict[bytes, bytes], reason: str) -> None:
         if self._group is None:
@@ -298,21 +326,26 @@ class _StreamSubscription(Subscription):
         self._owner.poison(reason, self._channel, f"moved to {dead}")
 
     async def stop(self) -> None:
-        """Let the loop finish its batch and leave after its current (short) blocking read.
+        """Let the loop leave after its current (short) blocking read and the entries in hand
+        finish (within the grace period), then XACK them.
 
         Cancelling a task blocked in a redis-py read was seen to leave it stuck in the read, so
         the loop is asked to stop instead and only cancelled (and then abandoned) past a bound.
         """
         task, self._task = self._task, None
         self._owner._forget(self)
-        if task is None or task.done():
+        if task is None:
             return
         self._stopping = True
-        try:
-            await asyncio.wait_for(asyncio.shield(task), _BLOCK_MS / 1000 + self.stop_grace)
-        except TimeoutError:
-            task.cancel()
-            await asyncio.wait({task}, timeout=2)
+        if not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), _BLOCK_MS / 1000 + self.stop_grace)
+            except TimeoutError:
+                task.cancel()
+                await asyncio.wait({task}, timeout=2)
+        await self._dispatcher.finish(self.stop_grace)  # the entries in hand, then their XACK
+        if self._acking is not None:
+            await asyncio.wait({self._acking}, timeout=5)
         if self._group is not None:
             with contextlib.suppress(*_TRANSIENT, ResponseError, TimeoutError):
                 await asyncio.wait_for(self._forget_consumer(), 5)
