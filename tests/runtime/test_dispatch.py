@@ -26,7 +26,7 @@ from tmfgen_runtime.serving.requests import resource_key
 from tmfgen_runtime.serving.rules import ResourceRules
 from tmfgen_runtime.serving.service import Route, Service
 from tmfgen_runtime.stores.sqlite import SQLiteStore
-from tmfgen_runtime.transports.dispatch import Dispatcher, KeyedTurns, handle_batch
+from tmfgen_runtime.transports.dispatch import Dispatcher, KeyedTurns, run_batch
 from tmfgen_runtime.transports.memory import MemoryTransport
 from tmfgen_runtime.transports.transport import Concurrency, Message
 
@@ -155,28 +155,37 @@ async def test_a_limit_of_one_handles_in_the_callers_task() -> None:
 async def test_a_batch_keeps_key_order_and_reports_each_outcome_in_place() -> None:
     log: list[str] = []
 
-    async def handler(message: Message) -> None:
-        name = message.body.decode()
+    async def work(name: str) -> str | None:
         await asyncio.sleep(random.uniform(0, 0.003))
         log.append(name)
-        if name == "a2":
-            raise ValueError("a2 refused")
+        return "refused" if name == "a2" else None
 
     names = ["a1", "b1", "a2", "c1", "a3", "b2"]
-    messages = [Message("c", {"k": n[0]}, n.encode()) for n in names]
+    keys = [name[0] for name in names]
     for _ in range(20):
         log.clear()
-        outcomes = await handle_batch(messages, handler, Concurrency(limit=6, key=by_header))
-        assert [str(o) if o else None for o in outcomes] == [
-            None,
-            None,
-            "a2 refused",
-            None,
-            None,
-            None,
-        ]
+        outcomes = await run_batch(names, keys, work, limit=6)
+        assert outcomes == [None, None, "refused", None, None, None]
         assert [n for n in log if n[0] == "a"] == ["a1", "a2", "a3"]
         assert [n for n in log if n[0] == "b"] == ["b1", "b2"]
+        assert len(log) == 6
+
+
+async def test_a_batch_overlaps_up_to_its_limit() -> None:
+    running, most = 0, 0
+
+    async def work(number: int) -> int:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.005)
+        running -= 1
+        return number * 2
+
+    assert await run_batch(list(range(10)), [None] * 10, work, limit=3) == [
+        n * 2 for n in range(10)
+    ]
+    assert most == 3
 
 
 async def test_a_turn_taken_later_waits_and_a_cancelled_wait_frees_the_line() -> None:

@@ -15,9 +15,9 @@ Three shapes, one per kind of backend reader:
   `submit` returns once the message is started, waiting while `limit` are in hand, and calls
   the message's `settle` when its handler is done, in arrival order when the broker needs its
   acknowledgements in that order (MQTT);
-- `handle_batch` (and `run_batch` under it) for readers that fetch batches and settle them as
-  one (Kafka, JetStream): the batch's messages run side by side and the outcomes come back in
-  arrival order, for the backend to acknowledge or redeliver as before;
+- `run_batch` for readers that fetch batches and settle them as one (Kafka, JetStream): the
+  batch's messages run side by side and the outcomes come back in arrival order, for the
+  backend to acknowledge or redeliver as before;
 - `KeyedTurns` alone where the client library already runs callbacks side by side (aio-pika,
   up to the channel's prefetch): a callback waits for its key's turn.
 """
@@ -327,23 +327,6 @@ async def run_batch(
     return list(
         await asyncio.gather(*(one(i, turns.turn(k)) for i, k in zip(items, keys, strict=True)))
     )
-
-
-async def handle_batch(
-    messages: Sequence[Message], handler: Handler, concurrency: Concurrency
-) -> list[BaseException | None]:
-    """Run `handler` on a fetched batch as `concurrency` allows; returns, in arrival order, each
-    message's exception or None. Never raises what a handler raised."""
-
-    async def outcome(message: Message) -> BaseException | None:
-        try:
-            await handler(message)
-        except Exception as exc:
-            return exc
-        return None
-
-    keys = [concurrency.key_of(message) for message in messages]
-    return await run_batch(messages, keys, outcome, concurrency.limit)
 
 
 async def _call(settle: Settle | None, outcome: BaseException | None) -> None:
