@@ -120,6 +120,8 @@ class MqttTransport(Transport):
         return client
 
     async def connect(self) -> None:
+        if self._publisher is not None:  # every publish asks: answered without the lock
+            return
         async with self._publisher_lock:
             if self._publisher is None:
                 publisher = self.client()
