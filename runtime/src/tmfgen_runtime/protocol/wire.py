@@ -215,6 +215,17 @@ def parse_parameters(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
+def parameters_id(headers: Mapping[str, str]) -> str | None:
+    """The `id` of a request's Parameters header, as text: the resource the request is about
+    (None when it names none). Raises ValueError for a Parameters header that is not JSON."""
+    raw = header(headers, PARAMETERS)
+    if raw is None:
+        return None
+    parameters = pydantic_core.from_json(raw)
+    value = parameters.get("id") if isinstance(parameters, dict) else None
+    return None if value is None else str(value)
+
+
 def parse_json_body(body: bytes) -> Any:
     """Decode a JSON payload; bytes that are not UTF-8 JSON are a 400."""
     try:

@@ -9,7 +9,6 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from ..protocol.errors import TmfError, bad_request
@@ -21,7 +20,7 @@ from ..protocol.wire import (
     STATUS_CODE,
     Reply,
     bad_text,
-    header,
+    parameters_id,
 )
 from ..stores.store import StoredReply
 from ..transports.transport import Message
@@ -42,12 +41,7 @@ COUNT_HEADERS_ROOM = 64
 def resource_key(message: Message) -> str | None:
     """The resource a request is about: the `id` of its Parameters header (None: none given;
     a header that is not JSON raises, which orders the request conservatively)."""
-    raw = header(message.headers, PARAMETERS)
-    if raw is None:
-        return None
-    parameters = pydantic_core.from_json(raw)
-    value = parameters.get("id") if isinstance(parameters, dict) else None
-    return None if value is None else str(value)
+    return parameters_id(message.headers)
 
 
 def request_digest(operation: str, folded: Mapping[str, str], body: bytes) -> str:

@@ -4,7 +4,9 @@ Mapping, and why:
 - the channel name is the topic (Kafka allows letters, digits, `.`, `_` and `-`); topics are
   created on first use with `partitions` partitions, because a consumer group can only spread work
   over as many members as the topic has partitions;
-- headers are Kafka record headers (UTF-8 values); the body is the record value;
+- headers are Kafka record headers (UTF-8 values); the body is the record value; a request
+  about one resource (a Parameters `id`) is keyed by that id, so its partition, and with it the
+  order of the requests about the resource, is always the same;
 - a group is a Kafka consumer group; offsets are committed only for records whose handler
   returned, and a record whose handler raised is fetched again (the consumer seeks back to it), so
   nothing is lost; a subscriber without a group is assigned every partition by hand.
@@ -42,6 +44,7 @@ from aiokafka import (  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # type: ignore[import-untyped]
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]
 
+from ..protocol.wire import parameters_id
 from .dispatch import run_batch
 from .transport import (
     ONE_AT_A_TIME,
@@ -159,12 +162,13 @@ class KafkaTransport(Transport):
     async def publish(self, channel: str, headers: Mapping[str, str], body: bytes) -> None:
         self._refuse_unreachable(channel)
         native = [(str(k), str(v).encode()) for k, v in headers.items()]
+        key = _record_key(headers)
 
         async def attempt() -> None:
             await self.connect()
             await self.ensure_topic(channel)
             assert self._producer is not None
-            await self._producer.send_and_wait(channel, bytes(body), headers=native)
+            await self._producer.send_and_wait(channel, bytes(body), key=key, headers=native)
 
         # the broker restarting, or the topic gone with it: recreate and retry
         await self._publish_retrying(
@@ -339,6 +343,17 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
         self._owner._forget(self)
         await self._end_reader(task, lambda: self._busy)
         await _bounded(self._consumer.stop(), f"consumer for {self._channel}")
+
+
+def _record_key(headers: Mapping[str, str]) -> bytes | None:
+    """The record key of a request about one resource: the `id` of its Parameters, so that
+    Kafka puts every request about that resource on one partition and keeps their order (it
+    keeps none across partitions). Other messages go unkeyed, spread over the partitions."""
+    try:
+        id = parameters_id(headers)
+    except ValueError:  # not JSON: the service answers it with a 400, order does not matter
+        return None
+    return None if id is None else id.encode("utf-8", "surrogatepass")
 
 
 def _message_of(record: Any) -> Message | None:
