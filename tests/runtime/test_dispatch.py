@@ -3,9 +3,8 @@
 The unit tests drive the dispatcher with handlers that finish in an order the test chooses, so
 they show what a real broker's timing could only show sometimes: the limit is reached and never
 passed, equal keys never overlap and keep arrival order, and in-order settling waits for the
-slowest earlier message. The last test shows the guarantee end to end: patches of one resource
-sent together over the embedded broker are applied in the order they were sent, while patches
-of other resources overlap them.
+slowest earlier message. tests/transports/test_ordering.py shows the guarantee end to end, on
+every backend.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tmfgen_runtime.protocol.wire import ReplyPolicy
 from tmfgen_runtime.query.query import QuerySupport
 from tmfgen_runtime.running.client import TmfClient
-from tmfgen_runtime.serving.operations import ResourceBinding, ResourceHooks
+from tmfgen_runtime.serving.operations import ResourceBinding
 from tmfgen_runtime.serving.requests import resource_key
 from tmfgen_runtime.serving.rules import ResourceRules
 from tmfgen_runtime.serving.service import Route, Service
@@ -212,9 +211,10 @@ def test_the_resource_key_is_the_parameters_id() -> None:
         resource_key(Message("c", {"Parameters": "{"}))
 
 
-# end to end: patches of one resource keep their order on a concurrent service
+# a service on a transport from before concurrency (the order kept on every broker, end to end,
+# is tests/transports/test_ordering.py)
 
-PATCH, CREATE, REPLIES = "seq.patch.commandRequest", "seq.create.commandRequest", "seq.commandReply"
+CREATE, REPLIES = "seq.create.commandRequest", "seq.commandReply"
 
 
 class Sequence(BaseModel):
@@ -224,56 +224,6 @@ class Sequence(BaseModel):
     href: str | None = None
     type: str | None = Field(default=None, alias="@type")
     name: str | None = None
-    seen: list[int] | None = None
-
-
-class SlowHooks(ResourceHooks):
-    """Each patch appends its number after a random wait: a reordering shows in `seen`."""
-
-    async def before_patch(self, current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-        await asyncio.sleep(random.uniform(0, 0.004))
-        return {**patch, "seen": [*(current.get("seen") or []), *patch["seen"]]}
-
-
-async def test_patches_of_one_resource_apply_in_the_order_sent() -> None:
-    binding = ResourceBinding(
-        name="Sequence",
-        href_base="/seq",
-        model=Sequence,
-        type_names=("Sequence",),
-        rules=ResourceRules(mandatory_in_response=("id",), non_patchable=("id",)),
-        query=QuerySupport(Sequence),
-        hooks=SlowHooks(),
-    )
-    routes = (
-        Route("create", "createSequence", CREATE, binding),
-        Route("patch", "patchSequence", PATCH, binding),
-    )
-    url = f"memory://{uuid.uuid4().hex}"
-    policy = ReplyPolicy(allow=(REPLIES,))
-    service = Service(MemoryTransport(url), SQLiteStore(), routes, reply_policy=policy)
-    assert service.concurrency > 1
-    await service.start()
-    client = TmfClient(MemoryTransport(url))
-    try:
-        ids = []
-        for _ in range(3):
-            created = await client.request(CREATE, REPLIES, body={"@type": "Sequence"})
-            assert created.status == 201
-            ids.append(created.json()["id"])
-        sends = [
-            client.request(PATCH, REPLIES, parameters={"id": id}, body={"seen": [number]})
-            for number in range(30)
-            for id in ids
-        ]
-        replies = await asyncio.gather(*sends)
-        assert all(reply.status == 200 for reply in replies), [r.json() for r in replies]
-        for id in ids:
-            final = await service.store.get("Sequence", id)
-            assert final is not None and final["seen"] == list(range(30))
-    finally:
-        await client.close()
-        await service.stop()
 
 
 class OlderTransport(MemoryTransport):
