@@ -15,9 +15,10 @@ import json
 import warnings
 from collections.abc import Mapping
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
-from ..cache import entry, read_entry, write_entry
+from ..cache import cache_dir, entry, read_entry, write_entry
 
 #: options passed to datamodel-code-generator; part of the cache key. Three matter for TMF
 #: schemas: `allof_class_hierarchy=always` keeps every allOf parent as a base class (with the
@@ -66,13 +67,22 @@ def cache_key(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def _models_entry(document: Mapping[str, Any]) -> Path | None:
+    """The cache entry of `document`'s models; None with the cache off, without computing the
+    key (serialising the document and reading the generator's version: 3 - 5 ms, twice on a
+    cold run's way to its models)."""
+    if cache_dir() is None:
+        return None
+    return entry("", f"models-{cache_key(document)}.py")
+
+
 def cached_models(document: Mapping[str, Any]) -> str | None:
     """The models source of `document` from the cache, None on a miss (or with the cache off)."""
-    return read_entry(entry("", f"models-{cache_key(document)}.py"))
+    return read_entry(_models_entry(document))
 
 
 def store_models(document: Mapping[str, Any], source: str) -> None:
-    write_entry(entry("", f"models-{cache_key(document)}.py"), source)
+    write_entry(_models_entry(document), source)
 
 
 def generate_models(schemas: Mapping[str, Any], title: str = "models") -> str:
