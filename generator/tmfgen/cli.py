@@ -8,11 +8,14 @@ line naming the command's input files and the reason (TMFGEN_DEBUG=1 shows the t
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
+import gc
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -78,6 +81,36 @@ def _guarded(command: F) -> F:
             sys.exit(1)
 
     return run  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _collector_off() -> Iterator[None]:
+    """The cyclic garbage collector off while a generation runs, here and in the worker
+    processes it forks (they inherit it), and nothing left for it to walk at exit.
+
+    A generation run is one short pass over its inputs whose cyclic garbage is small: in a cold
+    TMF629 run this process made about 300 collections that walked its whole heap again and
+    again to reclaim a few thousand objects (0.12 - 0.2 s of CPU, 0.04 - 0.05 s of it after the
+    models arrive, on the path that ends the run), black spent 0.08 s of its 0.6 s on them over
+    the models, and the models worker 0.03 s while it imports datamodel-code-generator. Off,
+    the largest reference API (TMF620) peaks at 95 MB instead of 73 MB, TMF629 at 70 MB instead
+    of 67 MB. The interpreter still collects everything when it exits (0.06 - 0.12 s):
+    `gc.freeze` at exit takes every object out of its sight. The collector is on again
+    afterwards for a caller that goes on (tests)."""
+    atexit.unregister(gc.freeze)  # registered once however often a command runs in a process
+    atexit.register(gc.freeze)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        # what the run made joins the oldest generation (freeze, then unfreeze into it): on
+        # again, the collector would otherwise walk all of it in its next young collection
+        # (0.05 - 0.13 s before the command's last line)
+        gc.freeze()
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 @click.group()
@@ -182,15 +215,16 @@ def generate_command(
     """Generate (or --check) the service package for a spec and profile."""
     from .workers import early_models_worker
 
-    worker = early_models_worker()  # before the toolkit's imports, which it runs beside
-    from .pipeline import Inputs, generate, stale_runtime_imports
+    with _collector_off():
+        worker = early_models_worker()  # before the toolkit's imports, which it runs beside
+        from .pipeline import Inputs, generate, stale_runtime_imports
 
-    inputs = Inputs(asyncapi, profile, backend, fail_on_warning, ref_roots, vendor_runtime)
-    try:
-        built, outcome = generate(inputs, out, check_only, force, worker)
-    except PipelineError as error:
-        _fail(error)
-        return
+        inputs = Inputs(asyncapi, profile, backend, fail_on_warning, ref_roots, vendor_runtime)
+        try:
+            built, outcome = generate(inputs, out, check_only, force, worker)
+        except PipelineError as error:
+            _fail(error)
+            return
     if not quiet:
         _report(built.warnings)
     if check_only:

@@ -115,7 +115,7 @@ def _overlapped(
     if ahead is not None:  # the models file does not depend on the lowering: format it at once
         late = _formatting(ahead.api, [_models_file(ahead.api, source)], pool)
     store_models(document, source)
-    api = ahead_holds(ahead, bundle, source) if ahead is not None else None
+    api = ahead_holds(ahead, bundle, source, worker.classes()) if ahead is not None else None
     if api is None or early is None:
         api = lower_with(spec, profile, profile_file, backend, bundle, source, vendor_runtime)
         early = _formatting(api, _rendered(api), pool)

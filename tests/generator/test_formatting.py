@@ -169,3 +169,26 @@ def test_black_confirms_what_ruff_made_and_formats_the_source_itself_otherwise(
     assert black.format_str(stable, mode=MODE) == stable
     assert formatting.format_python("x = [1, 2]\n", "a.py") == stable
     assert formatting.format_python("y = 3\n", "b.py") == "y = 3\n"
+
+
+def test_ruff_formats_whole_files_and_pieces_only_where_the_cuts_do_not_pair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One `ruff format` of each whole file gives the forms of its pieces when its result cuts
+    into the same classes and functions; MESSY's do not (ruff separates `class First` from the
+    imports), so its pieces are formatted one by one, and both files still come out as black's."""
+    monkeypatch.setenv("TMFGEN_CACHE_DIR", "off")
+    monkeypatch.setenv("TMFGEN_FORMATTER", formatting.BLACK_AFTER_RUFF)
+    monkeypatch.setenv("TMFGEN_JOBS", "1")
+    runs: list[list[str]] = []
+    real = formatting._ruff_format
+
+    def spy(files: list[tuple[str, str]]) -> list[tuple[bool, str]]:
+        runs.append([source for _, source in files])
+        return real(files)
+
+    monkeypatch.setattr(formatting, "_ruff_format", spy)
+    tidy = black.format_str(MESSY, mode=MODE).replace("return a + b", "return a+b")
+    got = formatting.format_files([("tidy.py", tidy), ("messy.py", MESSY)])
+    assert got == [black.format_str(source, mode=MODE) for source in (tidy, MESSY)]
+    assert runs == [[tidy, MESSY], formatting.segments(MESSY)]

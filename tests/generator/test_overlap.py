@@ -96,3 +96,21 @@ def test_the_worker_starts_early_only_when_every_run_is_cold(
         worker.close()
     monkeypatch.setenv("TMFGEN_JOBS", "1")
     assert early_models_worker() is None  # one core: nothing to run beside
+
+
+def test_the_models_worker_lists_the_classes_of_the_source_it_sent() -> None:
+    schemas = {"Thing": {"type": "object", "properties": {"id": {"type": "string"}}}}
+    worker = ModelsWorker()
+    worker.submit(models.models_document(schemas))
+    source = worker.result()
+    assert worker.classes() == models.parsed_class_names(source) == {"Thing"}
+    worker.close()
+    assert worker.process.exitcode == 0  # it had sent all it had to: not stopped
+
+
+def test_a_worker_whose_classes_were_not_needed_is_stopped() -> None:
+    worker = ModelsWorker()
+    worker.submit(models.models_document({"Thing": {"type": "string", "enum": ["a"]}}))
+    worker.result()
+    worker.close()
+    assert worker.process.exitcode is not None

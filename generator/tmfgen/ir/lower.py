@@ -462,10 +462,16 @@ def lower_ahead(
     return Ahead(api, dict(lowering.answers))
 
 
-def ahead_holds(ahead: Ahead, bundle: Mapping[str, Any], models_source: str) -> ApiIR | None:
+def ahead_holds(
+    ahead: Ahead,
+    bundle: Mapping[str, Any],
+    models_source: str,
+    listed: frozenset[str] | None = None,
+) -> ApiIR | None:
     """The IR of `ahead` with its models, when the generated classes give every answer the
-    lowering took; else None, and the caller lowers again (`lower_with`)."""
-    classes = class_names(models_source)
+    lowering took; else None, and the caller lowers again (`lower_with`). `listed`: the
+    classes of `models_source` as the models worker found them (see `class_names`)."""
+    classes = class_names(models_source, listed)
     for schema, answer in ahead.answers.items():
         if _model_class(schema, classes, bundle) != answer:
             return None

@@ -15,9 +15,10 @@ import json
 import warnings
 from collections.abc import Mapping
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
-from ..cache import entry, read_entry, write_entry
+from ..cache import cache_dir, entry, read_entry, write_entry
 
 #: options passed to datamodel-code-generator; part of the cache key. Three matter for TMF
 #: schemas: `allof_class_hierarchy=always` keeps every allOf parent as a base class (with the
@@ -66,13 +67,22 @@ def cache_key(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def _models_entry(document: Mapping[str, Any]) -> Path | None:
+    """The cache entry of `document`'s models; None with the cache off, without computing the
+    key (serialising the document and reading the generator's version: 3 - 5 ms, twice on a
+    cold run's way to its models)."""
+    if cache_dir() is None:
+        return None
+    return entry("", f"models-{cache_key(document)}.py")
+
+
 def cached_models(document: Mapping[str, Any]) -> str | None:
     """The models source of `document` from the cache, None on a miss (or with the cache off)."""
-    return read_entry(entry("", f"models-{cache_key(document)}.py"))
+    return read_entry(_models_entry(document))
 
 
 def store_models(document: Mapping[str, Any], source: str) -> None:
-    write_entry(entry("", f"models-{cache_key(document)}.py"), source)
+    write_entry(_models_entry(document), source)
 
 
 def generate_models(schemas: Mapping[str, Any], title: str = "models") -> str:
@@ -136,19 +146,31 @@ def run_generator(document: Mapping[str, Any]) -> str:
     return result
 
 
-def class_names(source: str) -> frozenset[str]:
+def class_names(source: str, listed: frozenset[str] | None = None) -> frozenset[str]:
     """The top-level classes of a models source. Parsing its few thousand lines was a third of a
-    warm run, so the names are cached under a hash of the source."""
-    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()
-    cached = entry("classes", f"{digest}.json")
+    warm run, so the names are cached under a hash of the source. `listed`: the names as the
+    models worker parsed them (`parsed_class_names`), stored like names parsed here."""
+    cached = entry("classes", f"{_digest(source)}.json") if cache_dir() is not None else None
+    if listed is not None:
+        write_entry(cached, json.dumps(sorted(listed)))
+        return listed
     stored = read_entry(cached)
     try:
-        listed = json.loads(stored) if stored is not None else None
+        found = json.loads(stored) if stored is not None else None
     except ValueError:
-        listed = None  # a damaged entry: parse again
-    if isinstance(listed, list) and all(isinstance(name, str) for name in listed):
-        return frozenset(listed)
-    tree = ast.parse(source)
-    names = frozenset(node.name for node in tree.body if isinstance(node, ast.ClassDef))
+        found = None  # a damaged entry: parse again
+    if isinstance(found, list) and all(isinstance(name, str) for name in found):
+        return frozenset(found)
+    names = parsed_class_names(source)
     write_entry(cached, json.dumps(sorted(names)))
     return names
+
+
+def parsed_class_names(source: str) -> frozenset[str]:
+    """The top-level classes of a models source, parsed (see `class_names`)."""
+    tree = ast.parse(source)
+    return frozenset(node.name for node in tree.body if isinstance(node, ast.ClassDef))
+
+
+def _digest(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
