@@ -6,15 +6,19 @@ one after another on one worker; the mutation file and the realistic profiles ar
 each too, since a module fixture makes all of their runs (on two workers it made them twice).
 Every other test is a unit of its own and goes wherever a worker is free. (xdist's
 `xdist_group` mark cannot do this here: with pytest 9 it no longer changes how tests are
-distributed.)
+distributed.) Kafka is the exception: each worker runs its own Tansu (tests/private_broker.py),
+so a Kafka test is a unit of its own too, unless TMFGEN_KAFKA_KEEP=1 points them all at one
+shared broker.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from private_broker import PrivateKafka, SharedKafka, keep_shared
 
 BROKERS = ("nats", "rabbitmq", "mqtt", "redis", "kafka")
 #: backends that live on another backend's server: restarting that server pulls them too
@@ -37,9 +41,22 @@ def unit_of(nodeid: str) -> str:
     # the kit's fault test runs on NATS without naming it
     named = found.group(1) if found else ("nats" if "test_ctk_" in path else None)
     backend = SAME_SERVER.get(named, named) if named else None
+    if backend == "kafka" and not keep_shared():
+        return nodeid  # on the worker's own broker, which only the worker's tests use
     if backend in BROKERS:
         return f"broker:{backend}"
     return nodeid
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[PrivateKafka | SharedKafka]:
+    """The Kafka-protocol broker of this worker (started on first use), with `url`, `port` and
+    `restart()`."""
+    broker = SharedKafka() if keep_shared() else PrivateKafka()
+    try:
+        yield broker
+    finally:
+        broker.stop()
 
 
 @pytest.hookimpl(optionalhook=True)

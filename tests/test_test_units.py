@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 # by path: under pytest-xdist a bare `import conftest` may find another folder's conftest
 _spec = importlib.util.spec_from_file_location(
     "tests_root_conftest", Path(__file__).with_name("conftest.py")
@@ -44,3 +46,13 @@ def test_broker_tests_outside_transports_join_their_broker() -> None:
     assert unit_of("tests/ctk/test_ctk_brokers.py::test_faulty_service_fails") == "broker:nats"
     named = "tests/generator/test_formatting.py::test_formatters_agree[black-1]"
     assert unit_of(named) == named
+
+
+def test_kafka_tests_are_units_of_their_own_on_the_workers_own_broker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ready = "tests/ops/test_readiness.py::test_request_published_right_after_ready[kafka]"
+    restart = "tests/transports/test_transport_contract.py::test_serves_again[kafka]"
+    assert unit_of(ready) == ready and unit_of(restart) == restart
+    monkeypatch.setenv("TMFGEN_KAFKA_KEEP", "1")  # one shared Kafka: one unit again
+    assert unit_of(ready) == unit_of(restart) == "broker:kafka"

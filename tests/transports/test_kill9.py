@@ -24,8 +24,16 @@ KILLS = 3
 async def test_killed_service_loses_and_duplicates_nothing(
     crash_safe_backend: Any, tmp_path: Path
 ) -> None:
+    # Kafka runs on this worker's own Tansu (tests/private_broker.py), the others on the
+    # brokers tools/kill9.py names
+    own = {"service_url": crash_safe_backend.url, "client_url": crash_safe_backend.url}
     result = await kill9.run(
-        crash_safe_backend.name, count=2000, rate=100, kills=KILLS, workdir=tmp_path
+        crash_safe_backend.name,
+        count=2000,
+        rate=100,
+        kills=KILLS,
+        workdir=tmp_path,
+        **(own if crash_safe_backend.private is not None else {}),
     )
     print(kill9.HEADER)
     print(result.row())
