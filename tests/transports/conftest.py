@@ -88,6 +88,18 @@ def chosen_backend(chosen: Backend, request: pytest.FixtureRequest) -> Backend:
     return chosen
 
 
+#: names of the backends that redeliver what no consumer took yet, and of those with a broker
+#: process (one a test can restart)
+DURABLE = tuple(b.name for b in BACKENDS if b.durable)
+REAL = tuple(b.name for b in BACKENDS if b.port is not None)
+
+
+def on(*names: str) -> pytest.MarkDecorator:
+    """Run a case on those backends only: the others do not have it (it is not skipped there)."""
+    chosen = [b for b in BACKENDS if b.name in names]
+    return pytest.mark.parametrize("backend", chosen, ids=[b.name for b in chosen], indirect=True)
+
+
 #: the backend's name is the first parameter of every test id here: under `pytest -n`, the tests
 #: of one shared broker run on one worker (see tests/conftest.py)
 @pytest.fixture(params=BACKENDS, ids=[b.name for b in BACKENDS])
