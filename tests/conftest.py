@@ -86,7 +86,7 @@ def unit_of(nodeid: str) -> str:
         return path  # their module fixture makes every run of the file: once, on one worker
     if path.endswith("test_mosquitto_rr.py"):
         return "broker:mqtt"
-    if path.endswith("test_jetstream.py"):
+    if path.endswith("test_jetstream.py") or "::test_on_nats_" in nodeid:
         return "broker:nats"
     # any test whose first parameter names a broker (tests/transports, tests/ops, the kit's
     # runs): one of them may restart it, or wait on it while another does

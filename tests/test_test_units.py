@@ -29,6 +29,8 @@ def test_jetstream_runs_with_the_nats_tests() -> None:
     kill = "tests/transports/test_kill9.py::test_killed_service_loses_nothing[jetstream]"
     assert unit_of(kill) == "broker:nats"
     assert unit_of("tests/transports/test_jetstream.py::test_one_group") == "broker:nats"
+    pages = "tests/hostile/test_reply_size.py::test_on_nats_three_400kb_customers_list_in_pages"
+    assert unit_of(pages) == "broker:nats"
 
 
 def test_other_tests_are_units_of_their_own() -> None:
