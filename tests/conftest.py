@@ -32,20 +32,21 @@ BROKERS = ("nats", "rabbitmq", "mqtt", "redis", "kafka")
 SAME_SERVER = {"jetstream": "nats"}
 _FIRST_PARAMETER = re.compile(r"\[([a-z]+)")
 
-#: seconds each took in a `-n 3` run on 2 busy cores (rounded): a unit's name, or the start of a
-#: test's node id (the longest match wins); any other test counts as `FAST`
+#: seconds each took in `-n 3` and `-n 4` runs on 2 busy cores (rounded): a unit's name, or the
+#: start of a test's node id (the longest match wins); any other test counts as `FAST`
 COSTS = {
-    "broker:redis": 230,
+    "broker:redis": 300,
+    "broker:nats": 260,
     "tests/test_generated_mutations.py": 210,
     "tests/profiles/test_realistic_profiles.py": 160,
-    "broker:nats": 150,
-    "broker:rabbitmq": 125,
+    "broker:rabbitmq": 140,
     "tests/ops/test_readiness.py::test_request_published_right_after_ready_is_answered[kafka]": 120,
-    "broker:mqtt": 95,
+    "broker:mqtt": 100,
     "tests/transports/test_kill9.py::test_killed_service_loses_and_duplicates_nothing[kafka]": 90,
     "tests/generator/test_wheel.py": 75,
     "tests/ctk/test_ctk_brokers.py::test_conforming_service_passes_with_both_reports[kafka]": 30,
     "tests/transports/test_service_on_brokers.py::test_request_sent_while_no_replica": 25,
+    "tests/test_conformance_matrix.py::test_generated_suite_passes_on_the_broker[kafka": 20,
     "tests/query/test_filters_property.py::test_sql_agrees": 20,
     "tests/generator/test_determinism.py": 12,
     "tests/provider/test_trouble_ticket.py": 8,

@@ -62,7 +62,7 @@ def test_kafka_tests_are_units_of_their_own_on_the_workers_own_broker(
 
 
 def test_units_cost_what_the_table_says_and_fast_tests_little() -> None:
-    assert cost("broker:redis", ["a[redis]"] * 31) == 230
+    assert cost("broker:redis", ["a[redis]"] * 31) == 300
     readiness = "tests/ops/test_readiness.py::test_request_published_right_after_ready_is_answered"
     assert cost(f"{readiness}[kafka]", [f"{readiness}[kafka]"]) == 120
     assert cost("tests/x.py::test_y[kafka]", ["tests/x.py::test_y[kafka]"]) == _root.KAFKA_TEST
