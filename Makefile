@@ -53,8 +53,10 @@ lint: $(STAMP)
 ## test-toolkit: the toolkit's tests, the conformance matrix on every real broker among them
 ## (tests/test_conformance_matrix.py), on PYTEST_JOBS workers (pytest-xdist); the tests of one
 ## shared broker run on one worker, so a broker restart never hits another test
-## (tests/conftest.py; PYTEST_JOBS=0: serial)
-PYTEST_JOBS ?= auto
+## (tests/conftest.py; PYTEST_JOBS=0: serial). Default: one worker more than the CPUs, since the
+## tests wait on brokers about half the time (on 2 cores, 3 workers beat 2 and 4:
+## docs/benchmarks.md)
+PYTEST_JOBS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 test-toolkit: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -q -n $(PYTEST_JOBS)
 
