@@ -25,7 +25,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from phase_limit import pytest_runtest_call, pytest_runtest_setup, pytest_runtest_teardown
 from private_broker import PrivateKafka, SharedKafka, keep_shared
+
+#: a phase of a test that runs past a bound fails instead of stalling the run (phase_limit.py)
+BOUNDED_PHASES = (pytest_runtest_setup, pytest_runtest_call, pytest_runtest_teardown)
 
 BROKERS = ("nats", "rabbitmq", "mqtt", "redis", "kafka")
 #: backends that live on another backend's server: restarting that server pulls them too
