@@ -20,11 +20,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test?schema=tmfgen_conformance"
+#: a schema per backend: runs on different brokers go side by side, and never share rows
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test?schema=tmfgen_conformance_{backend}"
 
 #: backend -> (broker URL, port)
 BROKERS = {
@@ -75,9 +77,23 @@ def jetstream_streams(delete: set[str] | None = None) -> set[str]:
     return asyncio.run(streams())
 
 
-def run_one(package: str, backend: str, store_name: str) -> tuple[bool, str]:
-    """One suite run: (passed, what to print)."""
-    url, port = BROKERS[backend]
+def runs(only: Sequence[str] = ()) -> list[tuple[str, str, str]]:
+    """Every (package, backend, store) of the matrix, or those on the backends `only`."""
+    return [
+        (package, backend, store_name)
+        for package, backends in PACKAGES.items()
+        for backend in backends
+        if not only or backend in only
+        for store_name in STORES
+    ]
+
+
+def run_one(
+    package: str, backend: str, store_name: str, url: str | None = None
+) -> tuple[bool, str]:
+    """One suite run: (passed, what to print). `url` replaces the broker's URL in `BROKERS` (the
+    toolkit's tests give Kafka a broker of their own)."""
+    url, port = (url, int(url.rsplit(":", 1)[1].split("/")[0])) if url else BROKERS[backend]
     label = f"{package} on {backend} with {store_name}"
     needed = [(backend, port)] + ([("postgresql", 5432)] if store_name != "sqlite" else [])
     down = [f"{name} (127.0.0.1:{p})" for name, p in needed if not answers(p)]
@@ -97,7 +113,7 @@ def run_one(package: str, backend: str, store_name: str) -> tuple[bool, str]:
             "--broker",
             url,
             "--store",
-            STORES[store_name],
+            STORES[store_name].format(backend=backend),
             "-q",
             "-p",
             "no:logging",
@@ -123,11 +139,8 @@ def main() -> int:
     args = parser.parse_args()
     ci = os.environ.get("CI", "").lower() == "true"
     lanes: dict[str, list[tuple[str, str, str]]] = {}
-    for package, backends in PACKAGES.items():
-        for backend in backends:
-            if not args.only or backend in args.only:
-                for store_name in STORES:
-                    lanes.setdefault(backend, []).append((package, backend, store_name))
+    for run in runs(args.only):
+        lanes.setdefault(run[1], []).append(run)
     failures = 0
     lock = threading.Lock()
 

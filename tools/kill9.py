@@ -178,11 +178,14 @@ async def run(
     give_up: float = 180.0,
     workdir: Path | None = None,
     service_url: str | None = None,
+    client_url: str | None = None,
 ) -> Result:
-    """One run on one backend: send, kill `kills` times, then count from the store."""
+    """One run on one backend: send, kill `kills` times, then count from the store. The URLs
+    default to the broker of `BROKERS`; the tests give Kafka their own broker's."""
     run_id = f"k9{uuid.uuid4().hex[:10]}"
-    default_url, client_url = (u.format(run=run_id) for u in BROKERS[backend])
+    default_url, default_client_url = (u.format(run=run_id) for u in BROKERS[backend])
     service_url = service_url or default_url
+    client_url = client_url or default_client_url
     folder = workdir or Path(tempfile.mkdtemp(prefix="tmfgen-kill9-"))
     database = folder / f"{run_id}.sqlite3"
     argv = serve_argv(backend, service_url, f"sqlite://{database}", run_id, f"{run_id}-svc")

@@ -30,21 +30,22 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "generated" / "tmf629_customer"
 SPEC = ROOT / "specs" / "tmf629"
 NATS = "nats://127.0.0.1:4222"
-#: backend -> (broker URL, port) of the servers tools/brokers/ensure.sh starts
+#: backend -> broker URL of the servers tools/brokers/ensure.sh starts; Kafka runs on the
+#: worker's own Tansu instead (the `kafka_broker` fixture, tests/private_broker.py)
 BROKERS = {
-    "nats": (NATS, 4222),
-    "jetstream": (NATS, 4222),
-    "rabbitmq": ("amqp://guest:guest@127.0.0.1:5672/", 5672),
-    "mqtt": ("mqtt://127.0.0.1:1884", 1884),
-    "redis": ("redis://127.0.0.1:6379/0", 6379),
-    "kafka": ("kafka://127.0.0.1:9092", 9092),
+    "nats": NATS,
+    "jetstream": NATS,
+    "rabbitmq": "amqp://guest:guest@127.0.0.1:5672/",
+    "mqtt": "mqtt://127.0.0.1:1884",
+    "redis": "redis://127.0.0.1:6379/0",
+    "kafka": "kafka://127.0.0.1:9092",
 }
 #: bound on a start that never says `ready` (a hung service), not a measurement
 READY_WITHIN = 120.0
 
 
-def require(backend: str) -> None:
-    url, port = BROKERS[backend]
+def require(backend: str, url: str) -> None:
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
             return
@@ -78,11 +79,11 @@ def jetstream_streams(delete: frozenset[str] = frozenset()) -> set[str]:
 class Serving:
     """`python -m tmf629_customer serve` on `backend` from `package`, until `stop`."""
 
-    def __init__(self, package: Path, prefix: str, backend: str) -> None:
+    def __init__(self, package: Path, prefix: str, backend: str, url: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TMF_")}
         env["PYTHONPATH"] = str(package)
         command = [sys.executable, "-m", "tmf629_customer", "serve", "--backend", backend]
-        command += ["--broker", BROKERS[backend][0], "--prefix", prefix]
+        command += ["--broker", url, "--prefix", prefix]
         self.process = subprocess.Popen(
             command, cwd=package, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
@@ -112,11 +113,11 @@ class Serving:
                 self.process.wait(10)
 
 
-def serve(package: Path, backend: str = "nats") -> Iterator[str]:
-    require(backend)
+def serve(package: Path, backend: str = "nats", url: str = NATS) -> Iterator[str]:
+    require(backend, url)
     prefix = f"ctk{uuid.uuid4().hex[:10]}"
     streams = jetstream_streams() if backend == "jetstream" else set()
-    serving = Serving(package, prefix, backend)
+    serving = Serving(package, prefix, backend, url)
     try:
         serving.wait_ready()
         yield prefix
@@ -132,8 +133,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def conforming(backend: str) -> Iterator[str]:
-    yield from serve(PACKAGE_DIR, backend)
+def broker_url(backend: str, request: pytest.FixtureRequest) -> str:
+    if backend == "kafka":
+        return str(request.getfixturevalue("kafka_broker").url)
+    return BROKERS[backend]
+
+
+@pytest.fixture
+def conforming(backend: str, broker_url: str) -> Iterator[str]:
+    yield from serve(PACKAGE_DIR, backend, broker_url)
 
 
 @pytest.fixture
@@ -146,20 +154,22 @@ def faulty(tmp_path: Path) -> Iterator[str]:
     yield from serve(copy)
 
 
-def ctk(prefix: str, report: Path, backend: str = "nats") -> subprocess.CompletedProcess[str]:
+def ctk(
+    prefix: str, report: Path, backend: str = "nats", url: str = NATS
+) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "tmfgen.cli", "ctk", "--asyncapi", str(SPEC / "asyncapi.yaml")]
     command += ["--profile", str(SPEC / "profile.yaml"), "--backend", backend]
-    command += ["--broker", BROKERS[backend][0], "--prefix", prefix, "--report", str(report)]
+    command += ["--broker", url, "--prefix", prefix, "--report", str(report)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TMF_")}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
 
 
 @pytest.mark.slow
 def test_conforming_service_passes_with_both_reports(
-    backend: str, conforming: str, tmp_path: Path
+    backend: str, broker_url: str, conforming: str, tmp_path: Path
 ) -> None:
     report = tmp_path / "report"
-    done = ctk(conforming, report, backend)
+    done = ctk(conforming, report, backend, broker_url)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     suite = ET.parse(report / "junit.xml").getroot().find("testsuite")
     assert suite is not None

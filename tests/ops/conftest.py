@@ -9,25 +9,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from collections.abc import Iterator
-
-from serve_support import PORTS, URLS, PrivateKafka, require
-
-
-@pytest.fixture(scope="session")
-def private_kafka() -> Iterator[str]:
-    kafka = PrivateKafka()
-    try:
-        yield kafka.url
-    finally:
-        kafka.stop()
+from serve_support import PORTS, URLS, require
 
 
 @pytest.fixture(params=list(PORTS))
 def broker(request: pytest.FixtureRequest) -> tuple[str, str]:
-    """(backend, broker URL): the shared brokers, and a private Tansu for Kafka."""
+    """(backend, broker URL): the shared brokers, and this worker's own Tansu for Kafka
+    (tests/private_broker.py)."""
     chosen: str = request.param
     if chosen == "kafka":
-        return chosen, request.getfixturevalue("private_kafka")
+        return chosen, request.getfixturevalue("kafka_broker").url
     require(chosen)
     return chosen, URLS[chosen]

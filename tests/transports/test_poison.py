@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import BACKENDS
+from conftest import on
 from pydantic import BaseModel, ConfigDict, Field
 from tmfgen_runtime.query.query import QuerySupport
 from tmfgen_runtime.running.client import Inbox, TmfClient
@@ -123,12 +123,6 @@ async def until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(poll(), timeout)
-
-
-def on(*names: str) -> pytest.MarkDecorator:
-    """Run a broker-specific case on those backends only (not skipped on the others)."""
-    chosen = [b for b in BACKENDS if b.name in names]
-    return pytest.mark.parametrize("backend", chosen, ids=[b.name for b in chosen], indirect=True)
 
 
 # --- the reply policy, on every backend ----------------------------------------------------------

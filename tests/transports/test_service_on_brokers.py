@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import DURABLE, REAL, on
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "generated" / "tmf629_customer"
 sys.path.insert(0, str(PACKAGE_DIR))
@@ -128,11 +129,10 @@ async def test_replicas_share_the_work_and_answer_each_request_once(harness: Har
     assert len({r.json()["id"] for r in replies}) == total
 
 
+@on(*DURABLE)  # the others keep no messages for absent consumers
 async def test_request_sent_while_no_replica_runs_is_served_on_durable_brokers(
     harness: Harness, backend: Backend
 ) -> None:
-    if not backend.durable:
-        pytest.skip(f"{backend.name} keeps no messages for absent consumers")
     first = await harness.service()
     client = await harness.client()
     warm = await client.request(CREATE, CREATE_REPLY, body=customer("warm"), parameters={})
@@ -151,13 +151,12 @@ async def test_request_sent_while_no_replica_runs_is_served_on_durable_brokers(
 
 
 @pytest.mark.slow
+@on(*REAL)  # the embedded broker has nothing to restart
 async def test_service_serves_again_after_broker_restart(
     harness: Harness,
     backend: Backend,
     restart_broker: Callable[[Backend], None],
 ) -> None:
-    if backend.port is None:
-        pytest.skip("the embedded broker has nothing to restart")
     if backend.name == "kafka":
         # Tansu, the Kafka-protocol test broker, keeps everything in memory: a restart loses every
         # topic, offset and group, which a real Kafka cluster does not. The transport-level

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from conftest import REAL, on
 from tmfgen_runtime.transports.transport import Message
 
 MakeTransport = Callable[[], Any]  # conftest.make_transport: builds a Transport for the backend
@@ -165,14 +166,13 @@ async def test_close_and_stop_are_idempotent(make_transport: MakeTransport, chan
 
 
 @pytest.mark.slow
+@on(*REAL)  # the embedded broker has nothing to restart
 async def test_serves_again_after_broker_restart(
     make_transport: MakeTransport,
     channel: str,
     backend: Backend,
     restart_broker: Callable[[Backend], None],
 ) -> None:
-    if backend.port is None:
-        pytest.skip("the embedded broker has nothing to restart")
     inbox = Inbox()
     await make_transport().subscribe(channel, inbox.handler, group="workers")
     publisher = make_transport()
