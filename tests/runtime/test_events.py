@@ -292,3 +292,37 @@ async def test_the_service_relay_deletes_published_events_after_their_retention(
         await client.close()
         await transport.close()
         await service.stop()
+
+
+async def test_the_relay_stops_even_when_a_round_absorbs_its_cancellation() -> None:
+    """A client library that swallows every CancelledError (or 3.11's `wait_for` losing one) must
+    not leave the relay polling for ever, nor `stop` waiting for it."""
+    from tmfgen_runtime.serving.outbox import Relay
+
+    rounds = 0
+    give_up = False
+
+    async def stubborn_batch(limit: int, publish: Any) -> int:
+        nonlocal rounds
+        rounds += 1
+        if give_up:
+            raise RuntimeError("test over")
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            pass  # absorbed, as a careless client library would, every time
+        return 0
+
+    async def publish(channel: str, headers: dict[str, str], body: bytes) -> None:
+        return None
+
+    relay = Relay(stubborn_batch, publish, poll_interval=0.01)
+    relay.start()
+    await asyncio.sleep(0.1)
+    stopping = asyncio.create_task(relay.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=5)
+    give_up = True  # lets a relay that did not stop end, so a failure does not hang the run
+    assert stopping in done, "stop() still waiting for the relay after 5 s"
+    stopped_at = rounds
+    await asyncio.sleep(0.1)
+    assert rounds == stopped_at, "the relay went on polling after stop returned"

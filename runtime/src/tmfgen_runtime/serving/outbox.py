@@ -222,6 +222,7 @@ class Relay:
         self._pruned_at: float | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.published = 0
         self.pruned = 0
         self.failures = 0
@@ -231,16 +232,25 @@ class Relay:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="tmf-outbox-relay")
 
     async def stop(self) -> None:
-        """Publish what is pending (best effort), then stop."""
+        """Publish what is pending (best effort), then stop.
+
+        A publish or store call that swallows a CancelledError would leave one `cancel()` without
+        effect; the relay therefore also checks a stop flag between rounds, and the task is
+        cancelled again until it has ended, so `stop` never waits for ever."""
         task, self._task = self._task, None
         if task is None:
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        self._stopping = True
+        self._wake.set()
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            task.result()
         with contextlib.suppress(Exception):
             await self.drain()
 
@@ -276,7 +286,7 @@ class Relay:
         await self._publish(channel, row.event.headers(row.correlation_id), row.event.body)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.drain()
@@ -293,8 +303,11 @@ class Relay:
                 except Exception:
                     self.failures += 1
                     log.exception("outbox prune failed; expired rows stay for the next one")
+            if self._stopping:
+                return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wake.wait()
 
 
 #: environment variable naming a crash point; tests set it to kill a service at that point
