@@ -278,10 +278,19 @@ async def test_nats_frame_with_invalid_utf8_does_not_stop_the_read_loop(
 # --- Redis Streams -------------------------------------------------------------------------------
 
 
-async def _dead_and_pending(redis: Any, stream: str, group: str) -> tuple[int, int]:
-    dead = await redis.xlen(stream + ":dead")
-    pending = await redis.xpending(stream, group)
-    return dead, int(pending["pending"])
+async def _dead_and_pending(
+    redis: Any, stream: str, group: str, expect: tuple[int, int], timeout: float = 10.0
+) -> tuple[int, int]:
+    """The dead-letter length and pending count, read until they are `expect` or `timeout` passes:
+    entries are XACKed together after their handlers return, so a reply can arrive a moment
+    before its entry leaves the pending list."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        dead = await redis.xlen(stream + ":dead")
+        pending = int((await redis.xpending(stream, group))["pending"])
+        if (dead, pending) == expect or asyncio.get_running_loop().time() > deadline:
+            return dead, pending
+        await asyncio.sleep(0.05)
 
 
 @on("redis")
@@ -297,7 +306,7 @@ async def test_redis_entry_with_non_utf8_field_is_dead_lettered_once(
         await run.served()
         await asyncio.sleep(0.5)
         assert run.transport.poison_count == 2, "poison is handled once"
-        assert await _dead_and_pending(redis, run.create, run.service.group) == (2, 0)
+        assert await _dead_and_pending(redis, run.create, run.service.group, (2, 0)) == (2, 0)
 
 
 @on("redis")
@@ -326,7 +335,7 @@ async def test_redis_poison_left_pending_by_a_dead_consumer_is_handled_after_res
         await until(lambda: redis_transport.poison_count == 1)
         reply = await client.request(stream, f"{prefix}.{CREATE_REPLY}", body={"name": "good"})
         assert reply.status == 201
-        assert await _dead_and_pending(redis, stream, group) == (1, 0)
+        assert await _dead_and_pending(redis, stream, group, (1, 0)) == (1, 0)
     finally:
         await client.close()
         await client_transport.close()
@@ -347,7 +356,7 @@ async def test_redis_reply_channel_naming_a_key_of_another_type_is_refused_once(
             await run.served()
             await asyncio.sleep(1.0)
             assert run.service.stats.received == 2, "the refused request was retried"
-            assert await _dead_and_pending(redis, run.create, run.service.group) == (0, 0)
+            assert await _dead_and_pending(redis, run.create, run.service.group, (0, 0)) == (0, 0)
         finally:
             await redis.delete(occupied)
 
