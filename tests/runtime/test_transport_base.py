@@ -116,3 +116,45 @@ async def test_a_reader_waits_for_its_handler_to_finish() -> None:
 
 async def _ignore(_message: object) -> None:
     return None
+
+
+class _WaitingSubscription(Subscription):
+    """Its stop waits, as a reader blocked in its broker call does, and may fail."""
+
+    def __init__(self, stopping: list[str], name: str, fails: bool = False) -> None:
+        self.stopping, self.name, self.fails = stopping, name, fails
+        self.stopped = False
+
+    async def stop(self) -> None:
+        self.stopping.append(self.name)
+        await asyncio.sleep(0.05)
+        self.stopping.remove(self.name)
+        self.stopped = True
+        if self.fails:
+            raise RuntimeError(f"{self.name} failed to stop")
+
+
+async def test_close_stops_the_subscriptions_together_and_every_one_despite_a_failure() -> None:
+    transport = _Transport()
+    stopping: list[str] = []
+    seen_together: list[int] = []
+    subscriptions = [
+        _WaitingSubscription(stopping, "a"),
+        _WaitingSubscription(stopping, "b", fails=True),
+        _WaitingSubscription(stopping, "c"),
+    ]
+    for subscription in subscriptions:
+        transport._track(subscription)
+
+    async def watch() -> None:
+        while True:
+            seen_together.append(len(stopping))
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    with pytest.raises(RuntimeError, match="b failed to stop"):
+        await transport.close()
+    watcher.cancel()
+    assert max(seen_together) == 3, "the subscriptions were stopped one after another"
+    assert all(subscription.stopped for subscription in subscriptions)
+    assert transport._tracked(_WaitingSubscription) == []

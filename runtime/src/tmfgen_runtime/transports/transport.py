@@ -215,10 +215,18 @@ class Transport(abc.ABC):
         return [s for s in self._live if isinstance(s, kind)]
 
     async def _stop_subscriptions(self) -> None:
-        """Stop every live subscription; the first step of every backend's `close`."""
+        """Stop every live subscription; the first step of every backend's `close`.
+
+        They stop together: a subscription may wait out its reader's blocking call (Redis waits
+        up to its XREADGROUP block), and one after another those waits add up. Every one is
+        stopped even when another fails; the first failure is raised afterwards."""
         live, self._live = self._live, []
-        for subscription in live:
-            await subscription.stop()
+        outcomes = await asyncio.gather(
+            *(subscription.stop() for subscription in live), return_exceptions=True
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _publish_retrying(
         self,
