@@ -139,6 +139,13 @@ class Dispatcher:
         """Whether a message is being handled, waits for a worker, or waits to be settled."""
         return self._in_hand > 0 or bool(self._line)
 
+    @property
+    def room(self) -> int:
+        """How many more messages `submit` would start now without waiting (at least 0)."""
+        if self._concurrency.limit == 1:
+            return 1
+        return max(0, self._concurrency.limit - self._in_hand)
+
     async def submit(self, message: Message | None, settle: Settle | None = None) -> None:
         """Start handling `message`; returns once it is queued for a worker (waiting while
         `limit` messages are in hand). `settle` gets the handler's exception, or None, once it

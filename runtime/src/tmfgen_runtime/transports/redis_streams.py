@@ -149,6 +149,8 @@ class _StreamSubscription(Subscription):
         self._last_id = b"0-0"  # plain XREAD position, for subscriptions without a group
         self._retry_pending = False
         self._last_claim = 0.0
+        #: where the next XAUTOCLAIM goes on; not "0-0" while abandoned entries remain
+        self._claim_from = b"0-0"
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._dispatcher = Dispatcher(handler, concurrency)
@@ -215,14 +217,27 @@ class _StreamSubscription(Subscription):
         if claimed:
             return claimed
         fresh: Any = await redis.xreadgroup(
-            self._gname, self._consumer, {self._channel: b">"}, count=_BATCH, block=_BLOCK_MS
+            self._gname, self._consumer, {self._channel: b">"}, count=self._room(), block=_BLOCK_MS
         )
         return _entries(fresh)
 
+    def _room(self) -> int:
+        """How many entries to read or claim: no more than the handlers can start now. An entry
+        read is pending on this consumer until it is acknowledged, so entries read ahead would
+        wait here, out of reach of the group's other consumers, and, if this process died,
+        until another one claimed them. A subscription that handles one entry at a time still
+        reads a batch: one round trip per entry would cost more than the wait it saves."""
+        if self._concurrency.limit == 1:
+            return _BATCH
+        return max(1, min(_BATCH, self._dispatcher.room))
+
     async def _claim_abandoned(self) -> list[Entry]:
-        """Take over entries another consumer left pending for longer than `claim_idle`."""
+        """Take over entries another consumer left pending for longer than `claim_idle`: every
+        `claim_idle / 2` seconds, and at once again while the last claim left more behind (a
+        dead consumer can hold more than one batch)."""
         now = asyncio.get_running_loop().time()
-        if now - self._last_claim < self._owner.claim_idle / 2:
+        going_on = self._claim_from != b"0-0"
+        if not going_on and now - self._last_claim < self._owner.claim_idle / 2:
             return []
         self._last_claim = now
         reply: Any = await self._owner.redis.xautoclaim(
@@ -230,9 +245,10 @@ class _StreamSubscription(Subscription):
             self._gname,
             self._consumer,
             min_idle_time=int(self._owner.claim_idle * 1000),
-            start_id="0-0",
-            count=_BATCH,
+            start_id=self._claim_from,
+            count=self._room(),
         )
+        self._claim_from = reply[0] if reply[0] else b"0-0"
         claimed = [(entry_id, fields) for entry_id, fields in reply[1] if fields is not None]
         if claimed:
             log.info("redis: claimed %d abandoned entries on %s", len(claimed), self._channel)
