@@ -9,6 +9,7 @@ a failing handler neither kills the subscription nor (on durable brokers) loses 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -194,3 +195,48 @@ async def test_serves_again_after_broker_restart(
         n += 1
         await publisher.publish(channel, {"n": str(n)}, b"")
         await asyncio.sleep(0.5)
+
+
+@on("kafka")
+async def test_kafka_records_handled_beside_a_failed_one_are_not_handled_again(
+    make_transport: MakeTransport, channel: str, backend: Backend
+) -> None:
+    """A fetched batch runs side by side; when one record fails, it and the later records of its
+    partition are fetched again, and the later ones that were already handled are passed over."""
+    from tmfgen_runtime.transports.transport import Concurrency
+
+    handled = Counter[str]()
+    after_done = asyncio.Event()
+    failed = 0
+
+    async def handler(message: Message) -> None:
+        nonlocal failed
+        name = message.headers["name"]
+        if name == "poison" and failed == 0:
+            failed += 1
+            with contextlib.suppress(TimeoutError):  # fail once the later record is handled
+                await asyncio.wait_for(after_done.wait(), 5)
+            raise RuntimeError("handler failure (expected by the test)")
+        handled[name] += 1
+        if name != "poison":
+            after_done.set()
+
+    # the group's position is fixed by a first subscription, the records published while no one
+    # reads, so that the next subscription fetches all three in one batch
+    first = make_transport()
+    subscription = await first.subscribe(channel, handler, group="workers")
+    await subscription.stop()
+    publisher = make_transport()
+    one_partition = {"Parameters": '{"id": "same-resource"}'}  # the record key: one partition
+    for name in ("poison", "after-1", "after-2"):
+        await publisher.publish(channel, {"name": name, **one_partition}, name.encode())
+    await make_transport().subscribe(channel, handler, group="workers", concurrency=Concurrency(4))
+
+    async def settled() -> None:
+        while sum(handled.values()) < 3:
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(settled(), TIMEOUT)
+    await asyncio.sleep(1.0)  # a record handled twice would arrive within the failure backoff
+    assert failed == 1
+    assert handled == {"poison": 1, "after-1": 1, "after-2": 1}

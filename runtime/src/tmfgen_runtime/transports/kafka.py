@@ -207,6 +207,10 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
         self._stopped = False
         #: consecutive handler failures of the record a partition is stuck on
         self._failures: dict[tuple[TopicPartition, int], int] = {}
+        #: offsets handled while an earlier record of their partition failed: fetched again
+        #: with it, they are passed over instead of handled twice (kept while the partition is
+        #: ours; a consumer that takes it over handles them again, as at-least-once allows)
+        self._ahead: dict[TopicPartition, set[int]] = {}
 
     async def start(self) -> None:
         """Start consuming and return once this member has its partitions and their positions."""
@@ -236,7 +240,8 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
             await self._consumer.position(tp)  # resolve now, not when the first fetch happens
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        return None
+        for tp in revoked:
+            self._ahead.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         consumer = self._consumer
@@ -273,10 +278,13 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
                     self._concurrency.limit,
                 )
                 # per partition, offsets move past the records handled before the first that
-                # was not; that one and every later one are fetched again (handled ones replay)
+                # was not; that one and every later one are fetched again, the later ones
+                # already handled remembered in `_ahead` so that they are not handled twice
                 stuck: set[TopicPartition] = set()
                 for (tp, record), ok in zip(fetched, handled, strict=True):
                     if tp in stuck:
+                        if ok:
+                            self._ahead.setdefault(tp, set()).add(record.offset)
                         continue
                     if not ok:
                         consumer.seek(tp, record.offset)
@@ -302,6 +310,12 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
     async def _handle(self, fetched: tuple[TopicPartition, Any]) -> bool:
         """Run the handler on one record; False when it must be fetched again."""
         tp, record = fetched
+        ahead = self._ahead.get(tp)
+        if ahead is not None and record.offset in ahead:  # handled before an earlier failure
+            ahead.discard(record.offset)
+            if not ahead:
+                del self._ahead[tp]
+            return True
         message = _message_of(record)
         if message is None:
             return await self._give_up(tp, record, f"undecodable record ({_undecodable(record)})")
