@@ -11,15 +11,12 @@ Transports that name the same broker (`memory://NAME`, default `memory://default
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import count
 
 from .dispatch import Dispatcher
 from .transport import ONE_AT_A_TIME, Concurrency, Handler, Message, Subscription, Transport
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -148,8 +145,7 @@ async def _drain(owner: MemoryTransport, member: _Member) -> None:
     def settle(channel: str) -> Callable[[BaseException | None], None]:
         def done(error: BaseException | None) -> None:
             if error is not None:  # the bus must outlive any handler failure
-                log.debug("handler failed on %s", channel, exc_info=error)
-                owner.poison(f"handler raised {type(error).__name__}: {error}", channel)
+                owner.handler_failed(error, channel)
 
         return done
 

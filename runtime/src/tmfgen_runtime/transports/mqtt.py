@@ -256,8 +256,7 @@ class _MqttSubscription(Subscription):
 
         def settle(error: BaseException | None) -> None:
             if error is not None:  # acknowledged all the same (MQTT cannot nack): count, go on
-                log.debug("handler failed on %s", self._channel, exc_info=error)
-                self._owner.poison(f"handler raised {type(error).__name__}: {error}", self._channel)
+                self._owner.handler_failed(error, self._channel)
             _acknowledge(client, incoming)
 
         # an undecodable message (None) is not handled, but still acknowledged in its turn

@@ -297,8 +297,7 @@ class NatsTransport(Transport):
 
         def settle(error: BaseException | None) -> None:
             if error is not None:  # at-most-once: count, log and keep the subscription alive
-                log.debug("handler failed on %s", channel, exc_info=error)
-                self.poison(f"handler raised {type(error).__name__}: {error}", channel)
+                self.handler_failed(error, channel)
 
         async def on_message(msg: Msg) -> None:
             try:

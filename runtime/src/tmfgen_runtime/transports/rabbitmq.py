@@ -51,6 +51,7 @@ from .transport import (
     Subscription,
     Transport,
     TransportOptions,
+    handler_failure,
 )
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ class RabbitMQTransport(Transport):
                 try:
                     await handler(message)
                 except Exception as exc:
-                    await settle.failed(incoming, f"handler raised {type(exc).__name__}: {exc}")
+                    await settle.failed(incoming, handler_failure(exc))
                     return
             await _settle(incoming.ack())
 

@@ -52,6 +52,7 @@ from .transport import (
     Subscription,
     Transport,
     TransportOptions,
+    handler_failure,
 )
 
 log = logging.getLogger(__name__)
@@ -280,7 +281,7 @@ class _StreamSubscription(Subscription):
         async def settle(error: BaseException | None) -> None:
             try:
                 if error is not None:
-                    reason = f"handler raised {type(error).__name__}: {error}"
+                    reason = handler_failure(error)
                     await self._failed(entry_id, fields, reason)
                 elif self._group is not None:
                     self._handled.append(entry_id)

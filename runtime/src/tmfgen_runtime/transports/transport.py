@@ -87,6 +87,11 @@ ONE_AT_A_TIME = Concurrency()
 DEFAULT_CONCURRENCY = 64
 
 
+def handler_failure(error: BaseException) -> str:
+    """The poison reason of a message whose handler raised `error`, worded alike everywhere."""
+    return f"handler raised {type(error).__name__}: {error}"
+
+
 class ReplyRefused(ValueError):
     """The broker cannot carry a message to this channel (name too long for the protocol, a
     system subject, a key of another type, ...). Raised by `publish` *before* anything is sent,
@@ -157,6 +162,12 @@ class Transport(abc.ABC):
         """Account for one poison message: one log line and one count, whatever the backend."""
         self.poison_count += 1
         log.warning("%s: poison message on %s %s: %s", self.name, channel, where, reason)
+
+    def handler_failed(self, error: BaseException, channel: str) -> None:
+        """A handler raised on a backend that cannot deliver the message again (core NATS,
+        MQTT, the embedded broker): the message is poison, its traceback logged at debug."""
+        log.debug("%s: handler failed on %s", self.name, channel, exc_info=error)
+        self.poison(handler_failure(error), channel)
 
     def reply_channel_problem(self, channel: str) -> str | None:
         """Why this broker cannot carry a message to `channel`, or None when it can.
