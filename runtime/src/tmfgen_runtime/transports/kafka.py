@@ -54,6 +54,7 @@ from .transport import (
     Subscription,
     Transport,
     TransportOptions,
+    handler_failure,
 )
 
 log = logging.getLogger(__name__)
@@ -270,10 +271,14 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
             failed = False
             self._busy = True
             try:
-                fetched = [(tp, record) for tp, records in batches.items() for record in records]
+                fetched = [
+                    (tp, record, _message_of(record))
+                    for tp, records in batches.items()
+                    for record in records
+                ]
                 handled = await run_batch(
                     fetched,
-                    [self._key(record) for _, record in fetched],
+                    [self._key(message) for _, _, message in fetched],
                     self._handle,
                     self._concurrency.limit,
                 )
@@ -281,7 +286,7 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
                 # was not; that one and every later one are fetched again, the later ones
                 # already handled remembered in `_ahead` so that they are not handled twice
                 stuck: set[TopicPartition] = set()
-                for (tp, record), ok in zip(fetched, handled, strict=True):
+                for (tp, record, _), ok in zip(fetched, handled, strict=True):
                     if tp in stuck:
                         if ok:
                             self._ahead.setdefault(tp, set()).add(record.offset)
@@ -302,21 +307,20 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
             if failed:
                 await asyncio.sleep(_FAILURE_BACKOFF)
 
-    def _key(self, record: Any) -> Hashable | None:
+    def _key(self, message: Message | None) -> Hashable | None:
         """The ordering key of a record (None for one that cannot be decoded: it is poison)."""
-        message = _message_of(record)
         return None if message is None else self._concurrency.key_of(message)
 
-    async def _handle(self, fetched: tuple[TopicPartition, Any]) -> bool:
-        """Run the handler on one record; False when it must be fetched again."""
-        tp, record = fetched
+    async def _handle(self, fetched: tuple[TopicPartition, Any, Message | None]) -> bool:
+        """Run the handler on one record, decoded once by the reader (None: undecodable);
+        False when it must be fetched again."""
+        tp, record, message = fetched
         ahead = self._ahead.get(tp)
         if ahead is not None and record.offset in ahead:  # handled before an earlier failure
             ahead.discard(record.offset)
             if not ahead:
                 del self._ahead[tp]
             return True
-        message = _message_of(record)
         if message is None:
             return await self._give_up(tp, record, f"undecodable record ({_undecodable(record)})")
         try:
@@ -324,7 +328,7 @@ class _KafkaSubscription(Subscription, ConsumerRebalanceListener):  # type: igno
         except Exception as exc:
             key = (tp, record.offset)
             failures = self._failures[key] = self._failures.get(key, 0) + 1
-            reason = f"handler raised {type(exc).__name__}: {exc}"
+            reason = handler_failure(exc)
             if failures >= self._owner.max_deliveries:
                 return await self._give_up(tp, record, f"{reason}; delivered {failures} times")
             log.warning(
