@@ -258,7 +258,7 @@ def dump_json(value: Any) -> bytes:
 
 def dump_json_text(value: Any) -> str:
     """`dump_json` as text, for stores that keep a text column."""
-    return pydantic_core.to_json(value).decode("utf-8")
+    return dump_json(value).decode("utf-8")
 
 
 @dataclass(frozen=True)

@@ -82,11 +82,8 @@ def _migrate_sqlite(db: sqlite3.Connection, now: float) -> None:
 
 
 class SQLiteStore(Store):
-    """SQLite, in a file or in memory (`:memory:`), the embedded default.
-
-    SQLite calls take microseconds, so they run on the event loop thread under a lock rather than
-    in a thread pool: this keeps each request's reads and writes strictly ordered.
-    """
+    """SQLite, in a file or in memory (`:memory:`), the embedded default: calls on the event
+    loop thread under a lock, group commit on a file (the module docstring says why)."""
 
     dialect = "sqlite"
 
@@ -113,22 +110,22 @@ class SQLiteStore(Store):
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(_SQLITE_SCHEMA)
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            _migrate_sqlite(db, self.clock())
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        self._migrate(db, _migrate_sqlite)
         db.executescript(outbox.SQLITE_DDL)
+        self._migrate(db, outbox.sqlite_migrate)
+        self._db = db
+
+    def _migrate(
+        self, db: sqlite3.Connection, migrate: Callable[[sqlite3.Connection, float], None]
+    ) -> None:
+        """One migration step in a write transaction of its own: all of it, or nothing."""
         db.execute("BEGIN IMMEDIATE")
         try:
-            outbox.sqlite_migrate(db, self.clock())
+            migrate(db, self.clock())
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        self._db = db
 
     async def close(self) -> None:
         self._commit_queued()  # changes already asked for are committed, not dropped

@@ -142,8 +142,6 @@ class Dispatcher:
     @property
     def room(self) -> int:
         """How many more messages `submit` would start now without waiting (at least 0)."""
-        if self._concurrency.limit == 1:
-            return 1
         return max(0, self._concurrency.limit - self._in_hand)
 
     async def submit(self, message: Message | None, settle: Settle | None = None) -> None:
